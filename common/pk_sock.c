@@ -1,0 +1,389 @@
+#include "pk_sock.h"
+#include "pk_clock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/net_tstamp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int pk_resolve(const char *host, uint16_t port, int family, int socktype,
+               int passive, struct pk_addr *out)
+{
+	struct addrinfo hints, *res = NULL;
+	char portstr[8];
+	int rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = family;
+	hints.ai_socktype = socktype;
+	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+	if (family == AF_UNSPEC && !passive)
+		hints.ai_flags |= AI_ADDRCONFIG;
+	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+	rc = getaddrinfo(host, portstr, &hints, &res);
+	if (rc == EAI_ADDRFAMILY || (rc == EAI_NONAME && (hints.ai_flags & AI_ADDRCONFIG))) {
+		/* loopback-only hosts: AI_ADDRCONFIG may hide ::1 / 127.0.0.1 */
+		hints.ai_flags &= ~AI_ADDRCONFIG;
+		rc = getaddrinfo(host, portstr, &hints, &res);
+	}
+	if (rc != 0) {
+		if (rc == EAI_SYSTEM)
+			return -errno;
+		return -(PK_ERESOLVE_BASE + (rc < 0 ? -rc : rc));
+	}
+	if (res->ai_addrlen > sizeof out->ss) {
+		freeaddrinfo(res);
+		return -EAFNOSUPPORT;
+	}
+	memset(out, 0, sizeof *out);
+	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+const char *pk_sock_strerror(int code)
+{
+	if (code <= -PK_ERESOLVE_BASE) {
+		int gai = -code - PK_ERESOLVE_BASE;
+		/* gai codes are negative in glibc */
+		return gai_strerror(-gai);
+	}
+	return strerror(-code);
+}
+
+char *pk_addr_host(const struct pk_addr *a, char *buf, size_t cap)
+{
+	const void *src = NULL;
+
+	if (cap == 0)
+		return buf;
+	buf[0] = '\0';
+	if (a->ss.ss_family == AF_INET)
+		src = &((const struct sockaddr_in *)&a->ss)->sin_addr;
+	else if (a->ss.ss_family == AF_INET6)
+		src = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+	if (src == NULL || inet_ntop(a->ss.ss_family, src, buf, (socklen_t)cap) == NULL)
+		snprintf(buf, cap, "?");
+	return buf;
+}
+
+char *pk_addr_str(const struct pk_addr *a, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	pk_addr_host(a, host, sizeof host);
+	if (a->ss.ss_family == AF_INET6)
+		snprintf(buf, cap, "[%s]:%u", host, (unsigned)pk_addr_port(a));
+	else
+		snprintf(buf, cap, "%s:%u", host, (unsigned)pk_addr_port(a));
+	return buf;
+}
+
+uint16_t pk_addr_port(const struct pk_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+	if (a->ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+	return 0;
+}
+
+void pk_addr_set_port(struct pk_addr *a, uint16_t port)
+{
+	if (a->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+	else if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+}
+
+int pk_addr_family(const struct pk_addr *a)
+{
+	return a->ss.ss_family;
+}
+
+int pk_addr_same_host(const struct pk_addr *a, const struct pk_addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return 0;
+	if (a->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
+	if (a->ss.ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
+		              &((const struct sockaddr_in6 *)&b->ss)->sin6_addr, 16) == 0;
+	return 0;
+}
+
+int pk_addr_equal(const struct pk_addr *a, const struct pk_addr *b)
+{
+	return pk_addr_same_host(a, b) && pk_addr_port(a) == pk_addr_port(b);
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	while (n--) {
+		h ^= *c++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+uint64_t pk_addr_hash(const struct pk_addr *a)
+{
+	uint64_t h = 14695981039346656037ULL;
+	uint16_t port = pk_addr_port(a);
+
+	if (a->ss.ss_family == AF_INET)
+		h = fnv1a(h, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+	else if (a->ss.ss_family == AF_INET6)
+		h = fnv1a(h, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
+	h = fnv1a(h, &port, sizeof port);
+	/* final mix (splitmix64 finaliser) so low bits are usable as an index */
+	h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27; h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+int pk_socket(int family, int type)
+{
+	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+static int bind_common(int fd, const struct pk_addr *addr)
+{
+	int one = 1, zero = 0;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+		return -errno;
+	if (addr->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0)
+		return -errno;
+	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0)
+		return -errno;
+	return 0;
+}
+
+int pk_udp_bind(const struct pk_addr *addr)
+{
+	int fd = pk_socket(addr->ss.ss_family, SOCK_DGRAM);
+	int rc;
+
+	if (fd < 0)
+		return fd;
+	rc = bind_common(fd, addr);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int pk_tcp_listen(const struct pk_addr *addr, int backlog)
+{
+	int fd = pk_socket(addr->ss.ss_family, SOCK_STREAM);
+	int rc;
+
+	if (fd < 0)
+		return fd;
+	rc = bind_common(fd, addr);
+	if (rc == 0 && listen(fd, backlog) != 0)
+		rc = -errno;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int pk_tcp_connect(const struct pk_addr *addr)
+{
+	int fd = pk_socket(addr->ss.ss_family, SOCK_STREAM);
+
+	if (fd < 0)
+		return fd;
+	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 &&
+	    errno != EINPROGRESS) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int pk_sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return -errno;
+	return -err;
+}
+
+int pk_sock_local(int fd, struct pk_addr *out)
+{
+	memset(out, 0, sizeof *out);
+	out->len = sizeof out->ss;
+	if (getsockname(fd, (struct sockaddr *)&out->ss, &out->len) != 0)
+		return -errno;
+	return 0;
+}
+
+int pk_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	if (fcntl(fd, F_SETFL, fl) != 0)
+		return -errno;
+	return 0;
+}
+
+void pk_sock_buffers(int fd, int bytes)
+{
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+}
+
+int pk_sock_rx_timestamps(int fd)
+{
+	int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+	int one = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0)
+		return 0;
+	return -errno;
+}
+
+/* Kernel stamps are CLOCK_REALTIME. The datagram's age in the queue is
+ * realtime_now - stamp; subtracting it from monotonic now puts the stamp on
+ * the monotonic clock without mixing the two clocks' absolute values. An age
+ * that is negative or implausibly old (a clock step) is not trusted. */
+static int64_t kernel_to_mono(const struct timespec *stamp, int64_t mono_now,
+                              int64_t real_now, int *ok)
+{
+	int64_t age = real_now - pk_timespec_to_ns(stamp);
+
+	*ok = age >= 0 && age < 10 * PK_NS_PER_S;
+	return *ok ? mono_now - age : mono_now;
+}
+
+ssize_t pk_recv_ts(int fd, void *buf, size_t cap, struct pk_rx *rx)
+{
+	union {
+		char buf[CMSG_SPACE(3 * sizeof(struct timespec)) + 64];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr msg;
+	struct cmsghdr *c;
+	ssize_t n;
+	int64_t mono, real;
+
+	memset(&msg, 0, sizeof msg);
+	msg.msg_name = &rx->from.ss;
+	msg.msg_namelen = sizeof rx->from.ss;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof ctl.buf;
+	n = recvmsg(fd, &msg, 0);
+	if (n < 0)
+		return -errno;
+	mono = pk_now_ns();
+	real = pk_wall_ns();
+	rx->from.len = msg.msg_namelen;
+	rx->len = n;
+	rx->truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+	rx->rx_ns = mono;
+	rx->clock = PK_RXCLOCK_MONOTONIC;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		const struct timespec *ts = NULL;
+		struct timespec tmp;
+		int ok;
+
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SO_TIMESTAMPING) {
+			memcpy(&tmp, CMSG_DATA(c), sizeof tmp); /* ts[0]: software */
+			ts = &tmp;
+		} else if (c->cmsg_type == SO_TIMESTAMPNS) {
+			memcpy(&tmp, CMSG_DATA(c), sizeof tmp);
+			ts = &tmp;
+		}
+		if (ts == NULL || (ts->tv_sec == 0 && ts->tv_nsec == 0))
+			continue;
+		rx->rx_ns = kernel_to_mono(ts, mono, real, &ok);
+		if (ok)
+			rx->clock = PK_RXCLOCK_KERNEL;
+	}
+	return n;
+}
+
+int pk_mcast_join(int fd, const struct pk_addr *group, unsigned ifindex)
+{
+	if (group->ss.ss_family == AF_INET) {
+		struct ip_mreqn mr;
+		memset(&mr, 0, sizeof mr);
+		mr.imr_multiaddr = ((const struct sockaddr_in *)&group->ss)->sin_addr;
+		mr.imr_ifindex = (int)ifindex;
+		if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
+			return -errno;
+		return 0;
+	}
+	if (group->ss.ss_family == AF_INET6) {
+		struct ipv6_mreq mr;
+		memset(&mr, 0, sizeof mr);
+		mr.ipv6mr_multiaddr = ((const struct sockaddr_in6 *)&group->ss)->sin6_addr;
+		mr.ipv6mr_interface = ifindex;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
+			return -errno;
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+int pk_mcast_ttl(int fd, int family, int ttl)
+{
+	int rc = family == AF_INET6
+		? setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl)
+		: setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+	return rc == 0 ? 0 : -errno;
+}
+
+int pk_mcast_loop(int fd, int family, int on)
+{
+	int rc = family == AF_INET6
+		? setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &on, sizeof on)
+		: setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &on, sizeof on);
+	return rc == 0 ? 0 : -errno;
+}
+
+int pk_mcast_iface(int fd, int family, unsigned ifindex)
+{
+	if (family == AF_INET6) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex) != 0)
+			return -errno;
+		return 0;
+	} else {
+		struct ip_mreqn mr;
+		memset(&mr, 0, sizeof mr);
+		mr.imr_ifindex = (int)ifindex;
+		if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr) != 0)
+			return -errno;
+		return 0;
+	}
+}

@@ -1,0 +1,93 @@
+/* pk_sock: addresses and sockets for every tool.
+ *
+ * Functions return a file descriptor or 0 on success and -errno on failure
+ * (pk_resolve returns PK_ERESOLVE-range codes described below). Nothing here
+ * prints or exits. Every socket is created non-blocking and close-on-exec.
+ */
+#ifndef PK_SOCK_H
+#define PK_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct pk_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Error from pk_resolve when getaddrinfo fails: -(PK_ERESOLVE_BASE + gai
+ * error's absolute value); pk_sock_strerror() turns it into text. */
+#define PK_ERESOLVE_BASE 10000
+
+/* Resolves host (NULL for the wildcard when passive) and numeric port.
+ * family: AF_UNSPEC, AF_INET or AF_INET6. socktype: SOCK_DGRAM/SOCK_STREAM.
+ * The first result is written to *out. Returns 0 or a negative code. */
+int pk_resolve(const char *host, uint16_t port, int family, int socktype,
+               int passive, struct pk_addr *out);
+
+/* Text for a negative code of this module (errno or resolver). Static. */
+const char *pk_sock_strerror(int code);
+
+/* "1.2.3.4:80" or "[::1]:80" into buf (cap >= 64 is enough). Returns buf. */
+char *pk_addr_str(const struct pk_addr *a, char *buf, size_t cap);
+/* The address alone, no port. Returns buf. */
+char *pk_addr_host(const struct pk_addr *a, char *buf, size_t cap);
+uint16_t pk_addr_port(const struct pk_addr *a);
+void pk_addr_set_port(struct pk_addr *a, uint16_t port);
+int pk_addr_family(const struct pk_addr *a);
+/* 1 when both hold the same address and port. */
+int pk_addr_equal(const struct pk_addr *a, const struct pk_addr *b);
+/* 1 when both hold the same address (ports ignored). */
+int pk_addr_same_host(const struct pk_addr *a, const struct pk_addr *b);
+/* 64-bit hash of address and port (for tables keyed by peer). */
+uint64_t pk_addr_hash(const struct pk_addr *a);
+
+/* Socket of type for the family, non-blocking, CLOEXEC. fd or -errno. */
+int pk_socket(int family, int type);
+/* UDP socket bound to addr (SO_REUSEADDR; IPV6_V6ONLY off for "::"). */
+int pk_udp_bind(const struct pk_addr *addr);
+/* TCP listener on addr with backlog. */
+int pk_tcp_listen(const struct pk_addr *addr, int backlog);
+/* Starts a non-blocking TCP connect: fd (connect may still be in progress:
+ * wait for writability and check pk_sock_error). */
+int pk_tcp_connect(const struct pk_addr *addr);
+/* SO_ERROR of fd as -errno, or 0. */
+int pk_sock_error(int fd);
+/* Local address of fd. 0 or -errno. */
+int pk_sock_local(int fd, struct pk_addr *out);
+int pk_set_nonblock(int fd, int on);
+/* Grows SO_RCVBUF/SO_SNDBUF to at least bytes (best effort). */
+void pk_sock_buffers(int fd, int bytes);
+
+/* Asks the kernel for software receive timestamps (SO_TIMESTAMPING, falling
+ * back to SO_TIMESTAMPNS). 0 or -errno. */
+int pk_sock_rx_timestamps(int fd);
+
+/* How a receive time was taken. */
+enum pk_rxclock { PK_RXCLOCK_MONOTONIC = 0, PK_RXCLOCK_KERNEL = 1 };
+
+/* One received datagram: payload bytes in buf, and the receive time as
+ * CLOCK_MONOTONIC ns. When the kernel gave a timestamp, it is carried from
+ * the realtime clock onto the monotonic one by the age of the datagram
+ * (time now minus kernel stamp, both realtime), so RTTs stay monotonic. */
+struct pk_rx {
+	ssize_t len;          /* bytes received (truncated to the buffer) */
+	int truncated;        /* datagram was larger than the buffer */
+	struct pk_addr from;
+	int64_t rx_ns;        /* monotonic receive time */
+	enum pk_rxclock clock;
+};
+
+/* recvmsg() one datagram with its timestamp. Returns bytes (>= 0) or -errno
+ * (-EAGAIN when nothing is queued). */
+ssize_t pk_recv_ts(int fd, void *buf, size_t cap, struct pk_rx *rx);
+
+/* Multicast helpers. ifindex 0 lets the kernel choose. 0 or -errno. */
+int pk_mcast_join(int fd, const struct pk_addr *group, unsigned ifindex);
+int pk_mcast_ttl(int fd, int family, int ttl);
+int pk_mcast_loop(int fd, int family, int on);
+int pk_mcast_iface(int fd, int family, unsigned ifindex);
+
+#endif

@@ -1,0 +1,144 @@
+/* pk_sock: resolve, bind, address text, kernel receive timestamps on loopback. */
+#include "cm.h"
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pk_clock.h"
+#include "pk_sock.h"
+
+static void resolve_and_format(void **st)
+{
+	struct pk_addr a, b;
+	char buf[64];
+	(void)st;
+	assert_int_equal(pk_resolve("127.0.0.1", 12000, AF_UNSPEC, SOCK_DGRAM, 0, &a), 0);
+	assert_int_equal(pk_addr_family(&a), AF_INET);
+	assert_string_equal(pk_addr_str(&a, buf, sizeof buf), "127.0.0.1:12000");
+	assert_string_equal(pk_addr_host(&a, buf, sizeof buf), "127.0.0.1");
+	assert_int_equal(pk_addr_port(&a), 12000);
+	assert_int_equal(pk_resolve("::1", 80, AF_UNSPEC, SOCK_DGRAM, 0, &b), 0);
+	assert_string_equal(pk_addr_str(&b, buf, sizeof buf), "[::1]:80");
+	assert_false(pk_addr_same_host(&a, &b));
+	pk_addr_set_port(&b, 81);
+	assert_int_equal(pk_addr_port(&b), 81);
+	/* -4 with an IPv6 literal fails; an unknown name fails with text */
+	int rc = pk_resolve("::1", 80, AF_INET, SOCK_DGRAM, 0, &b);
+	assert_true(rc < 0);
+	rc = pk_resolve("no-such-host.invalid", 80, AF_UNSPEC, SOCK_DGRAM, 0, &b);
+	assert_true(rc <= -PK_ERESOLVE_BASE);
+	assert_true(strlen(pk_sock_strerror(rc)) > 0);
+	assert_string_equal(pk_sock_strerror(-EINVAL), strerror(EINVAL));
+}
+
+static void equal_and_hash(void **st)
+{
+	struct pk_addr a, b;
+	(void)st;
+	pk_resolve("127.0.0.1", 1, AF_INET, SOCK_DGRAM, 0, &a);
+	pk_resolve("127.0.0.1", 1, AF_INET, SOCK_DGRAM, 0, &b);
+	assert_true(pk_addr_equal(&a, &b));
+	assert_int_equal(pk_addr_hash(&a), pk_addr_hash(&b));
+	pk_addr_set_port(&b, 2);
+	assert_false(pk_addr_equal(&a, &b));
+	assert_true(pk_addr_same_host(&a, &b));
+	assert_true(pk_addr_hash(&a) != pk_addr_hash(&b));
+}
+
+static void udp_roundtrip_with_timestamp(const char *host)
+{
+	struct pk_addr any, local;
+	struct pk_rx rx;
+	char buf[16];
+	int kernel = 0;
+
+	assert_int_equal(pk_resolve(host, 0, AF_UNSPEC, SOCK_DGRAM, 1, &any), 0);
+	int srv = pk_udp_bind(&any);
+	assert_true(srv >= 0);
+	assert_int_equal(pk_sock_rx_timestamps(srv), 0);
+	assert_int_equal(pk_sock_local(srv, &local), 0);
+	assert_true(pk_addr_port(&local) != 0);
+	int cli = pk_socket(pk_addr_family(&local), SOCK_DGRAM);
+	assert_true(cli >= 0);
+	/* nothing queued: -EAGAIN, non-blocking */
+	assert_int_equal(pk_recv_ts(srv, buf, sizeof buf, &rx), -EAGAIN);
+	/* the kernel turns stamping on lazily: the first datagram may lack one */
+	for (int i = 0; i < 10; i++) {
+		int64_t before = pk_now_ns();
+		assert_int_equal(sendto(cli, "hello", 5, 0, (struct sockaddr *)&local.ss, local.len), 5);
+		struct pollfd p = { .fd = srv, .events = POLLIN };
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		assert_int_equal(pk_recv_ts(srv, buf, sizeof buf, &rx), 5);
+		assert_memory_equal(buf, "hello", 5);
+		assert_false(rx.truncated);
+		/* the receive time lies between the send and now */
+		assert_true(rx.rx_ns >= before - 1000000);
+		assert_true(rx.rx_ns <= pk_now_ns());
+		kernel += rx.clock == PK_RXCLOCK_KERNEL;
+	}
+	assert_true(kernel > 0);         /* loopback gives software stamps */
+	/* truncation is reported */
+	sendto(cli, "0123456789abcdef", 16, 0, (struct sockaddr *)&local.ss, local.len);
+	struct pollfd p = { .fd = srv, .events = POLLIN };
+	poll(&p, 1, 2000);
+	assert_int_equal(pk_recv_ts(srv, buf, 4, &rx), 4);
+	assert_true(rx.truncated);
+	close(cli);
+	close(srv);
+}
+
+static void udp_v4(void **st) { (void)st; udp_roundtrip_with_timestamp("127.0.0.1"); }
+static void udp_v6(void **st) { (void)st; udp_roundtrip_with_timestamp("::1"); }
+
+static void tcp_listen_connect(void **st)
+{
+	struct pk_addr a, local;
+	(void)st;
+	pk_resolve("127.0.0.1", 0, AF_INET, SOCK_STREAM, 1, &a);
+	int l = pk_tcp_listen(&a, 8);
+	assert_true(l >= 0);
+	pk_sock_local(l, &local);
+	int c = pk_tcp_connect(&local);
+	assert_true(c >= 0);
+	struct pollfd p = { .fd = c, .events = POLLOUT };
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(pk_sock_error(c), 0);
+	close(c);
+	close(l);
+	/* a refused connect shows in SO_ERROR */
+	c = pk_tcp_connect(&local);
+	if (c >= 0) {
+		p.fd = c;
+		poll(&p, 1, 2000);
+		assert_int_equal(pk_sock_error(c), -ECONNREFUSED);
+		close(c);
+	} else {
+		assert_int_equal(c, -ECONNREFUSED);
+	}
+}
+
+static void bind_in_use(void **st)
+{
+	struct pk_addr a, local;
+	(void)st;
+	pk_resolve("127.0.0.1", 0, AF_INET, SOCK_STREAM, 1, &a);
+	int l = pk_tcp_listen(&a, 8);
+	pk_sock_local(l, &local);
+	assert_int_equal(pk_tcp_listen(&local, 8), -EADDRINUSE);
+	close(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(resolve_and_format),
+		cmocka_unit_test(equal_and_hash),
+		cmocka_unit_test(udp_v4),
+		cmocka_unit_test(udp_v6),
+		cmocka_unit_test(tcp_listen_connect),
+		cmocka_unit_test(bind_in_use),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
