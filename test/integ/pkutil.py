@@ -1,0 +1,113 @@
+"""Helpers shared by the integration tests (stdlib only).
+
+Servers are started on port 0 and print, as their first line on stdout,
+``... listening on ADDR:PORT`` (IPv6 as ``[ADDR]:PORT``); start_server() waits
+for that line (never a sleep) and returns the process and the real port.
+Every process a test starts is stopped by its PID through stop().
+"""
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+
+LISTEN_RE = re.compile(r"listening on (\[[^\]]+\]|[^\s:]+):(\d+)")
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def build_dir():
+    return sys.argv[1]
+
+
+def prog(name):
+    """Path of a probekit executable in the build tree."""
+    for sub in (name, ""):
+        p = os.path.join(build_dir(), sub, name)
+        if os.access(p, os.X_OK) and not os.path.isdir(p):
+            return p
+    raise Fail("program %s not built under %s" % (name, build_dir()))
+
+
+def read_line(proc, timeout):
+    """One line of proc's stdout within timeout seconds, or None."""
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return None
+        r, _, _ = select.select([proc.stdout], [], [], left)
+        if r:
+            line = proc.stdout.readline()
+            return line if line else None
+
+
+def start_server(args, timeout=10.0, stderr=subprocess.PIPE):
+    """Starts args, waits for its 'listening on' line, returns (proc, port)."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr,
+                            text=True, bufsize=1)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        line = read_line(proc, end - time.monotonic())
+        if line is None:
+            break
+        m = LISTEN_RE.search(line)
+        if m:
+            return proc, int(m.group(2))
+    stop(proc)
+    raise Fail("server %r did not report its port" % (args,))
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=10.0):
+    """Stops one process we started, by its PID; returns (rc, stdout, stderr)."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return proc.returncode, out or "", err or ""
+
+
+def run(args, timeout=60.0, input=None):
+    """Runs a client to completion; returns CompletedProcess (text)."""
+    return subprocess.run(args, capture_output=True, text=True,
+                          timeout=timeout, input=input)
+
+
+def run_json(args, timeout=60.0):
+    r = run(args, timeout)
+    try:
+        doc = json.loads(r.stdout)
+    except ValueError as e:
+        raise Fail("not JSON (%s): %r / %r" % (e, r.stdout[:500], r.stderr[:500]))
+    return r, doc
+
+
+def main(tests):
+    """Runs test functions in order; prints 'N passed, N failed'."""
+    passed = failed = 0
+    for t in tests:
+        name = t.__name__
+        t0 = time.monotonic()
+        try:
+            t()
+        except Exception as e:  # a failed check or an unexpected error
+            failed += 1
+            print("FAIL %s: %s: %s" % (name, type(e).__name__, e), flush=True)
+        else:
+            passed += 1
+            print("ok   %s (%.2fs)" % (name, time.monotonic() - t0), flush=True)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
