@@ -64,11 +64,20 @@ char *pk_addr_host(const struct pk_addr *a, char *buf, size_t cap)
 	if (cap == 0)
 		return buf;
 	buf[0] = '\0';
-	if (a->ss.ss_family == AF_INET)
+	int family = a->ss.ss_family;
+
+	if (family == AF_INET) {
 		src = &((const struct sockaddr_in *)&a->ss)->sin_addr;
-	else if (a->ss.ss_family == AF_INET6)
-		src = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-	if (src == NULL || inet_ntop(a->ss.ss_family, src, buf, (socklen_t)cap) == NULL)
+	} else if (family == AF_INET6) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+		src = in6;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
+			/* a dual-stack socket's IPv4 peer: show it as IPv4 */
+			src = &in6->s6_addr[12];
+			family = AF_INET;
+		}
+	}
+	if (src == NULL || inet_ntop(family, src, buf, (socklen_t)cap) == NULL)
 		snprintf(buf, cap, "?");
 	return buf;
 }
@@ -78,7 +87,7 @@ char *pk_addr_str(const struct pk_addr *a, char *buf, size_t cap)
 	char host[INET6_ADDRSTRLEN];
 
 	pk_addr_host(a, host, sizeof host);
-	if (a->ss.ss_family == AF_INET6)
+	if (strchr(host, ':') != NULL)
 		snprintf(buf, cap, "[%s]:%u", host, (unsigned)pk_addr_port(a));
 	else
 		snprintf(buf, cap, "%s:%u", host, (unsigned)pk_addr_port(a));

@@ -94,8 +94,10 @@ uint64_t pk_hist_quantile(const struct pk_hist *h, double q)
 	if (q >= 1.0)
 		return h->max;
 	rank = (uint64_t)ceil(q * (double)h->n);
-	if (rank < 1)
-		rank = 1;
+	if (rank <= 1)
+		return h->min;
+	if (rank >= h->n)
+		return h->max;
 	for (b = 0; b < PK_HIST_BUCKETS; b++) {
 		seen += h->count[b];
 		if (seen >= rank)

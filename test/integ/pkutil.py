@@ -40,16 +40,29 @@ def prog(name):
 
 
 def read_line(proc, timeout):
-    """One line of proc's stdout within timeout seconds, or None."""
+    """One line of proc's stdout within timeout seconds, or None at EOF or
+    timeout. Reads the pipe's fd directly (select() cannot see what a
+    buffered reader already holds); what it read past the line is kept on
+    proc and handed back by stop()."""
+    fd = proc.stdout.fileno()
+    buf = getattr(proc, "_pk_buf", b"")
     end = time.monotonic() + timeout
-    while True:
+    while b"\n" not in buf:
         left = end - time.monotonic()
         if left <= 0:
+            proc._pk_buf = buf
             return None
-        r, _, _ = select.select([proc.stdout], [], [], left)
-        if r:
-            line = proc.stdout.readline()
-            return line if line else None
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            proc._pk_buf = b""
+            return buf.decode(errors="replace") if buf else None
+        buf += chunk
+    line, rest = buf.split(b"\n", 1)
+    proc._pk_buf = rest
+    return line.decode(errors="replace") + "\n"
 
 
 def start_server(args, timeout=10.0, stderr=subprocess.PIPE):
@@ -77,7 +90,8 @@ def stop(proc, sig=signal.SIGTERM, timeout=10.0):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-    return proc.returncode, out or "", err or ""
+    early = getattr(proc, "_pk_buf", b"").decode(errors="replace")
+    return proc.returncode, early + (out or ""), err or ""
 
 
 def run(args, timeout=60.0, input=None):

@@ -81,6 +81,12 @@ static void hist_small_exact(void **st)
 	assert_int_equal(pk_hist_quantile(&h, 0.5), 5);
 	assert_int_equal(pk_hist_quantile(&h, 0.9), 9);
 	assert_int_equal(pk_hist_quantile(&h, 0.91), 10);
+	/* the top rank is the exact maximum, not its bucket's midpoint */
+	pk_hist_init(&h);
+	pk_hist_add(&h, 106249);
+	pk_hist_add(&h, 74630);
+	assert_int_equal(pk_hist_quantile(&h, 0.99), 106249);
+	assert_int_equal(pk_hist_quantile(&h, 0.5), 74630);
 	pk_hist_init(&h);
 	assert_int_equal(pk_hist_quantile(&h, 0.5), 0);
 }

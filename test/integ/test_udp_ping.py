@@ -1,0 +1,345 @@
+"""udp-ping server and client on 127.0.0.1 and ::1, port 0."""
+import math
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pkutil import Fail, check, main, prog, run, run_json, start_server, stop, read_line  # noqa: E402
+
+UDP_PING = None
+
+
+def server(*args):
+    return start_server([UDP_PING, "server", "-p", "0", "-q"] + list(args))
+
+
+def client(port, host, *args, timeout=60):
+    return run_json([UDP_PING, "client", "-J", "-p", str(port)] + list(args) + [host],
+                    timeout=timeout)
+
+
+def adds_up(doc, count):
+    s = doc["summary"]
+    check(s["transmitted"] == count, "transmitted %d != %d" % (s["transmitted"], count))
+    check(s["received"] + s["lost"] + s["late"] == s["transmitted"],
+          "received + lost + late != transmitted: %r" % s)
+    samples = doc["samples"]
+    check(len(samples) == count, "%d samples for %d pings" % (len(samples), count))
+    check([x["seq"] for x in samples] == list(range(1, count + 1)), "sample seqs")
+    by = {}
+    for x in samples:
+        by[x["status"]] = by.get(x["status"], 0) + 1
+        check((x["rtt_ms"] is None) == (x["status"] == "lost"), "rtt null iff lost: %r" % x)
+    check(by.get("ok", 0) == s["received"], "ok samples != received")
+    check(by.get("lost", 0) == s["lost"], "lost samples != lost")
+    check(by.get("late", 0) == s["late"], "late samples != late")
+    want = 100.0 * (s["transmitted"] - s["received"]) / s["transmitted"]
+    check(abs(s["loss_percent"] - want) < 1e-9, "loss_percent")
+    lo, hi = s["loss_ci95"]
+    check(0 <= lo <= s["loss_percent"] <= hi <= 100, "CI brackets the loss")
+    r = s["rtt_ms"]
+    if s["received"]:
+        oks = [x["rtt_ms"] for x in samples if x["status"] == "ok"]
+        check(abs(min(oks) - r["min"]) < 1e-9 and abs(max(oks) - r["max"]) < 1e-9, "min/max")
+        check(abs(sum(oks) / len(oks) - r["avg"]) < 1e-6, "avg")
+        mean = sum(oks) / len(oks)
+        mdev = math.sqrt(sum((x - mean) ** 2 for x in oks) / len(oks))
+        check(abs(mdev - r["mdev"]) < 1e-6, "mdev is the population stddev")
+        check(r["min"] <= r["p50"] <= r["p90"] <= r["p99"] <= r["max"], "percentiles ordered")
+        clocks = s["rx_clock"]
+        check(clocks["kernel"] + clocks["monotonic"] == s["received"], "rx clocks add up")
+        # longest loss run from the samples
+    run_, best = 0, 0
+    for x in samples:
+        run_ = run_ + 1 if x["status"] != "ok" else 0
+        best = max(best, run_)
+    check(best == s["longest_loss_run"], "longest loss run %d != %d" % (best, s["longest_loss_run"]))
+
+
+def test_loss_near_p_v4():
+    n, p = 400, 0.3
+    srv, port = server("--loss", str(p), "--seed", "42")
+    try:
+        r, doc = client(port, "127.0.0.1", "-c", str(n), "-i", "2ms", "-W", "300ms")
+    finally:
+        stop(srv)
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    adds_up(doc, n)
+    s = doc["summary"]
+    sd = math.sqrt(p * (1 - p) / n)
+    check(abs(s["loss_percent"] / 100 - p) < 4.5 * sd,
+          "loss %.1f%% not near %.0f%%" % (s["loss_percent"], 100 * p))
+    check(s["late"] == 0 and s["duplicates"] == 0, "no late or duplicates on loopback")
+
+
+def lost_set(port, host, n):
+    r, doc = client(port, host, "-c", str(n), "-i", "2ms", "-W", "300ms")
+    return [x["seq"] for x in doc["samples"] if x["status"] == "lost"]
+
+
+def test_seed_reproduces_drops_v6():
+    n = 200
+    runs = []
+    for _ in range(2):
+        srv, port = server("--loss", "0.3", "--seed", "7", "-6")
+        try:
+            runs.append(lost_set(port, "::1", n))
+        finally:
+            stop(srv)
+    check(runs[0] == runs[1], "same seed, different drops")
+    check(0.15 * n < len(runs[0]) < 0.45 * n, "loss near 30%%: %d of %d" % (len(runs[0]), n))
+    srv, port = server("--loss", "0.3", "--seed", "8", "-6")
+    try:
+        other = lost_set(port, "::1", n)
+    finally:
+        stop(srv)
+    check(other != runs[0], "another seed, same drops")
+
+
+class SlowServer:
+    """A test peer on ::1 or 127.0.0.1: seq % 4 == 1 answered at once,
+    == 2 answered after `delay`, == 3 never, == 0 answered twice."""
+
+    def __init__(self, family, host, delay):
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+        self.delay = delay
+        self.stop = False
+        self.timers = []
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop:
+            r, _, _ = select.select([self.sock], [], [], 0.05)
+            if not r:
+                continue
+            data, addr = self.sock.recvfrom(65535)
+            seq = int(data.split()[1])
+            reply = data.upper()
+            if seq % 4 == 1:
+                self.sock.sendto(reply, addr)
+            elif seq % 4 == 2:
+                t = threading.Timer(self.delay, self.sock.sendto, (reply, addr))
+                t.start()
+                self.timers.append(t)
+            elif seq % 4 == 0:
+                self.sock.sendto(reply, addr)
+                self.sock.sendto(reply, addr)
+
+    def close(self):
+        self.stop = True
+        self.t.join()
+        for t in self.timers:
+            t.cancel()
+        self.sock.close()
+
+
+def test_late_is_not_lost_nor_received():
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        peer = SlowServer(family, host, 0.25)
+        try:
+            # 12 pings 50 ms apart, 100 ms timeout: seq 2, 6, 10 answer
+            # 250 ms late; the run lasts until the last late reply is in
+            r, doc = client(peer.port, host, "-c", "12", "-i", "50ms", "-W", "100ms")
+            rt = run([UDP_PING, "client", "-p", str(peer.port), "-c", "12", "-i", "50ms",
+                      "-W", "100ms", host])
+        finally:
+            peer.close()
+        adds_up(doc, 12)
+        st = {x["seq"]: x["status"] for x in doc["samples"]}
+        s = doc["summary"]
+        for seq in range(1, 13):
+            want = {1: "ok", 2: None, 3: "lost", 0: "ok"}[seq % 4]
+            if want:
+                check(st[seq] == want, "seq %d: %s, want %s" % (seq, st[seq], want))
+            else:
+                # a late reply needs the client to still run: the last ones
+                # may come after the client stopped, then they are lost
+                check(st[seq] in ("late", "lost"), "seq %d: %s" % (seq, st[seq]))
+        check(st[2] == "late" and st[6] == "late", "late replies seen as late: %r" % st)
+        check(s["received"] == 6, "received %d, want 6" % s["received"])
+        check(s["duplicates"] == 3, "duplicates %d, want 3" % s["duplicates"])
+        late = [x for x in doc["samples"] if x["status"] == "late"]
+        check(all(x["rtt_ms"] > 100 for x in late), "late rtt above the timeout")
+        check(s["rtt_ms"]["max"] < 100, "late replies are not in the rtt figures")
+        out = rt.stdout
+        check("Request timed out: seq=3" in out, "timeout line: %s" % out)
+        check("Late reply: seq=2" in out, "late line")
+        check("Duplicate reply: seq=4" in out, "duplicate line")
+        check("12 packets transmitted, 6 received, +3 duplicates, 50% packet loss" in out,
+              "ping summary line: %s" % out)
+
+
+def test_exit_codes():
+    srv, port = server("--loss", "1")
+    try:
+        r = run([UDP_PING, "client", "-c", "3", "-i", "10ms", "-W", "50ms", "-p", str(port),
+                 "127.0.0.1"])
+        check(r.returncode == 1, "all dropped: exit %d" % r.returncode)
+        check("3 packets transmitted, 0 received, 100% packet loss" in r.stdout, r.stdout)
+        check("rtt min" not in r.stdout, "no rtt line without replies")
+    finally:
+        stop(srv)
+    srv, port = server("--loss", "0")
+    try:
+        r = run([UDP_PING, "client", "-c", "3", "-i", "10ms", "-p", str(port), "::1"])
+        check(r.returncode == 0, "replies: exit %d" % r.returncode)
+    finally:
+        stop(srv)
+    # nothing listening on a port we just closed: ICMP errors, exit 1
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    dead = s.getsockname()[1]
+    s.close()
+    r = run([UDP_PING, "client", "-c", "2", "-i", "10ms", "-W", "50ms", "-p", str(dead),
+             "127.0.0.1"])
+    check(r.returncode == 1, "no server: exit %d" % r.returncode)
+    for args in (["client", "-c", "abc", "127.0.0.1"], ["client", "-i", "-1", "127.0.0.1"],
+                 ["client", "-W", "1parsec", "127.0.0.1"], ["client", "-s", "70000", "::1"],
+                 ["client", "-p", "65536", "::1"], ["client"], ["client", "a", "b"],
+                 ["client", "--bogus", "::1"], ["server", "--loss", "1.5"],
+                 ["server", "--seed", "x"], ["server", "extra"], ["frobnicate"], []):
+        r = run([UDP_PING] + args)
+        check(r.returncode == 2, "%r: exit %d" % (args, r.returncode))
+        check("usage:" in r.stderr, "%r: no usage message: %r" % (args, r.stderr))
+        check(r.stdout == "", "%r: usage errors go to stderr" % (args,))
+    r = run([UDP_PING, "client", "-c", "1", "no-such-host.invalid"])
+    check(r.returncode == 2 and "no-such-host.invalid" in r.stderr, "unknown host: %r" % r.stderr)
+    r = run([UDP_PING, "client", "-4", "-c", "1", "::1"])
+    check(r.returncode == 2, "-4 with an IPv6 address: exit %d" % r.returncode)
+    for args in (["--help"], ["client", "--help"], ["server", "-h"]):
+        r = run([UDP_PING] + args)
+        check(r.returncode == 0 and "usage:" in r.stdout, "%r help" % (args,))
+    r = run([UDP_PING, "-V"])
+    check(r.returncode == 0 and "udp-ping" in r.stdout, "version")
+
+
+def test_csv_rows():
+    srv, port = server("--loss", "0.5", "--seed", "3")
+    try:
+        r = run([UDP_PING, "client", "--csv", "-c", "20", "-i", "2ms", "-W", "100ms",
+                 "-p", str(port), "127.0.0.1"])
+    finally:
+        stop(srv)
+    lines = r.stdout.strip().split("\n")
+    check(lines[0] == "seq,status,rtt_ms,clock,duplicates", "header %r" % lines[0])
+    check(len(lines) == 21, "%d rows" % (len(lines) - 1))
+    for i, line in enumerate(lines[1:], 1):
+        f = line.split(",")
+        check(f[0] == str(i) and f[1] in ("ok", "lost"), "row %r" % line)
+        check((f[2] == "") == (f[1] == "lost"), "rtt empty iff lost: %r" % line)
+
+
+def test_server_many_clients_and_totals():
+    srv, port = start_server([UDP_PING, "server", "-p", "0", "--loss", "0"])
+    procs = []
+    try:
+        for i in range(4):
+            host = "127.0.0.1" if i % 2 else "::1"
+            procs.append(subprocess.Popen([UDP_PING, "client", "-J", "-c", "50", "-i", "1ms",
+                                           "-p", str(port), host],
+                                          stdout=subprocess.PIPE, text=True))
+        import json
+        for p in procs:
+            out, _ = p.communicate(timeout=60)
+            s = json.loads(out)["summary"]
+            check(s["received"] == 50, "concurrent client got %d of 50" % s["received"])
+    finally:
+        rc, out, err = stop(srv, signal.SIGINT)
+    check(rc == 0, "server exit %d on SIGINT" % rc)
+    check("200 received, 200 replied, 0 dropped by simulation, 0 refused by rate limit" in out,
+          "totals: %s" % out[-300:])
+    check(out.count(" replied\n") == 200, "a line per datagram")
+    check('"PING 1 ' in out, "the line shows the datagram")
+
+
+def test_big_datagrams_and_sizes():
+    srv, port = server("--loss", "0")
+    try:
+        for size in (100, 1472, 9000, 65000):
+            r, doc = client(port, "127.0.0.1", "-c", "2", "-i", "10ms", "-s", str(size))
+            s = doc["summary"]
+            check(s["received"] == 2 and s["altered"] == 0, "size %d: %r" % (size, s))
+        r = run([UDP_PING, "client", "-c", "1", "-s", "64", "-p", str(port), "::1"])
+        check("bytes=64 " in r.stdout, "64-byte request echoed whole: %s" % r.stdout)
+    finally:
+        stop(srv)
+
+
+def test_rate_limit_refuses_and_counts():
+    srv, port = start_server([UDP_PING, "server", "-p", "0", "-q", "--loss", "0",
+                              "--rate-limit", "50"])
+    try:
+        r, doc = client(port, "127.0.0.1", "-c", "200", "-i", "1ms", "-W", "100ms")
+    finally:
+        rc, out, err = stop(srv)
+    s = doc["summary"]
+    # a burst of 15 and 50/s over ~0.2 s: far fewer than 200 answered
+    check(s["received"] < 60, "rate limit let %d through" % s["received"])
+    refused = int(out.split(" refused by rate limit")[0].split(", ")[-1])
+    check(refused == 200 - s["received"], "refused %d" % refused)
+
+
+def test_ctrl_c_prints_summary():
+    srv, port = server("--loss", "0")
+    try:
+        p = subprocess.Popen([UDP_PING, "client", "-c", "0", "-i", "10ms", "-p", str(port),
+                              "127.0.0.1"], stdout=subprocess.PIPE, text=True, bufsize=1)
+        replies = 0
+        while replies < 5:
+            line = read_line(p, 10)
+            check(line is not None, "client printed no replies")
+            replies += line.startswith("Reply from")
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=10)
+    finally:
+        stop(srv)
+    check(p.returncode == 0, "exit %d after Ctrl-C" % p.returncode)
+    check("packets transmitted" in out and "rtt min/avg/max/mdev" in out, "summary: %r" % out)
+
+
+def test_schedule_does_not_wait_for_replies():
+    # a server that never answers: 20 sends at 20 ms must take ~0.4 s plus
+    # one timeout, not 20 timeouts
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    try:
+        t0 = time.monotonic()
+        r = run([UDP_PING, "client", "-c", "20", "-i", "20ms", "-W", "200ms",
+                 "-p", str(s.getsockname()[1]), "127.0.0.1"])
+        took = time.monotonic() - t0
+        got = 0
+        s.setblocking(False)
+        try:
+            while True:
+                s.recv(100)
+                got += 1
+        except BlockingIOError:
+            pass
+    finally:
+        s.close()
+    check(got == 20, "server saw %d sends" % got)
+    check(r.stdout.count("Request timed out") == 20, "20 timeouts")
+    check(took < 2.0, "took %.2fs: sends waited for replies" % took)
+
+
+def tests():
+    global UDP_PING
+    UDP_PING = prog("udp-ping")
+    return [test_exit_codes, test_loss_near_p_v4, test_seed_reproduces_drops_v6,
+            test_late_is_not_lost_nor_received, test_csv_rows,
+            test_server_many_clients_and_totals, test_big_datagrams_and_sizes,
+            test_rate_limit_refuses_and_counts, test_ctrl_c_prints_summary,
+            test_schedule_does_not_wait_for_replies]
+
+
+if __name__ == "__main__":
+    main(tests())

@@ -1,0 +1,75 @@
+"""udp-ping against real peers: the seed programs of seeds 003 and 004
+(test/peers/, ported to Python 3), both directions, on loopback."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pkutil import check, main, prog, run, run_json, start_server, stop  # noqa: E402
+
+PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
+UDP_PING = None
+
+
+def seed_server(name):
+    return start_server([sys.executable, "-u", os.path.join(PEERS, name), "0"])
+
+
+def our_client_against(name):
+    srv, port = seed_server(name)
+    try:
+        r, doc = run_json([UDP_PING, "client", "-J", "-c", "60", "-i", "5ms", "-W", "300ms",
+                           "-p", str(port), "127.0.0.1"])
+        t = run([UDP_PING, "client", "-c", "10", "-i", "5ms", "-W", "300ms",
+                 "-p", str(port), "127.0.0.1"])
+    finally:
+        rc, out, err = stop(srv)
+    s = doc["summary"]
+    check(r.returncode == 0, "%s: exit %d" % (name, r.returncode))
+    check(s["transmitted"] == 60, "transmitted")
+    # the seeds drop 4 in 11 (seed 003) or 3 in 10 (seed 004)
+    check(10 <= s["lost"] <= 40, "%s: %d lost of 60" % (name, s["lost"]))
+    check(s["late"] == 0 and s["duplicates"] == 0 and s["altered"] == 0,
+          "%s: the seed echo is intact: %r" % (name, s))
+    check(s["received"] + s["lost"] == 60, "adds up")
+    check("Reply from 127.0.0.1: seq=" in t.stdout and "packets transmitted" in t.stdout,
+          "text output against %s" % name)
+    return out
+
+
+def test_our_client_vs_seed003_server():
+    out = our_client_against("udp_ping_seed003_server.py")
+    check("b'PING 1 " in out, "the seed server saw our requests: %r" % out[:200])
+    check("Oops, dropped it!" in out, "the seed server dropped some")
+
+
+def test_our_client_vs_seed004_server():
+    our_client_against("udp_ping_seed004_server.py")
+
+
+def test_seed004_client_vs_our_server():
+    for host, flag in (("127.0.0.1", "-4"), ("::1", "-6")):
+        srv, port = start_server([UDP_PING, "server", "-p", "0", flag, "--loss", "0.3",
+                                  "--seed", "11"])
+        try:
+            r = run([sys.executable, os.path.join(PEERS, "udp_ping_seed004_client.py"),
+                     host, str(port)], timeout=60)
+        finally:
+            rc, out, err = stop(srv)
+        # exit 3 would mean an echo that is not the upper-cased request
+        check(r.returncode == 0, "seed client exit %d: %s" % (r.returncode, r.stdout[-400:]))
+        check(re.search(r"Received b'PING \d+ [A-Z]{3} [A-Z]{3} ", r.stdout),
+              "seed client output: %s" % r.stdout[:300])
+        check("Average RTT:" in r.stdout, "statistics printed")
+        check("10 received, " in out, "our server counted 10: %s" % out[-200:])
+
+
+def tests():
+    global UDP_PING
+    UDP_PING = prog("udp-ping")
+    return [test_our_client_vs_seed003_server, test_our_client_vs_seed004_server,
+            test_seed004_client_vs_our_server]
+
+
+if __name__ == "__main__":
+    main(tests())

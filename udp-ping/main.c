@@ -1,0 +1,212 @@
+/* udp-ping: UDP pinger, `udp-ping server` and `udp-ping client HOST`.
+ * Command line to config struct; the run functions do the rest. */
+#include "ping.h"
+#include "ping_proto.h"
+#include "pk_clock.h"
+#include "pk_opt.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_top[] =
+	"usage: udp-ping server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
+	"                       [--rate-limit PPS] [-q]\n"
+	"       udp-ping client [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-p PORT]\n"
+	"                       [-4|-6] [-q] [-J] [--csv] HOST\n"
+	"       udp-ping -h | -V\n";
+
+static const char usage_server[] =
+	"usage: udp-ping server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
+	"                       [--rate-limit PPS] [-q]\n"
+	"Echoes each datagram with ASCII letters upper-cased; drops a share P of them.\n"
+	"  -p, --port PORT        port to serve (default 12000; 0 = any)\n"
+	"  -b, --bind ADDR        address to bind (default: all, IPv6 and IPv4)\n"
+	"  -4, -6                 IPv4 or IPv6 only\n"
+	"      --loss P           simulated loss, 0..1 or a percentage (default 0.30)\n"
+	"      --seed N           seed of the loss draws, for reproducible drops\n"
+	"      --rate-limit PPS   datagrams per second per source (default 50000, 0 = off)\n"
+	"  -q, --quiet            no line per datagram\n"
+	"On SIGINT or SIGTERM prints its totals and exits 0.\n";
+
+static const char usage_client[] =
+	"usage: udp-ping client [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-p PORT]\n"
+	"                       [-4|-6] [-q] [-J] [--csv] HOST\n"
+	"Sends `Ping <seq> <time>` on schedule and times the upper-cased echo.\n"
+	"  -c, --count COUNT      pings to send (default 10; 0 = until interrupted)\n"
+	"  -i, --interval DUR     time between sends (default 1s; e.g. 250ms, 100us)\n"
+	"  -W, --timeout DUR      wait for each reply (default 1s)\n"
+	"  -s, --size BYTES       pad each request to BYTES (default: the bare text)\n"
+	"  -p, --port PORT        server port (default 12000)\n"
+	"  -4, -6                 IPv4 or IPv6 only\n"
+	"  -q, --quiet            summary only\n"
+	"  -J, --json             one JSON document at the end\n"
+	"      --csv              one CSV row per ping at the end\n"
+	"Exit status: 0 a reply came, 1 no reply, 2 usage or system error.\n";
+
+enum { OPT_LOSS = 256, OPT_SEED, OPT_RATE, OPT_CSV };
+
+static void usage_error(const char *usage, const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "udp-ping: ");
+	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, "\n%s", usage);
+	exit(2);
+}
+
+static void bad_value(const char *usage, const char *what, const char *errstr,
+                      const char *arg)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof msg, "%s %%s: %s", what, errstr);
+	usage_error(usage, msg, arg, NULL);
+}
+
+static int server_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "loss", required_argument, NULL, OPT_LOSS },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "rate-limit", required_argument, NULL, OPT_RATE },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ping_server_cfg cfg = { .port = 12000, .family = AF_UNSPEC, .loss = 0.30,
+	                               .rate_limit = 50000 };
+	const char *e;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+p:b:46qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			if (pk_opt_port(optarg, &cfg.port, &e))
+				bad_value(usage_server, "port", e, optarg);
+			break;
+		case 'b': cfg.bind = optarg; break;
+		case '4': cfg.family = AF_INET; break;
+		case '6': cfg.family = AF_INET6; break;
+		case 'q': cfg.quiet = 1; break;
+		case OPT_LOSS:
+			if (pk_opt_prob(optarg, &cfg.loss, &e))
+				bad_value(usage_server, "loss", e, optarg);
+			break;
+		case OPT_SEED:
+			if (pk_opt_uint(optarg, 0, UINT64_MAX, &cfg.seed, &e))
+				bad_value(usage_server, "seed", e, optarg);
+			cfg.have_seed = 1;
+			break;
+		case OPT_RATE: {
+			if (pk_opt_double(optarg, 0, 1e9, &cfg.rate_limit, &e))
+				bad_value(usage_server, "rate limit", e, optarg);
+			break;
+		}
+		case 'h':
+			fputs(usage_server, stdout);
+			return 0;
+		default:
+			fputs(usage_server, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc)
+		usage_error(usage_server, "unexpected argument '%s'", argv[optind], NULL);
+	return ping_server_run(&cfg);
+}
+
+static void client_options(int argc, char **argv, struct ping_client_cfg *cfg)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 'W' },
+		{ "size", required_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *e;
+	uint64_t v;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+c:i:W:s:p:46qJh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (pk_opt_uint(optarg, 0, 1000000000, &cfg->count, &e))
+				bad_value(usage_client, "count", e, optarg);
+			break;
+		case 'i':
+			if (pk_opt_duration(optarg, PK_NS_PER_US, 3600 * PK_NS_PER_S,
+			                    &cfg->interval_ns, &e))
+				bad_value(usage_client, "interval", e, optarg);
+			break;
+		case 'W':
+			if (pk_opt_duration(optarg, PK_NS_PER_US, 3600 * PK_NS_PER_S,
+			                    &cfg->timeout_ns, &e))
+				bad_value(usage_client, "timeout", e, optarg);
+			break;
+		case 's':
+			if (pk_opt_size(optarg, 0, PING_MAX_PAYLOAD, &v, &e))
+				bad_value(usage_client, "size", e, optarg);
+			cfg->size = (size_t)v;
+			break;
+		case 'p':
+			if (pk_opt_port(optarg, &cfg->port, &e) || cfg->port == 0)
+				bad_value(usage_client, "port", e ? e : "too small", optarg);
+			break;
+		case '4': cfg->family = AF_INET; break;
+		case '6': cfg->family = AF_INET6; break;
+		case 'q': cfg->quiet = 1; break;
+		case 'J': cfg->output = PING_OUT_JSON; break;
+		case OPT_CSV: cfg->output = PING_OUT_CSV; break;
+		case 'h':
+			fputs(usage_client, stdout);
+			exit(0);
+		default:
+			fputs(usage_client, stderr);
+			exit(2);
+		}
+	}
+}
+
+static int client_main(int argc, char **argv)
+{
+	struct ping_client_cfg cfg = { .port = 12000, .family = AF_UNSPEC, .count = 10,
+	                               .interval_ns = PK_NS_PER_S, .timeout_ns = PK_NS_PER_S };
+
+	client_options(argc, argv, &cfg);
+	if (optind >= argc)
+		usage_error(usage_client, "client: a HOST is required%s", "", NULL);
+	if (optind + 1 != argc)
+		usage_error(usage_client, "unexpected argument '%s'", argv[optind + 1], NULL);
+	cfg.host = argv[optind];
+	return ping_client_run(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		usage_error(usage_top, "a role is required: server or client%s", "", NULL);
+	if (strcmp(argv[1], "server") == 0)
+		return server_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "client") == 0)
+		return client_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage_top, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("udp-ping (probekit) %s\n", PK_VERSION);
+		return 0;
+	}
+	usage_error(usage_top, "unknown role '%s' (server or client)", argv[1], NULL);
+	return 2;
+}

@@ -1,0 +1,96 @@
+/* udp-ping: configuration and state shared by main, server, client, report.
+ *
+ * main.c fills a config from the command line and calls ping_server_run() or
+ * ping_client_run(); those own every socket, timer and table; all printing
+ * goes through ping_report.c.
+ */
+#ifndef PING_H
+#define PING_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pk_limit.h"
+#include "pk_report.h"
+#include "pk_sim.h"
+#include "pk_sock.h"
+#include "pk_stats.h"
+
+enum ping_output { PING_OUT_TEXT, PING_OUT_JSON, PING_OUT_CSV };
+
+struct ping_server_cfg {
+	const char *bind;        /* NULL: every address */
+	uint16_t port;
+	int family;              /* AF_UNSPEC, AF_INET, AF_INET6 */
+	double loss;             /* probability of a simulated drop */
+	uint64_t seed;
+	int have_seed;
+	double rate_limit;       /* datagrams/s per source, 0 = off */
+	int quiet;
+};
+
+struct ping_server_totals {
+	uint64_t received, replied, dropped, refused, errors, bytes;
+};
+
+struct ping_client_cfg {
+	const char *host;
+	uint16_t port;
+	int family;
+	uint64_t count;          /* 0: until interrupted */
+	int64_t interval_ns;
+	int64_t timeout_ns;
+	size_t size;             /* datagram size; 0 = the bare text */
+	enum ping_output output;
+	int quiet;
+};
+
+/* One ping as reported in -J / --csv. */
+enum ping_status { PING_ST_PENDING, PING_ST_OK, PING_ST_LOST, PING_ST_LATE };
+
+struct ping_sample {
+	uint64_t seq;
+	int64_t rtt_ns;          /* -1 when no reply */
+	uint32_t dups;
+	uint8_t status;          /* enum ping_status */
+	uint8_t clock;           /* enum pk_rxclock of the first reply */
+};
+
+#define PING_MAX_SAMPLES 1000000u
+
+/* What the client hands to its report at the end. */
+struct ping_result {
+	const struct ping_client_cfg *cfg;
+	struct pk_addr peer;
+	int64_t start_wall_ns;
+	struct pk_ping_totals totals;
+	struct pk_rtt_ms rtt;
+	uint64_t rx_kernel, rx_monotonic;   /* receive clock of in-time replies */
+	uint64_t altered, unknown, icmp_errors, send_errors;
+	const struct ping_sample *samples;
+	size_t nsamples;
+	uint64_t samples_dropped;
+};
+
+int ping_server_run(const struct ping_server_cfg *cfg);
+int ping_client_run(const struct ping_client_cfg *cfg);
+
+/* ping_report.c: every line udp-ping prints. */
+void ping_report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ping_report_server_start(const struct ping_server_cfg *cfg, const struct pk_addr *local,
+                              uint64_t seed);
+void ping_report_datagram(const struct pk_addr *from, const void *buf, size_t len,
+                          const char *verdict);
+void ping_report_server_totals(const struct ping_server_totals *t);
+void ping_report_client_start(const struct ping_client_cfg *cfg, const struct pk_addr *peer);
+void ping_report_reply(const struct ping_client_cfg *cfg, const struct pk_addr *from,
+                       uint64_t seq, const void *buf, size_t len, int64_t rtt_ns,
+                       int altered);
+void ping_report_late(const struct ping_client_cfg *cfg, uint64_t seq, int64_t rtt_ns);
+void ping_report_dup(const struct ping_client_cfg *cfg, uint64_t seq, int64_t rtt_ns);
+void ping_report_timeout(const struct ping_client_cfg *cfg, uint64_t seq);
+void ping_report_bad(const struct ping_client_cfg *cfg, const struct pk_addr *from,
+                     const void *buf, size_t len);
+void ping_report_result(const struct ping_result *r);
+
+#endif

@@ -1,0 +1,387 @@
+/* udp-ping client: pings on an absolute schedule, matches replies by seq.
+ *
+ * Three events drive it: the send timer (deadline start + n * interval, so a
+ * slow reply or a late wake-up never shifts the schedule), the expiry timer
+ * (the oldest undecided ping's deadline: sent + timeout) and the socket.
+ * pk_seqtrack decides every ping exactly once (in time, lost, late) and
+ * counts duplicates; pk_rtt keeps the figures in fixed memory.
+ */
+#include "ping.h"
+#include "ping_proto.h"
+#include "pk_clock.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+struct ping_client {
+	const struct ping_client_cfg *cfg;
+	struct event_base *base;
+	struct event *ev_send, *ev_expire, *ev_read, *ev_int, *ev_term;
+	int fd;
+	struct pk_addr peer;
+	struct pk_sched sched;
+	struct pk_seqtrack track;
+	struct pk_rtt *rtt;
+	int64_t *sent_wall;          /* ring beside the tracker: to check echoes */
+	struct ping_sample *samples; /* -J / --csv only */
+	size_t nsamples, cap_samples;
+	uint64_t samples_dropped;
+	uint64_t rx_kernel, rx_mono, altered, icmp_errors, send_errors;
+	int64_t start_ns, start_wall, last_send_ns;
+	int all_sent, interrupted, draining;
+	char txbuf[PING_MAX_PAYLOAD];
+};
+
+static int want_samples(const struct ping_client *c)
+{
+	return c->cfg->output != PING_OUT_TEXT;
+}
+
+static struct ping_sample *sample_of(struct ping_client *c, uint64_t seq)
+{
+	return seq >= 1 && seq - 1 < c->nsamples ? &c->samples[seq - 1] : NULL;
+}
+
+static void sample_add(struct ping_client *c, uint64_t seq)
+{
+	if (!want_samples(c))
+		return;
+	if (c->nsamples == c->cap_samples) {
+		size_t cap = c->cap_samples ? c->cap_samples * 2 : 1024;
+		struct ping_sample *p;
+
+		if (cap > PING_MAX_SAMPLES)
+			cap = PING_MAX_SAMPLES;
+		if (c->nsamples >= cap ||
+		    (p = realloc(c->samples, cap * sizeof *p)) == NULL) {
+			c->samples_dropped++;
+			return;
+		}
+		c->samples = p;
+		c->cap_samples = cap;
+	}
+	c->samples[c->nsamples].seq = seq;
+	c->samples[c->nsamples].rtt_ns = -1;
+	c->samples[c->nsamples].dups = 0;
+	c->samples[c->nsamples].status = PING_ST_PENDING;
+	c->samples[c->nsamples].clock = PK_RXCLOCK_MONOTONIC;
+	c->nsamples++;
+}
+
+static int finished(const struct ping_client *c)
+{
+	return c->all_sent && c->track.next_expire == c->track.next_send;
+}
+
+/* Decides every ping whose fate is known by now, in sequence order. */
+static void expire_due(struct ping_client *c, int64_t now)
+{
+	const struct pk_seq_slot *s;
+
+	while ((s = pk_seqtrack_expire(&c->track, now)) != NULL) {
+		struct ping_sample *smp = sample_of(c, s->seq);
+
+		if (s->status == PK_SEQ_LOST) {
+			if (!c->draining)
+				ping_report_timeout(c->cfg, s->seq);
+			if (smp)
+				smp->status = PING_ST_LOST;
+		}
+	}
+	if (finished(c)) {
+		event_base_loopbreak(c->base);
+		return;
+	}
+	if (pk_seqtrack_next_deadline(&c->track) != INT64_MAX)
+		pk_timer_at(c->ev_expire, pk_seqtrack_next_deadline(&c->track));
+}
+
+static void send_one(struct ping_client *c)
+{
+	int64_t wall = pk_wall_ns();
+	uint64_t seq = c->track.next_send;
+	int len = ping_req_format(c->txbuf, sizeof c->txbuf, seq, wall, c->cfg->size);
+	int64_t now = pk_now_ns();
+
+	c->sent_wall[seq % c->track.cap] = wall;
+	pk_seqtrack_send(&c->track, now);
+	sample_add(c, seq);
+	c->last_send_ns = now;
+	if (send(c->fd, c->txbuf, (size_t)len, 0) != len) {
+		/* ECONNREFUSED from an earlier ICMP error, or a full buffer:
+		 * the ping counts as sent and will time out */
+		c->send_errors++;
+	}
+}
+
+static void on_send(evutil_socket_t fd, short what, void *arg)
+{
+	struct ping_client *c = arg;
+	int64_t now = pk_now_ns();
+	int burst = 0;
+
+	(void)fd;
+	(void)what;
+	/* every deadline that has passed gets its send: none is skipped */
+	while (!c->all_sent && pk_sched_next_deadline(&c->sched) <= now && burst < 1024) {
+		send_one(c);
+		c->sched.next++;
+		burst++;
+		if (c->cfg->count && c->sched.next >= c->cfg->count)
+			c->all_sent = 1;
+	}
+	if (!c->all_sent)
+		pk_timer_at(c->ev_send, pk_sched_next_deadline(&c->sched));
+	if (!event_pending(c->ev_expire, EV_TIMEOUT, NULL))
+		pk_timer_at(c->ev_expire, pk_seqtrack_next_deadline(&c->track));
+}
+
+/* 1 when the reply is exactly the upper-cased request we sent. */
+static int echo_intact(struct ping_client *c, uint64_t seq, const void *buf, size_t len)
+{
+	const struct pk_seq_slot *s = pk_seqtrack_slot(&c->track, seq);
+	int n;
+
+	if (s == NULL)
+		return 1;
+	n = ping_req_format(c->txbuf, sizeof c->txbuf, seq,
+	                    c->sent_wall[seq % c->track.cap], c->cfg->size);
+	ping_echo(c->txbuf, (size_t)n);
+	return (size_t)n == len && memcmp(c->txbuf, buf, len) == 0;
+}
+
+static void handle_reply(struct ping_client *c, const unsigned char *buf,
+                         const struct pk_rx *rx)
+{
+	uint64_t seq;
+	int64_t rtt;
+	int intact;
+	struct ping_sample *smp;
+
+	if (ping_parse_seq(buf, (size_t)rx->len, &seq) != 0) {
+		ping_report_bad(c->cfg, &rx->from, buf, (size_t)rx->len);
+		c->track.unknown++;
+		return;
+	}
+	intact = !rx->truncated && echo_intact(c, seq, buf, (size_t)rx->len);
+	smp = sample_of(c, seq);
+	switch (pk_seqtrack_reply(&c->track, seq, rx->rx_ns, &rtt)) {
+	case PK_REPLY_OK:
+		pk_rtt_add(c->rtt, rtt);
+		if (!intact)
+			c->altered++;
+		if (rx->clock == PK_RXCLOCK_KERNEL)
+			c->rx_kernel++;
+		else
+			c->rx_mono++;
+		if (smp) {
+			smp->status = PING_ST_OK;
+			smp->rtt_ns = rtt;
+			smp->clock = (uint8_t)rx->clock;
+		}
+		ping_report_reply(c->cfg, &rx->from, seq, buf, (size_t)rx->len, rtt, !intact);
+		break;
+	case PK_REPLY_LATE:
+		if (smp) {
+			smp->status = PING_ST_LATE;
+			smp->rtt_ns = rtt;
+			smp->clock = (uint8_t)rx->clock;
+		}
+		ping_report_late(c->cfg, seq, rtt);
+		break;
+	case PK_REPLY_DUP:
+		if (smp)
+			smp->dups++;
+		ping_report_dup(c->cfg, seq, rtt);
+		break;
+	case PK_REPLY_UNKNOWN:
+		ping_report_bad(c->cfg, &rx->from, buf, (size_t)rx->len);
+		break;
+	}
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct ping_client *c = arg;
+	unsigned char buf[PING_MAX_PAYLOAD + 1];
+	struct pk_rx rx;
+	int i;
+
+	(void)what;
+	for (i = 0; i < 256; i++) {
+		ssize_t n = pk_recv_ts(fd, buf, sizeof buf, &rx);
+
+		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
+			break;
+		if (n < 0) {
+			/* ICMP port unreachable and the like, reported on a
+			 * connected UDP socket: the ping will time out */
+			c->icmp_errors++;
+			continue;
+		}
+		handle_reply(c, buf, &rx);
+	}
+	expire_due(c, pk_now_ns());
+}
+
+static void on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct ping_client *c = arg;
+
+	(void)fd;
+	(void)what;
+	expire_due(c, pk_now_ns());
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct ping_client *c = arg;
+
+	(void)sig;
+	(void)what;
+	c->interrupted = 1;
+	event_base_loopbreak(c->base);
+}
+
+static int client_open(struct ping_client *c)
+{
+	const struct ping_client_cfg *cfg = c->cfg;
+	int rc = pk_resolve(cfg->host, cfg->port, cfg->family, SOCK_DGRAM, 0, &c->peer);
+
+	if (rc < 0) {
+		ping_report_error("%s: %s", cfg->host, pk_sock_strerror(rc));
+		return -1;
+	}
+	c->fd = pk_socket(pk_addr_family(&c->peer), SOCK_DGRAM);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&c->peer.ss, c->peer.len) != 0) {
+		ping_report_error("%s: %s", cfg->host, strerror(errno));
+		return -1;
+	}
+	pk_sock_rx_timestamps(c->fd);
+	return 0;
+}
+
+static int client_events(struct ping_client *c)
+{
+	c->ev_send = evtimer_new(c->base, on_send, c);
+	c->ev_expire = evtimer_new(c->base, on_expire, c);
+	c->ev_read = event_new(c->base, c->fd, EV_READ | EV_PERSIST, on_readable, c);
+	c->ev_int = evsignal_new(c->base, SIGINT, on_signal, c);
+	c->ev_term = evsignal_new(c->base, SIGTERM, on_signal, c);
+	if (!c->ev_send || !c->ev_expire || !c->ev_read || !c->ev_int || !c->ev_term)
+		return -1;
+	if (event_add(c->ev_read, NULL) || event_add(c->ev_int, NULL) ||
+	    event_add(c->ev_term, NULL))
+		return -1;
+	return 0;
+}
+
+static void client_result(struct ping_client *c)
+{
+	struct ping_result r;
+
+	memset(&r, 0, sizeof r);
+	r.cfg = c->cfg;
+	r.peer = c->peer;
+	r.start_wall_ns = c->start_wall;
+	r.totals.transmitted = c->track.sent;
+	r.totals.received = c->track.ok;
+	r.totals.late = c->track.late;
+	r.totals.dups = c->track.dups;
+	r.totals.reordered = c->track.reordered;
+	r.totals.longest_loss_run = c->track.longest_run;
+	r.totals.elapsed_ns = (c->last_send_ns ? c->last_send_ns : c->start_ns) - c->start_ns;
+	pk_rtt_ms(c->rtt, &r.rtt);
+	r.rx_kernel = c->rx_kernel;
+	r.rx_monotonic = c->rx_mono;
+	r.altered = c->altered;
+	r.unknown = c->track.unknown;
+	r.icmp_errors = c->icmp_errors;
+	r.send_errors = c->send_errors;
+	r.samples = c->samples;
+	r.nsamples = c->nsamples;
+	r.samples_dropped = c->samples_dropped;
+	ping_report_result(&r);
+}
+
+/* Interrupted runs: pings still waiting count as lost, as ping counts them. */
+static void decide_rest(struct ping_client *c)
+{
+	c->draining = 1;
+	expire_due(c, INT64_MAX);
+}
+
+static void client_free(struct ping_client *c)
+{
+	struct event *evs[] = { c->ev_send, c->ev_expire, c->ev_read, c->ev_int, c->ev_term };
+
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (c->base)
+		event_base_free(c->base);
+	if (c->fd >= 0)
+		close(c->fd);
+	pk_seqtrack_free(&c->track);
+	free(c->sent_wall);
+	free(c->samples);
+	free(c->rtt);
+	free(c);
+}
+
+/* Window of remembered pings: all in flight, plus history so that a late
+ * reply is still recognised as late, bounded at 2^20 slots. */
+static size_t window_for(const struct ping_client_cfg *cfg)
+{
+	int64_t w = 2 * (cfg->timeout_ns / cfg->interval_ns) + 64;
+
+	if (w < 1024)
+		w = 1024;
+	if (w > (1 << 20))
+		w = 1 << 20;
+	return (size_t)w;
+}
+
+int ping_client_run(const struct ping_client_cfg *cfg)
+{
+	struct ping_client *c = calloc(1, sizeof *c);
+	int ret = 2;
+
+	if (c == NULL)
+		return 2;
+	c->cfg = cfg;
+	c->fd = -1;
+	c->rtt = malloc(sizeof *c->rtt);
+	c->sent_wall = calloc(window_for(cfg), sizeof *c->sent_wall);
+	if (c->rtt == NULL || c->sent_wall == NULL ||
+	    pk_seqtrack_init(&c->track, window_for(cfg), 1, cfg->timeout_ns) < 0) {
+		ping_report_error("out of memory");
+		goto out;
+	}
+	pk_rtt_init(c->rtt);
+	pk_timer_slack_min();
+	if (client_open(c) < 0)
+		goto out;
+	c->base = pk_base_new();
+	if (c->base == NULL || client_events(c) < 0) {
+		ping_report_error("event loop set-up failed");
+		goto out;
+	}
+	ping_report_client_start(cfg, &c->peer);
+	c->start_wall = pk_wall_ns();
+	c->start_ns = pk_now_ns();
+	pk_sched_init(&c->sched, c->start_ns, cfg->interval_ns);
+	event_active(c->ev_send, EV_TIMEOUT, 0);
+	event_base_dispatch(c->base);
+	decide_rest(c);
+	client_result(c);
+	ret = c->track.ok > 0 ? 0 : 1;
+out:
+	client_free(c);
+	return ret;
+}
