@@ -1,0 +1,276 @@
+/* agent: the event loop. Sends a probe to the group every interval (at
+ * absolute deadlines), echoes the probes of others, matches replies, decides
+ * timeouts at their deadlines and reports every report period. */
+#include "agent.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "agent_net.h"
+#include "agent_proto.h"
+
+#define AGENT_RX_BATCH 64
+
+static void arm_expire(struct agent *a)
+{
+	int64_t d = agent_table_next_deadline(&a->tab);
+
+	if (d != INT64_MAX)
+		pk_timer_at(a->ev_expire, d);
+}
+
+static void on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd, (void)what;
+	agent_table_expire(&a->tab, pk_now_ns());
+	arm_expire(a);
+}
+
+static void on_send(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	int64_t now = pk_now_ns();
+	uint64_t num;
+
+	(void)fd, (void)what;
+	num = agent_table_send(&a->tab, now);
+	if (agent_send_probe(a, num) == 0)
+		a->ctr.sent++;
+	else
+		a->ctr.send_errors++;
+	/* a deadline missed by more than an interval is skipped, not bunched */
+	do
+		a->sched.next++;
+	while (pk_sched_next_deadline(&a->sched) < now - a->cfg->interval_ns);
+	pk_timer_at(a->ev_send, pk_sched_next_deadline(&a->sched));
+	arm_expire(a);
+}
+
+/* One datagram on the group socket: echo it when it is a probe of someone else. */
+static void group_datagram(struct agent *a, const char *buf, const struct pk_rx *rx)
+{
+	uint64_t num;
+
+	if (rx->truncated || agent_probe_parse(buf, (size_t)rx->len, &num) == AGENT_PROBE_BAD) {
+		a->ctr.bad_probes++;
+		return;
+	}
+	if (agent_is_own(a, &rx->from)) {
+		a->ctr.own_probes++;
+		return;
+	}
+	agent_table_heard(&a->tab, &rx->from, rx->rx_ns);
+	if (!pk_limit_allow(&a->limit, &rx->from, rx->rx_ns)) {
+		a->ctr.echo_refused++;
+		return;
+	}
+	if (agent_echo(a, buf, (size_t)rx->len, &rx->from) == 0)
+		a->ctr.echoed++;
+	else
+		a->ctr.echo_errors++;
+}
+
+static void on_group(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	char buf[512];
+	struct pk_rx rx;
+	int i;
+
+	(void)what;
+	for (i = 0; i < AGENT_RX_BATCH; i++) {
+		if (pk_recv_ts(fd, buf, sizeof buf, &rx) < 0)
+			break;
+		group_datagram(a, buf, &rx);
+	}
+}
+
+/* One datagram on the probe socket: a reply to one of our probes. */
+static void reply_datagram(struct agent *a, const char *buf, const struct pk_rx *rx)
+{
+	enum agent_probe_rc rc;
+	uint64_t num;
+	int64_t lat;
+
+	rc = rx->truncated ? AGENT_PROBE_BAD : agent_probe_parse(buf, (size_t)rx->len, &num);
+	if (rc == AGENT_PROBE_BAD) {
+		a->ctr.bad_replies++;
+		return;
+	}
+	if (agent_is_own(a, &rx->from)) {
+		a->ctr.own_replies++;
+		return;
+	}
+	if (rc == AGENT_PROBE_OVERFLOW) {
+		a->tab.unknown++;
+		return;
+	}
+	agent_table_reply(&a->tab, &rx->from, num, rx->rx_ns, &lat);
+}
+
+static void on_reply(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	char buf[512];
+	struct pk_rx rx;
+	int i;
+
+	(void)what;
+	for (i = 0; i < AGENT_RX_BATCH; i++) {
+		if (pk_recv_ts(fd, buf, sizeof buf, &rx) < 0)
+			break;
+		reply_datagram(a, buf, &rx);
+	}
+}
+
+/* Ends an interval: decide what is due, forget silent peers, print, export. */
+static void report(struct agent *a, int final)
+{
+	int64_t now = pk_now_ns();
+	int rc;
+
+	agent_table_expire(&a->tab, now);
+	agent_table_reap(&a->tab, now, a->cfg->peer_timeout_ns);
+	if (a->cfg->own == NULL)
+		(void)agent_own_addrs(a);   /* addresses may come and go */
+	agent_report_interval(a, stdout, now, final);
+	agent_table_roll(&a->tab, now);
+	a->interval_start_ns = now;
+	a->nreports++;
+	if (a->cfg->prom_file != NULL &&
+	    (rc = agent_metrics_write_file(a, a->cfg->prom_file, now)) != 0)
+		agent_report_error(a->cfg->prom_file, rc);
+	arm_expire(a);
+}
+
+static void on_report(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd, (void)what;
+	report(a, 0);
+	if (a->cfg->reports != 0 && a->nreports >= a->cfg->reports) {
+		event_base_loopbreak(a->base);
+		return;
+	}
+	pk_timer_at(a->ev_report, a->start_ns + (int64_t)(a->nreports + 1) * a->cfg->report_ns);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)sig, (void)what;
+	report(a, 1);
+	event_base_loopbreak(a->base);
+}
+
+static int make_events(struct agent *a)
+{
+	struct event_base *b = a->base;
+
+	a->ev_rx = event_new(b, a->rx_fd, EV_READ | EV_PERSIST, on_group, a);
+	a->ev_tx = event_new(b, a->tx_fd, EV_READ | EV_PERSIST, on_reply, a);
+	a->ev_send = evtimer_new(b, on_send, a);
+	a->ev_expire = evtimer_new(b, on_expire, a);
+	a->ev_report = evtimer_new(b, on_report, a);
+	a->ev_int = evsignal_new(b, SIGINT, on_signal, a);
+	a->ev_term = evsignal_new(b, SIGTERM, on_signal, a);
+	if (!a->ev_rx || !a->ev_tx || !a->ev_send || !a->ev_expire || !a->ev_report ||
+	    !a->ev_int || !a->ev_term)
+		return -ENOMEM;
+	if (event_add(a->ev_rx, NULL) || event_add(a->ev_tx, NULL) ||
+	    event_add(a->ev_int, NULL) || event_add(a->ev_term, NULL))
+		return -EIO;
+	return 0;
+}
+
+static void agent_free(struct agent *a)
+{
+	struct event **evs[] = { &a->ev_rx, &a->ev_tx, &a->ev_send, &a->ev_expire,
+	                         &a->ev_report, &a->ev_int, &a->ev_term };
+	size_t i;
+
+	agent_metrics_http_stop(a);
+	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (*evs[i] != NULL)
+			event_free(*evs[i]);
+	if (a->base != NULL)
+		event_base_free(a->base);
+	if (a->rx_fd >= 0)
+		close(a->rx_fd);
+	if (a->tx_fd >= 0)
+		close(a->tx_fd);
+	agent_table_free(&a->tab);
+	pk_limit_free(&a->limit);
+}
+
+/* Probes remembered per track: those in flight within the timeout, twice
+ * over for late replies, at least 64, at most 65536. */
+static size_t window_of(const struct agent_cfg *c)
+{
+	int64_t w = 2 * (c->timeout_ns / c->interval_ns + 1) + 64;
+
+	return (size_t)(w > 65536 ? 65536 : w);
+}
+
+static int setup(struct agent *a, const char **what)
+{
+	int rc;
+
+	*what = "memory";
+	if (agent_table_init(&a->tab, a->cfg->max_peers, window_of(a->cfg), a->cfg->timeout_ns, 1) != 0 ||
+	    pk_limit_init(&a->limit, 1024, a->cfg->echo_rate, 2 * a->cfg->echo_rate) != 0)
+		return -ENOMEM;
+	rc = agent_net_open(a, what);
+	if (rc != 0)
+		return rc;
+	*what = "event loop";
+	a->base = pk_base_new();
+	if (a->base == NULL)
+		return -ENOMEM;
+	rc = make_events(a);
+	if (rc != 0)
+		return rc;
+	if (a->cfg->metrics_port >= 0) {
+		*what = "metrics endpoint";
+		rc = agent_metrics_http_start(a);
+	}
+	return rc;
+}
+
+int agent_run(const struct agent_cfg *cfg)
+{
+	struct agent a;
+	const char *what = "";
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	a.cfg = cfg;
+	a.rx_fd = a.tx_fd = -1;
+	a.metrics_port = -1;
+	(void)pk_timer_slack_min();
+	rc = setup(&a, &what);
+	if (rc != 0) {
+		agent_report_error(what, rc);
+		agent_free(&a);
+		return 2;
+	}
+	a.start_ns = a.interval_start_ns = pk_now_ns();
+	a.start_wall_ns = pk_wall_ns();
+	agent_report_start(&a, stdout);
+	pk_sched_init(&a.sched, a.start_ns, cfg->interval_ns);
+	pk_timer_at(a.ev_send, a.start_ns);
+	pk_timer_at(a.ev_report, a.start_ns + cfg->report_ns);
+	event_base_dispatch(a.base);
+	rc = a.tab.replies > 0 ? 0 : 1;
+	agent_free(&a);
+	return rc;
+}

@@ -1,0 +1,232 @@
+/* agent_metrics: the agent's state in the Prometheus text exposition format
+ * (version 0.0.4), written atomically to a file for node_exporter's textfile
+ * collector and served on HTTP /metrics (libevent evhttp).
+ *
+ * Counters are totals since start (since a peer was found, for per-peer
+ * ones); gauges describe the last finished report interval. A gauge with no
+ * value (no reply in the interval) is left out rather than exported as 0.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "pk_clock.h"
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void scalar(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+	family(f, name, type, help);
+	fprintf(f, "%s %.17g\n", name, v);
+}
+
+/* Per-peer families: each a getter that returns 0 when there is no value. */
+struct peer_metric {
+	const char *name, *type, *help;
+	int (*get)(const struct agent_peer *p, double wall_s, double now_s, double *v);
+};
+
+#define COUNTER_GETTER(fn, field) \
+	static int fn(const struct agent_peer *p, double w, double n, double *v) \
+	{ (void)w, (void)n; *v = (double)p->total.field; return 1; }
+COUNTER_GETTER(get_expected, expected)
+COUNTER_GETTER(get_answered, answered)
+COUNTER_GETTER(get_lost, lost)
+COUNTER_GETTER(get_late, late)
+COUNTER_GETTER(get_dups, dups)
+COUNTER_GETTER(get_heard, heard)
+
+#define LAST_GETTER(fn, field) \
+	static int fn(const struct agent_peer *p, double w, double n, double *v) \
+	{ (void)w, (void)n; *v = p->last.field / 1e3; return p->have_last && p->last.have_latency; }
+LAST_GETTER(get_min, min_ms)
+LAST_GETTER(get_avg, avg_ms)
+LAST_GETTER(get_max, max_ms)
+LAST_GETTER(get_p99, p99_ms)
+LAST_GETTER(get_jitter, jitter_ms)
+
+static int get_seen(const struct agent_peer *p, double wall_s, double now_s, double *v)
+{
+	*v = wall_s - (now_s - pk_ns_to_s(p->last_seen_ns));
+	return 1;
+}
+
+static const struct peer_metric peer_metrics[] = {
+	{ "vxlan_agent_peer_expected_probes_total", "counter", "Probes sent while the peer was known.", get_expected },
+	{ "vxlan_agent_peer_answered_probes_total", "counter", "Probes the peer answered within the timeout.", get_answered },
+	{ "vxlan_agent_peer_lost_probes_total", "counter", "Probes the peer did not answer within the timeout.", get_lost },
+	{ "vxlan_agent_peer_late_replies_total", "counter", "Replies of the peer after the timeout.", get_late },
+	{ "vxlan_agent_peer_duplicate_replies_total", "counter", "Further copies of replies already counted.", get_dups },
+	{ "vxlan_agent_peer_probes_heard_total", "counter", "Probes of the peer heard (and echoed).", get_heard },
+	{ "vxlan_agent_peer_latency_min_seconds", "gauge", "Minimum one-way latency (RTT/2) in the last report interval.", get_min },
+	{ "vxlan_agent_peer_latency_avg_seconds", "gauge", "Mean one-way latency (RTT/2) in the last report interval.", get_avg },
+	{ "vxlan_agent_peer_latency_max_seconds", "gauge", "Maximum one-way latency (RTT/2) in the last report interval.", get_max },
+	{ "vxlan_agent_peer_latency_p99_seconds", "gauge", "99th percentile one-way latency (RTT/2) in the last report interval.", get_p99 },
+	{ "vxlan_agent_peer_jitter_seconds", "gauge", "Mean difference of consecutive latencies in the last report interval.", get_jitter },
+	{ "vxlan_agent_peer_last_seen_timestamp_seconds", "gauge", "When the peer was last heard, Unix time.", get_seen },
+};
+
+static void peer_families(FILE *f, const struct agent *a, double wall_s, double now_s)
+{
+	const struct agent_table *t = &a->tab;
+	char host[64];
+	size_t m, i;
+	double v;
+
+	for (m = 0; m < sizeof peer_metrics / sizeof peer_metrics[0]; m++) {
+		const struct peer_metric *pm = &peer_metrics[m];
+		family(f, pm->name, pm->type, pm->help);
+		for (i = 0; i < t->n; i++)
+			if (pm->get(t->peers[i], wall_s, now_s, &v))
+				fprintf(f, "%s{peer=\"%s\"} %.17g\n", pm->name,
+				        pk_addr_host(&t->peers[i]->addr, host, sizeof host), v);
+	}
+	family(f, "vxlan_agent_peer_latency_seconds", "summary",
+	       "One-way latency (RTT/2) of in-time replies since the peer was found.");
+	for (i = 0; i < t->n; i++) {
+		pk_addr_host(&t->peers[i]->addr, host, sizeof host);
+		fprintf(f, "vxlan_agent_peer_latency_seconds_sum{peer=\"%s\"} %.17g\n", host,
+		        t->peers[i]->lat_sum_s);
+		fprintf(f, "vxlan_agent_peer_latency_seconds_count{peer=\"%s\"} %llu\n", host,
+		        (unsigned long long)t->peers[i]->lat_count);
+	}
+}
+
+static void agent_families(FILE *f, const struct agent *a)
+{
+	const struct agent_table *t = &a->tab;
+	char g[64];
+
+	family(f, "vxlan_agent_info", "gauge", "The agent's version and group.");
+	fprintf(f, "vxlan_agent_info{version=\"%s\",group=\"%s\",port=\"%u\"} 1\n", PK_VERSION,
+	        pk_addr_host(&a->group, g, sizeof g), (unsigned)a->cfg->port);
+	scalar(f, "vxlan_agent_probes_sent_total", "counter", "Probes sent to the group.", (double)a->ctr.sent);
+	scalar(f, "vxlan_agent_probes_lost_total", "counter", "Probes no peer answered within the timeout.", (double)t->lost);
+	scalar(f, "vxlan_agent_replies_total", "counter", "In-time replies from all peers.", (double)t->replies);
+	scalar(f, "vxlan_agent_unknown_replies_total", "counter", "Replies to probes never sent or forgotten.", (double)t->unknown);
+	scalar(f, "vxlan_agent_bad_replies_total", "counter", "Replies that are not probe numbers.", (double)a->ctr.bad_replies);
+	scalar(f, "vxlan_agent_bad_probes_total", "counter", "Datagrams to the group that are not probes (not echoed).", (double)a->ctr.bad_probes);
+	scalar(f, "vxlan_agent_echoed_probes_total", "counter", "Probes of other agents echoed.", (double)a->ctr.echoed);
+	scalar(f, "vxlan_agent_echo_refused_total", "counter", "Probes not echoed: per-source rate limit.", (double)a->ctr.echo_refused);
+	scalar(f, "vxlan_agent_untracked_total", "counter", "Probes or replies of peers not stored: peer table full.", (double)t->untracked);
+	scalar(f, "vxlan_agent_peers_expired_total", "counter", "Peers forgotten after the peer timeout.", (double)t->expired);
+	scalar(f, "vxlan_agent_peers", "gauge", "Peers known now.", (double)t->n);
+	if (t->have_last) {
+		scalar(f, "vxlan_agent_interval_lost_probes", "gauge", "Probes lost in the last report interval.", (double)t->last.lost);
+		if (t->last.have_latency)
+			scalar(f, "vxlan_agent_latency_avg_seconds", "gauge",
+			       "Mean one-way latency of all replies in the last report interval.",
+			       t->last.avg_latency_ms / 1e3);
+	}
+}
+
+char *agent_metrics_render(const struct agent *a, int64_t now_ns)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	agent_families(f, a);
+	peer_families(f, a, pk_ns_to_s(pk_wall_ns()), pk_ns_to_s(now_ns));
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int agent_metrics_write_file(const struct agent *a, const char *path, int64_t now_ns)
+{
+	char tmp[4096];
+	char *text = agent_metrics_render(a, now_ns);
+	FILE *f;
+	int rc = 0;
+
+	if (text == NULL)
+		return -ENOMEM;
+	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp) {
+		free(text);
+		return -ENAMETOOLONG;
+	}
+	f = fopen(tmp, "w");
+	if (f == NULL) {
+		rc = -errno;
+		free(text);
+		return rc;
+	}
+	if (fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = -errno;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0)
+		unlink(tmp);
+	free(text);
+	return rc;
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+	struct agent *a = arg;
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	char *text = agent_metrics_render(a, pk_now_ns());
+
+	if (text == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add(out, text, strlen(text));
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+}
+
+static void on_other(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+}
+
+int agent_metrics_http_start(struct agent *a)
+{
+	struct evhttp_bound_socket *h;
+	struct pk_addr local;
+
+	a->http = evhttp_new(a->base);
+	if (a->http == NULL)
+		return -ENOMEM;
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(a->http, 8192);
+	evhttp_set_max_body_size(a->http, 0);
+	evhttp_set_timeout(a->http, 10);
+	evhttp_set_cb(a->http, "/metrics", on_metrics, a);
+	evhttp_set_gencb(a->http, on_other, a);
+	h = evhttp_bind_socket_with_handle(a->http, a->cfg->metrics_addr,
+	                                   (uint16_t)a->cfg->metrics_port);
+	if (h == NULL)
+		return errno != 0 ? -errno : -EADDRINUSE;
+	if (pk_sock_local(evhttp_bound_socket_get_fd(h), &local) == 0)
+		a->metrics_port = pk_addr_port(&local);
+	return 0;
+}
+
+void agent_metrics_http_stop(struct agent *a)
+{
+	if (a->http != NULL)
+		evhttp_free(a->http);
+	a->http = NULL;
+}

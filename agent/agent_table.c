@@ -1,0 +1,280 @@
+#include "agent_table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pk_clock.h"
+
+int agent_table_init(struct agent_table *t, size_t max_peers, size_t window,
+                     int64_t timeout_ns, uint64_t first_probe)
+{
+	memset(t, 0, sizeof *t);
+	if (max_peers == 0 || window == 0)
+		return -EINVAL;
+	t->peers = calloc(max_peers, sizeof *t->peers);
+	if (t->peers == NULL)
+		return -ENOMEM;
+	t->cap = max_peers;
+	t->window = window;
+	t->timeout_ns = timeout_ns;
+	if (pk_seqtrack_init(&t->all, window, first_probe, timeout_ns) != 0) {
+		free(t->peers);
+		t->peers = NULL;
+		return -ENOMEM;
+	}
+	pk_summary_init(&t->lat);
+	t->sent_base = 0;
+	return 0;
+}
+
+static void peer_free(struct agent_peer *p)
+{
+	pk_seqtrack_free(&p->seq);
+	free(p);
+}
+
+void agent_table_free(struct agent_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		peer_free(t->peers[i]);
+	free(t->peers);
+	t->peers = NULL;
+	t->n = 0;
+	pk_seqtrack_free(&t->all);
+}
+
+static void host_only(struct pk_addr *dst, const struct pk_addr *src)
+{
+	*dst = *src;
+	pk_addr_set_port(dst, 0);
+}
+
+struct agent_peer *agent_table_find(const struct agent_table *t, const struct pk_addr *from)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (pk_addr_same_host(&t->peers[i]->addr, from))
+			return t->peers[i];
+	return NULL;
+}
+
+/* A new peer expected to answer probes from `first` on; the probes already
+ * sent from `first` on (still remembered by t->all) are replayed into its
+ * track with their real send times. NULL when full or out of memory. */
+static struct agent_peer *peer_add(struct agent_table *t, const struct pk_addr *from,
+                                   uint64_t first, int64_t now_ns)
+{
+	struct agent_peer *p;
+	uint64_t s;
+
+	if (t->n == t->cap) {
+		t->untracked++;
+		return NULL;
+	}
+	p = calloc(1, sizeof *p);
+	if (p == NULL || pk_seqtrack_init(&p->seq, t->window, first, t->timeout_ns) != 0) {
+		free(p);
+		t->untracked++;
+		return NULL;
+	}
+	host_only(&p->addr, from);
+	p->first_seen_ns = p->last_seen_ns = now_ns;
+	pk_rtt_init(&p->lat);
+	for (s = first; s < t->all.next_send; s++) {
+		const struct pk_seq_slot *slot = pk_seqtrack_slot(&t->all, s);
+		pk_seqtrack_send(&p->seq, slot != NULL ? slot->sent_ns : now_ns);
+		p->total.expected++;
+	}
+	t->peers[t->n++] = p;
+	t->found++;
+	return p;
+}
+
+uint64_t agent_table_send(struct agent_table *t, int64_t now_ns)
+{
+	uint64_t num = pk_seqtrack_send(&t->all, now_ns);
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		pk_seqtrack_send(&t->peers[i]->seq, now_ns);
+		t->peers[i]->total.expected++;
+	}
+	return num;
+}
+
+struct agent_peer *agent_table_heard(struct agent_table *t, const struct pk_addr *from,
+                                     int64_t now_ns)
+{
+	struct agent_peer *p = agent_table_find(t, from);
+
+	if (p == NULL)
+		p = peer_add(t, from, t->all.next_send, now_ns);
+	if (p == NULL)
+		return NULL;
+	p->last_seen_ns = now_ns;
+	p->total.heard++;
+	return p;
+}
+
+static void add_latency(struct agent_table *t, struct agent_peer *p, int64_t lat)
+{
+	pk_summary_add(&t->lat, (double)lat);
+	t->replies++;
+	if (p == NULL)
+		return;
+	pk_rtt_add(&p->lat, lat);
+	p->lat_sum_s += pk_ns_to_s(lat);
+	p->lat_count++;
+	p->total.answered++;
+}
+
+enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *from,
+                                   uint64_t num, int64_t rx_ns, int64_t *lat_ns)
+{
+	struct agent_peer *p;
+	enum pk_seq_reply r;
+	int64_t rtt;
+
+	*lat_ns = -1;
+	r = pk_seqtrack_reply(&t->all, num, rx_ns, &rtt);
+	if (r == PK_REPLY_UNKNOWN) {
+		t->unknown++;
+		return AGENT_REPLY_UNKNOWN;
+	}
+	p = agent_table_find(t, from);
+	if (p == NULL)
+		p = peer_add(t, from, num, rx_ns);
+	if (p == NULL) {                      /* untracked: headline figures only */
+		if (rtt <= t->timeout_ns) {
+			*lat_ns = rtt / 2;
+			add_latency(t, NULL, rtt / 2);
+		}
+		return AGENT_REPLY_UNTRACKED;
+	}
+	p->last_seen_ns = rx_ns;
+	switch (pk_seqtrack_reply(&p->seq, num, rx_ns, &rtt)) {
+	case PK_REPLY_OK:
+		*lat_ns = rtt / 2;
+		add_latency(t, p, rtt / 2);
+		return AGENT_REPLY_OK;
+	case PK_REPLY_LATE:
+		p->total.late++;
+		return AGENT_REPLY_LATE;
+	case PK_REPLY_DUP:
+		p->total.dups++;
+		return AGENT_REPLY_DUP;
+	default:
+		t->unknown++;
+		return AGENT_REPLY_UNKNOWN;
+	}
+}
+
+void agent_table_expire(struct agent_table *t, int64_t now_ns)
+{
+	const struct pk_seq_slot *s;
+	size_t i;
+
+	while ((s = pk_seqtrack_expire(&t->all, now_ns)) != NULL)
+		if (s->status != PK_SEQ_OK)
+			t->lost++;
+	for (i = 0; i < t->n; i++) {
+		struct agent_peer *p = t->peers[i];
+		while ((s = pk_seqtrack_expire(&p->seq, now_ns)) != NULL)
+			if (s->status != PK_SEQ_OK)
+				p->total.lost++;
+	}
+}
+
+int64_t agent_table_next_deadline(const struct agent_table *t)
+{
+	int64_t d = pk_seqtrack_next_deadline(&t->all);
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		int64_t pd = pk_seqtrack_next_deadline(&t->peers[i]->seq);
+		if (pd < d)
+			d = pd;
+	}
+	return d;
+}
+
+size_t agent_table_reap(struct agent_table *t, int64_t now_ns, int64_t peer_timeout_ns)
+{
+	size_t i = 0, gone = 0;
+
+	while (i < t->n) {
+		struct agent_peer *p = t->peers[i];
+		if (now_ns - p->last_seen_ns > peer_timeout_ns) {
+			peer_free(p);
+			t->peers[i] = t->peers[--t->n];
+			t->peers[t->n] = NULL;
+			gone++;
+		} else {
+			i++;
+		}
+	}
+	t->expired += gone;
+	return gone;
+}
+
+void agent_table_interval(const struct agent_table *t, struct agent_interval *out)
+{
+	memset(out, 0, sizeof *out);
+	out->sent = t->all.sent - t->sent_base;
+	out->lost = t->lost - t->lost_base;
+	out->replies = t->lat.n;
+	out->have_latency = t->lat.n > 0;
+	if (out->have_latency)
+		out->avg_latency_ms = pk_ns_to_ms((int64_t)t->lat.mean);
+}
+
+static void counts_sub(struct agent_counts *d, const struct agent_counts *a,
+                       const struct agent_counts *b)
+{
+	d->expected = a->expected - b->expected;
+	d->answered = a->answered - b->answered;
+	d->lost = a->lost - b->lost;
+	d->late = a->late - b->late;
+	d->dups = a->dups - b->dups;
+	d->heard = a->heard - b->heard;
+}
+
+void agent_peer_stats(const struct agent_peer *p, int64_t now_ns, struct agent_peer_stats *out)
+{
+	struct pk_rtt_ms ms;
+
+	memset(out, 0, sizeof *out);
+	counts_sub(&out->c, &p->total, &p->base);
+	pk_rtt_ms(&p->lat, &ms);
+	out->have_latency = ms.n > 0;
+	if (out->have_latency) {
+		out->min_ms = ms.min;
+		out->avg_ms = ms.avg;
+		out->max_ms = ms.max;
+		out->p99_ms = ms.p99;
+		out->jitter_ms = ms.jitter;
+	}
+	out->last_seen_ago_s = now_ns > p->last_seen_ns ? pk_ns_to_s(now_ns - p->last_seen_ns) : 0;
+}
+
+void agent_table_roll(struct agent_table *t, int64_t now_ns)
+{
+	size_t i;
+
+	agent_table_interval(t, &t->last);
+	t->have_last = 1;
+	t->sent_base = t->all.sent;
+	t->lost_base = t->lost;
+	pk_summary_init(&t->lat);
+	for (i = 0; i < t->n; i++) {
+		struct agent_peer *p = t->peers[i];
+		agent_peer_stats(p, now_ns, &p->last);
+		p->have_last = 1;
+		p->base = p->total;
+		pk_rtt_init(&p->lat);
+	}
+}

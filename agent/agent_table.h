@@ -1,0 +1,131 @@
+/* agent_table: what a vxlan-agent knows about its probes and its peers.
+ *
+ * One probe number sequence is sent to the group; every peer is expected to
+ * answer every probe sent while it is known. The table keeps
+ *  - `all`: a pk_seqtrack of the probes themselves; a probe is lost when no
+ *    peer at all answered it within the timeout (the seed's "lost" figure);
+ *  - one agent_peer per peer address heard (its probes, or its replies to
+ *    ours), each with its own pk_seqtrack over the same probe numbers, so a
+ *    peer's lost / late / duplicate counts are its own;
+ *  - the figures of the current report interval and the totals since start.
+ *
+ * Bounded: at most `max_peers` peers (a reply or probe from one more peer is
+ * counted in `untracked`, never stored) and `window` probes remembered per
+ * track. A peer silent for the peer timeout is removed by agent_table_reap().
+ *
+ * Latency is one-way: half the round-trip time. Times are CLOCK_MONOTONIC
+ * ns. The table owns the peers (allocated on discovery, freed on reap or
+ * agent_table_free); pointers to peers stay valid until then. No I/O.
+ */
+#ifndef AGENT_TABLE_H
+#define AGENT_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pk_sock.h"
+#include "pk_stats.h"
+
+/* Event counters of one peer, since it was found. */
+struct agent_counts {
+	uint64_t expected;   /* probes sent while the peer was known */
+	uint64_t answered;   /* answered within the timeout */
+	uint64_t lost;       /* not answered within the timeout (a later reply also counts as late) */
+	uint64_t late;       /* replies after the timeout */
+	uint64_t dups;       /* further copies of an answered probe */
+	uint64_t heard;      /* the peer's own probes we heard */
+};
+
+/* Figures of one peer over one report interval. Latencies in ms. */
+struct agent_peer_stats {
+	struct agent_counts c;   /* this interval only */
+	int have_latency;        /* c.answered > 0 */
+	double min_ms, avg_ms, max_ms, p99_ms, jitter_ms;
+	double last_seen_ago_s;  /* seconds since anything was heard from it */
+};
+
+struct agent_peer {
+	struct pk_addr addr;          /* host address, port 0 */
+	int64_t first_seen_ns, last_seen_ns;
+	struct pk_seqtrack seq;       /* the probes it is expected to answer */
+	struct agent_counts total;    /* since found */
+	struct agent_counts base;     /* `total` at the last report */
+	struct pk_rtt lat;            /* one-way latencies this interval, ns */
+	double lat_sum_s;             /* since found: for the Prometheus summary */
+	uint64_t lat_count;
+	struct agent_peer_stats last; /* the last finished interval */
+	int have_last;
+};
+
+/* The interval's headline figures (the seed's two lines). */
+struct agent_interval {
+	uint64_t sent;           /* probes sent this interval */
+	uint64_t lost;           /* probes decided this interval with no in-time reply */
+	uint64_t replies;        /* in-time replies from all peers */
+	int have_latency;
+	double avg_latency_ms;   /* mean one-way latency of those replies */
+};
+
+struct agent_table {
+	struct agent_peer **peers;   /* n used of cap, unordered */
+	size_t n, cap;
+	size_t window;
+	int64_t timeout_ns;
+	struct pk_seqtrack all;
+	/* this interval */
+	struct pk_summary lat;       /* every in-time reply's one-way latency, ns */
+	uint64_t sent_base, lost_base;
+	/* totals since start */
+	uint64_t lost;               /* probes no peer answered in time */
+	uint64_t replies;            /* in-time replies, all peers */
+	uint64_t unknown;            /* replies to probes never sent or forgotten */
+	uint64_t untracked;          /* events from peers refused: table full */
+	uint64_t found, expired;     /* peers discovered / removed when silent */
+	struct agent_interval last;  /* the last finished interval */
+	int have_last;
+};
+
+/* What a reply was. */
+enum agent_reply {
+	AGENT_REPLY_OK,        /* first in-time answer of this peer to the probe */
+	AGENT_REPLY_LATE,
+	AGENT_REPLY_DUP,
+	AGENT_REPLY_UNKNOWN,   /* probe never sent, or too old to remember */
+	AGENT_REPLY_UNTRACKED, /* table full: counted, peer not stored */
+};
+
+/* max_peers >= 1; window: probes remembered per track (>= in-flight probes
+ * plus history for late replies); first_probe: the first probe number.
+ * 0 or -ENOMEM. */
+int agent_table_init(struct agent_table *t, size_t max_peers, size_t window,
+                     int64_t timeout_ns, uint64_t first_probe);
+void agent_table_free(struct agent_table *t);
+
+/* Records a probe sent at now_ns (to every known peer too); returns its number. */
+uint64_t agent_table_send(struct agent_table *t, int64_t now_ns);
+/* A reply to probe `num` from host `from` (port ignored) received at rx_ns.
+ * *lat_ns gets the one-way latency when OK (else -1). */
+enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *from,
+                                   uint64_t num, int64_t rx_ns, int64_t *lat_ns);
+/* A probe heard from host `from` at now_ns: finds (or adds) the peer, which
+ * is then expected to answer our probes from the next one on. The peer, or
+ * NULL when the table is full. */
+struct agent_peer *agent_table_heard(struct agent_table *t, const struct pk_addr *from,
+                                     int64_t now_ns);
+/* The peer of host `from`, or NULL. */
+struct agent_peer *agent_table_find(const struct agent_table *t, const struct pk_addr *from);
+/* Decides every probe whose timeout has passed at now_ns. */
+void agent_table_expire(struct agent_table *t, int64_t now_ns);
+/* When the next probe times out, or INT64_MAX. */
+int64_t agent_table_next_deadline(const struct agent_table *t);
+/* Removes peers silent for longer than peer_timeout_ns; returns how many. */
+size_t agent_table_reap(struct agent_table *t, int64_t now_ns, int64_t peer_timeout_ns);
+
+/* Figures of the interval so far (call agent_table_expire first). */
+void agent_table_interval(const struct agent_table *t, struct agent_interval *out);
+void agent_peer_stats(const struct agent_peer *p, int64_t now_ns, struct agent_peer_stats *out);
+/* Ends the interval at now_ns: keeps its figures in t->last and each
+ * peer's `last`, then starts a new one. */
+void agent_table_roll(struct agent_table *t, int64_t now_ns);
+
+#endif

@@ -1,0 +1,171 @@
+/* vxlan-agent: command line. Fills a struct agent_cfg, calls agent_run(). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <err.h>
+
+#include "agent.h"
+#include "pk_opt.h"
+
+static const char usage_text[] =
+	"usage: vxlan-agent [-4|-6] [--group ADDR] [-p|--port N] [-i|--interval DUR]\n"
+	"                   [-W|--timeout DUR] [-r|--report DUR] [-I|--iface IF]\n"
+	"                   [--peer-timeout DUR] [--max-peers N] [--ttl N] [--echo-rate N]\n"
+	"                   [-J|--json] [--prom-file PATH] [--metrics-port N]\n"
+	"                   [--metrics-addr ADDR] [-c|--count N] [-q] [OWN_ADDR]\n"
+	"\n"
+	"Joins the multicast group, echoes the probes of other agents and sends its\n"
+	"own; every report period prints the average one-way latency (RTT/2), the\n"
+	"probes lost, and a line per peer.\n"
+	"\n"
+	"  -4, -6              IPv4 (default) or IPv6\n"
+	"  --group ADDR        multicast group (239.255.255.250; ff0e::10 with -6)\n"
+	"  -p, --port N        group port (1910)\n"
+	"  -i, --interval DUR  time between probes (0.5s)\n"
+	"  -W, --timeout DUR   a probe with no reply after this is lost (2s)\n"
+	"  -r, --report DUR    report period (10s)\n"
+	"  -I, --iface IF      interface for the group (default: the routing table's)\n"
+	"  --peer-timeout DUR  forget a peer silent for this long (30s)\n"
+	"  --max-peers N       peers tracked at most (256)\n"
+	"  --ttl N             multicast TTL / hop limit (1; 2 with -6)\n"
+	"  --echo-rate N       probes echoed per second per source at most (1000)\n"
+	"  -J, --json          one JSON object per line per report\n"
+	"  --prom-file PATH    rewrite PATH (atomically) with Prometheus metrics each report\n"
+	"  --metrics-port N    serve Prometheus metrics on HTTP /metrics (0: any port)\n"
+	"  --metrics-addr ADDR address of the metrics endpoint (0.0.0.0)\n"
+	"  -c, --count N       stop after N reports\n"
+	"  -q, --quiet         print only the average latency and lost lines\n"
+	"  -h, --help          this text;  -V, --version  the version\n"
+	"  OWN_ADDR            this agent's address: replies from it are ignored and\n"
+	"                      echoes are sent from it (default: all local addresses)\n";
+
+enum { O_GROUP = 256, O_PEER_TIMEOUT, O_PROM, O_MPORT, O_MADDR, O_MAXPEERS, O_TTL, O_ECHO };
+
+static const struct option longopts[] = {
+	{ "group", required_argument, NULL, O_GROUP },
+	{ "port", required_argument, NULL, 'p' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "timeout", required_argument, NULL, 'W' },
+	{ "report", required_argument, NULL, 'r' },
+	{ "iface", required_argument, NULL, 'I' },
+	{ "peer-timeout", required_argument, NULL, O_PEER_TIMEOUT },
+	{ "max-peers", required_argument, NULL, O_MAXPEERS },
+	{ "ttl", required_argument, NULL, O_TTL },
+	{ "echo-rate", required_argument, NULL, O_ECHO },
+	{ "json", no_argument, NULL, 'J' },
+	{ "prom-file", required_argument, NULL, O_PROM },
+	{ "metrics-port", required_argument, NULL, O_MPORT },
+	{ "metrics-addr", required_argument, NULL, O_MADDR },
+	{ "count", required_argument, NULL, 'c' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(2);
+}
+
+static int64_t dur(const char *name, const char *s, int64_t min, int64_t max)
+{
+	const char *errstr;
+	int64_t v;
+
+	if (pk_opt_duration(s, min, max, &v, &errstr) != 0)
+		errx(2, "%s '%s': %s", name, s, errstr);
+	return v;
+}
+
+static uint64_t num(const char *name, const char *s, uint64_t min, uint64_t max)
+{
+	const char *errstr;
+	uint64_t v;
+
+	if (pk_opt_uint(s, min, max, &v, &errstr) != 0)
+		errx(2, "%s '%s': %s", name, s, errstr);
+	return v;
+}
+
+static void defaults(struct agent_cfg *c)
+{
+	memset(c, 0, sizeof *c);
+	c->family = AF_UNSPEC;
+	c->port = AGENT_PORT;
+	c->interval_ns = 500 * PK_NS_PER_MS;
+	c->timeout_ns = 2 * PK_NS_PER_S;
+	c->report_ns = 10 * PK_NS_PER_S;
+	c->peer_timeout_ns = 30 * PK_NS_PER_S;
+	c->metrics_port = -1;
+	c->metrics_addr = "0.0.0.0";
+	c->max_peers = 256;
+	c->echo_rate = 1000;
+	c->ttl = -1;
+}
+
+static void option(struct agent_cfg *c, int ch, const char *arg)
+{
+	const char *errstr;
+
+	switch (ch) {
+	case '4': c->family = AF_INET; break;
+	case '6': c->family = AF_INET6; break;
+	case O_GROUP: c->group = arg; break;
+	case 'p':
+		if (pk_opt_port(arg, &c->port, &errstr) != 0 || c->port == 0)
+			errx(2, "port '%s': %s", arg, c->port == 0 ? "too small" : errstr);
+		break;
+	case 'i': c->interval_ns = dur("interval", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
+	case 'W': c->timeout_ns = dur("timeout", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
+	case 'r': c->report_ns = dur("report", arg, 10 * PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
+	case 'I': c->iface = arg; break;
+	case O_PEER_TIMEOUT: c->peer_timeout_ns = dur("peer-timeout", arg, PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
+	case O_MAXPEERS: c->max_peers = num("max-peers", arg, 1, 65536); break;
+	case O_TTL: c->ttl = (int)num("ttl", arg, 0, 255); break;
+	case O_ECHO: c->echo_rate = (double)num("echo-rate", arg, 1, 1000000); break;
+	case 'J': c->json = 1; break;
+	case O_PROM: c->prom_file = arg; break;
+	case O_MPORT: c->metrics_port = (int)num("metrics-port", arg, 0, 65535); break;
+	case O_MADDR: c->metrics_addr = arg; break;
+	case 'c': c->reports = num("count", arg, 1, UINT64_MAX); break;
+	case 'q': c->quiet = 1; break;
+	case 'h': fputs(usage_text, stdout); exit(0);
+	case 'V': printf("vxlan-agent %s\n", PK_VERSION); exit(0);
+	default: usage();
+	}
+}
+
+/* The family from -4/-6, else from the addresses given, else IPv4. */
+static int pick_family(const struct agent_cfg *c)
+{
+	if (c->family != AF_UNSPEC)
+		return c->family;
+	if ((c->own != NULL && strchr(c->own, ':') != NULL) ||
+	    (c->group != NULL && strchr(c->group, ':') != NULL))
+		return AF_INET6;
+	return AF_INET;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_cfg cfg;
+	int ch;
+
+	defaults(&cfg);
+	while ((ch = getopt_long(argc, argv, "46p:i:W:r:I:Jc:qhV", longopts, NULL)) != -1)
+		option(&cfg, ch, optarg);
+	if (argc - optind > 1)
+		usage();
+	if (argc - optind == 1)
+		cfg.own = argv[optind];
+	cfg.family = pick_family(&cfg);
+	if (cfg.ttl < 0)
+		cfg.ttl = cfg.family == AF_INET6 ? 2 : 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return agent_run(&cfg);
+}

@@ -1,0 +1,260 @@
+/* agent_table: probe matching, expiry, peer table bounds and the report
+ * arithmetic (interval figures, per-peer figures, roll-over). */
+#include "cm.h"
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "agent_table.h"
+#include "pk_clock.h"
+
+#define MS PK_NS_PER_MS
+#define S PK_NS_PER_S
+
+static struct pk_addr v4(uint32_t host, uint16_t port)
+{
+	struct pk_addr a;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a.ss;
+	memset(&a, 0, sizeof a);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(host);
+	sin->sin_port = htons(port);
+	a.len = sizeof *sin;
+	return a;
+}
+
+static void init(struct agent_table *t, size_t peers)
+{
+	assert_int_equal(agent_table_init(t, peers, 64, 2 * S, 1), 0);
+}
+
+/* Four probes every 0.5 s, each answered after 50 ms: latency 25 ms. */
+static void all_answered(void **st)
+{
+	struct agent_table t;
+	struct pk_addr b = v4(0x0a010106, 1910);
+	struct agent_interval in;
+	struct agent_peer_stats ps;
+	int64_t lat;
+	(void)st;
+	init(&t, 8);
+	for (int i = 0; i < 4; i++) {
+		int64_t t0 = i * 500 * MS;
+		uint64_t n = agent_table_send(&t, t0);
+		assert_int_equal(n, (uint64_t)i + 1);
+		assert_int_equal(agent_table_reply(&t, &b, n, t0 + 50 * MS, &lat), AGENT_REPLY_OK);
+		assert_int_equal(lat, 25 * MS);
+	}
+	assert_int_equal(t.n, 1);
+	agent_table_expire(&t, 10 * S);
+	agent_table_interval(&t, &in);
+	assert_int_equal(in.sent, 4);
+	assert_int_equal(in.replies, 4);
+	assert_int_equal(in.lost, 0);
+	assert_true(in.have_latency);
+	assert_true(fabs(in.avg_latency_ms - 25.0) < 1e-9);
+	agent_peer_stats(t.peers[0], 10 * S, &ps);
+	assert_int_equal(ps.c.answered, 4);
+	assert_int_equal(ps.c.expected, 4);
+	assert_int_equal(ps.c.lost, 0);
+	assert_true(fabs(ps.min_ms - 25.0) < 1e-9 && fabs(ps.max_ms - 25.0) < 1e-9);
+	assert_true(fabs(ps.avg_ms - 25.0) < 1e-9);
+	assert_true(fabs(ps.p99_ms - 25.0) < 0.2);
+	assert_true(fabs(ps.jitter_ms) < 1e-9);
+	assert_true(fabs(ps.last_seen_ago_s - (10.0 - 1.55)) < 1e-9);
+	agent_table_free(&t);
+}
+
+/* A peer heard first answers every other probe: half lost, decided only
+ * when the timeout has passed. */
+static void loss_at_deadline(void **st)
+{
+	struct agent_table t;
+	struct pk_addr b = v4(0x0a010106, 1910);
+	struct agent_interval in;
+	int64_t lat;
+	(void)st;
+	init(&t, 8);
+	assert_non_null(agent_table_heard(&t, &b, 0));
+	for (int i = 0; i < 10; i++) {
+		uint64_t n = agent_table_send(&t, i * 500 * MS);
+		if (n % 2)
+			agent_table_reply(&t, &b, n, i * 500 * MS + 10 * MS, &lat);
+	}
+	/* probe 2 (sent at 0.5 s) is due at 2.5 s, not before */
+	assert_int_equal(agent_table_next_deadline(&t), 2 * S);
+	agent_table_expire(&t, 2500 * MS - 1);
+	assert_int_equal(t.peers[0]->total.lost, 0);
+	agent_table_expire(&t, 2500 * MS);
+	assert_int_equal(t.peers[0]->total.lost, 1);
+	assert_int_equal(t.lost, 1);
+	agent_table_expire(&t, 100 * S);
+	assert_int_equal(t.peers[0]->total.lost, 5);
+	assert_int_equal(t.peers[0]->total.answered, 5);
+	assert_int_equal(t.peers[0]->total.heard, 1);
+	agent_table_interval(&t, &in);
+	assert_int_equal(in.lost, 5);
+	assert_int_equal(agent_table_next_deadline(&t), INT64_MAX);
+	agent_table_free(&t);
+}
+
+/* Late, duplicate and unknown replies are counted, never matched. */
+static void late_dup_unknown(void **st)
+{
+	struct agent_table t;
+	struct pk_addr b = v4(0x0a010106, 1910);
+	int64_t lat;
+	(void)st;
+	init(&t, 8);
+	agent_table_heard(&t, &b, 0);
+	agent_table_send(&t, 0);            /* 1 */
+	agent_table_send(&t, 500 * MS);     /* 2 */
+	assert_int_equal(agent_table_reply(&t, &b, 1, 100 * MS, &lat), AGENT_REPLY_OK);
+	assert_int_equal(agent_table_reply(&t, &b, 1, 120 * MS, &lat), AGENT_REPLY_DUP);
+	assert_int_equal(lat, -1);
+	agent_table_expire(&t, 3 * S);      /* 2 lost */
+	assert_int_equal(agent_table_reply(&t, &b, 2, 3 * S, &lat), AGENT_REPLY_LATE);
+	assert_int_equal(agent_table_reply(&t, &b, 3, 3 * S, &lat), AGENT_REPLY_UNKNOWN);
+	assert_int_equal(agent_table_reply(&t, &b, 0, 3 * S, &lat), AGENT_REPLY_UNKNOWN);
+	assert_int_equal(agent_table_reply(&t, &b, 1000000, 3 * S, &lat), AGENT_REPLY_UNKNOWN);
+	assert_int_equal(t.unknown, 3);
+	assert_int_equal(t.peers[0]->total.answered, 1);
+	assert_int_equal(t.peers[0]->total.dups, 1);
+	assert_int_equal(t.peers[0]->total.late, 1);
+	assert_int_equal(t.peers[0]->total.lost, 1);   /* late still missed its timeout */
+	assert_int_equal(t.replies, 1);
+	assert_int_equal(t.lost, 1);
+	agent_table_free(&t);
+}
+
+/* Two peers: a probe is lost (headline) only when nobody answered it; the
+ * average is over every in-time reply. */
+static void two_peers(void **st)
+{
+	struct agent_table t;
+	struct pk_addr b = v4(0x0a010106, 1910), c = v4(0x0a010107, 1910);
+	struct agent_interval in;
+	int64_t lat;
+	(void)st;
+	init(&t, 8);
+	agent_table_heard(&t, &b, 0);
+	agent_table_heard(&t, &c, 0);
+	agent_table_send(&t, 0);                                /* both answer */
+	agent_table_reply(&t, &b, 1, 20 * MS, &lat);
+	agent_table_reply(&t, &c, 1, 40 * MS, &lat);
+	agent_table_send(&t, 500 * MS);                         /* only c */
+	agent_table_reply(&t, &c, 2, 560 * MS, &lat);
+	agent_table_send(&t, 1000 * MS);                        /* nobody */
+	agent_table_expire(&t, 10 * S);
+	agent_table_interval(&t, &in);
+	assert_int_equal(in.sent, 3);
+	assert_int_equal(in.replies, 3);
+	assert_int_equal(in.lost, 1);
+	assert_true(fabs(in.avg_latency_ms - (10 + 20 + 30) / 3.0) < 1e-9);
+	assert_int_equal(agent_table_find(&t, &b)->total.lost, 2);
+	assert_int_equal(agent_table_find(&t, &c)->total.lost, 1);
+	agent_table_free(&t);
+}
+
+/* A peer found by its reply to probe n is expected to answer n and every
+ * later probe, not the probes before it started. */
+static void found_by_reply(void **st)
+{
+	struct agent_table t;
+	struct pk_addr b = v4(0x0a010106, 1910);
+	int64_t lat;
+	(void)st;
+	init(&t, 8);
+	agent_table_send(&t, 0);
+	agent_table_send(&t, 500 * MS);
+	agent_table_send(&t, 1000 * MS);
+	assert_int_equal(agent_table_reply(&t, &b, 2, 700 * MS + 1 * MS, &lat), AGENT_REPLY_OK);
+	assert_int_equal(lat, 100 * MS + MS / 2);
+	assert_int_equal(t.peers[0]->total.expected, 2);         /* 2 and 3 */
+	agent_table_expire(&t, 10 * S);
+	assert_int_equal(t.peers[0]->total.lost, 1);             /* 3 */
+	assert_int_equal(t.lost, 2);                              /* 1 and 3 */
+	agent_table_free(&t);
+}
+
+static void bounded_and_reaped(void **st)
+{
+	struct agent_table t;
+	struct pk_addr p[3] = { v4(0x0a000001, 1), v4(0x0a000002, 1), v4(0x0a000003, 1) };
+	int64_t lat;
+	(void)st;
+	init(&t, 2);
+	assert_non_null(agent_table_heard(&t, &p[0], 0));
+	assert_non_null(agent_table_heard(&t, &p[1], 0));
+	assert_null(agent_table_heard(&t, &p[2], 0));
+	agent_table_send(&t, 0);
+	assert_int_equal(agent_table_reply(&t, &p[2], 1, 30 * MS, &lat), AGENT_REPLY_UNTRACKED);
+	assert_int_equal(lat, 15 * MS);          /* still in the headline figures */
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.untracked, 2);
+	assert_int_equal(t.replies, 1);
+	/* p[0] keeps talking, p[1] goes silent */
+	agent_table_heard(&t, &p[0], 20 * S);
+	assert_int_equal(agent_table_reap(&t, 25 * S, 10 * S), 1);
+	assert_int_equal(t.n, 1);
+	assert_true(pk_addr_same_host(&t.peers[0]->addr, &p[0]));
+	assert_int_equal(t.expired, 1);
+	/* room again */
+	assert_non_null(agent_table_heard(&t, &p[2], 25 * S));
+	assert_int_equal(t.found, 3);
+	agent_table_free(&t);
+}
+
+/* Ending an interval keeps its figures and starts the next from zero. */
+static void roll_over(void **st)
+{
+	struct agent_table t;
+	struct pk_addr b = v4(0x0a010106, 1910);
+	struct agent_interval in;
+	struct agent_peer_stats ps;
+	int64_t lat;
+	(void)st;
+	init(&t, 8);
+	agent_table_heard(&t, &b, 0);
+	agent_table_send(&t, 0);
+	agent_table_reply(&t, &b, 1, 40 * MS, &lat);
+	agent_table_send(&t, 500 * MS);     /* lost */
+	agent_table_expire(&t, 3 * S);
+	agent_table_roll(&t, 3 * S);
+	assert_true(t.have_last);
+	assert_int_equal(t.last.sent, 2);
+	assert_int_equal(t.last.lost, 1);
+	assert_true(fabs(t.last.avg_latency_ms - 20.0) < 1e-9);
+	assert_true(t.peers[0]->have_last);
+	assert_int_equal(t.peers[0]->last.c.answered, 1);
+	assert_int_equal(t.peers[0]->last.c.lost, 1);
+	agent_table_interval(&t, &in);
+	assert_int_equal(in.sent, 0);
+	assert_int_equal(in.lost, 0);
+	assert_false(in.have_latency);
+	agent_table_send(&t, 3 * S);
+	agent_table_reply(&t, &b, 3, 3 * S + 10 * MS, &lat);
+	agent_peer_stats(t.peers[0], 4 * S, &ps);
+	assert_int_equal(ps.c.answered, 1);
+	assert_int_equal(ps.c.lost, 0);
+	assert_int_equal(ps.c.expected, 1);
+	assert_true(fabs(ps.avg_ms - 5.0) < 1e-9);
+	assert_int_equal(t.peers[0]->total.answered, 2);      /* totals keep going */
+	assert_true(fabs(t.peers[0]->lat_sum_s - 0.025) < 1e-12);
+	agent_table_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(all_answered),
+		cmocka_unit_test(loss_at_deadline),
+		cmocka_unit_test(late_dup_unknown),
+		cmocka_unit_test(two_peers),
+		cmocka_unit_test(found_by_reply),
+		cmocka_unit_test(bounded_and_reaped),
+		cmocka_unit_test(roll_over),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
