@@ -1,0 +1,349 @@
+/* heartbeat client: sends `<seq> <timestamp>` at start + n * interval,
+ * matches replies, runs both failure detectors on the same heartbeats.
+ * Event loop callbacks and state only; printing in hb_report.c.
+ */
+#include "hb.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+static int acting(const struct hb_client *c, enum hb_detector d)
+{
+	return c->cfg->detector == d;
+}
+
+/* Done: every heartbeat of the count sent and decided, or stopped at a
+ * `server down` without --keep-going. */
+static void maybe_finish(struct hb_client *c)
+{
+	const struct pk_seqtrack *t = &c->track;
+
+	if (c->stopped_down ||
+	    (c->cfg->count > 0 && t->sent == c->cfg->count &&
+	     t->next_expire == t->next_send))
+		event_base_loopbreak(c->base);
+}
+
+static void verdict(struct hb_client *c, enum hb_detector d,
+                    enum hb_change ch, int64_t now)
+{
+	struct hb_verdicts *v = &c->v[d];
+	struct hb_outage *o;
+
+	if (ch == HB_SAME)
+		return;
+	if (ch == HB_WENT_DOWN) {
+		v->down = 1;
+		v->downs++;
+		if (v->n < HB_OUTAGES_MAX) {
+			o = &v->list[v->n++];
+			o->last_reply_ns = c->kmiss.last_ok_ns;
+			o->down_ns = now;
+			o->up_ns = -1;
+		}
+	} else {
+		v->down = 0;
+		v->ups++;
+		if (v->n > 0 && v->list[v->n - 1].up_ns < 0)
+			v->list[v->n - 1].up_ns = now;
+	}
+	hb_report_verdict(c, d, ch, now);
+	if (ch == HB_WENT_DOWN && acting(c, d) && !c->cfg->keep_going) {
+		c->stopped_down = 1;
+		c->end_ns = now;
+		maybe_finish(c);
+	}
+}
+
+static void arm_phi(struct hb_client *c)
+{
+	if (c->phi.down)
+		event_del(c->phi_tm);
+	else
+		pk_timer_at(c->phi_tm, hb_phi_deadline(&c->phi));
+}
+
+static void arm_expire(struct hb_client *c)
+{
+	int64_t d = pk_seqtrack_next_deadline(&c->track);
+
+	if (d == INT64_MAX)
+		event_del(c->expire_tm);
+	else
+		pk_timer_at(c->expire_tm, d);
+}
+
+static double *diff_slot(struct hb_client *c, uint64_t seq)
+{
+	return &c->diffs[seq % c->track.cap];
+}
+
+/* Feeds every heartbeat decided by now_ns, in sequence order. */
+static void expire(struct hb_client *c, int64_t now)
+{
+	const struct pk_seq_slot *s;
+
+	while (!c->stopped_down && (s = pk_seqtrack_expire(&c->track, now)) != NULL) {
+		int missed = s->status != PK_SEQ_OK;
+
+		if (missed) {
+			c->cur_run++;
+		} else if (c->cur_run > 0) {
+			c->runhist[c->cur_run < HB_RUNHIST ? c->cur_run : HB_RUNHIST]++;
+			c->cur_run = 0;
+		}
+		hb_report_decided(c, s, *diff_slot(c, s->seq));
+		if (missed)
+			verdict(c, HB_DET_KMISS, hb_kmiss_timeout(&c->kmiss, s->seq), now);
+	}
+	arm_expire(c);
+	maybe_finish(c);
+}
+
+static void on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	expire(arg, pk_now_ns());
+}
+
+static void on_phi(evutil_socket_t fd, short what, void *arg)
+{
+	struct hb_client *c = arg;
+	int64_t now = pk_now_ns();
+
+	(void)fd;
+	(void)what;
+	verdict(c, HB_DET_PHI, hb_phi_check(&c->phi, now), now);
+	if (!c->phi.down)
+		arm_phi(c);   /* woke early: try again at the deadline */
+}
+
+static int send_one(struct hb_client *c, uint64_t seq, int64_t wall)
+{
+	char msg[64];
+	int n = hb_format_beat(msg, sizeof msg, seq, wall);
+
+	for (int tries = 0; tries < 2; tries++) {
+		if (send(c->fd, msg, (size_t)n, MSG_DONTWAIT) == n)
+			return 0;
+		if (errno != ECONNREFUSED)  /* a pending ICMP error eats one send */
+			break;
+		c->icmp_errors++;
+	}
+	c->send_errors++;
+	return -errno;
+}
+
+static void on_send(evutil_socket_t fd, short what, void *arg)
+{
+	struct hb_client *c = arg;
+	int64_t now = pk_now_ns();
+	uint64_t seq;
+
+	(void)fd;
+	(void)what;
+	if (c->track.sent == 0)
+		hb_phi_start(&c->phi, now);
+	seq = pk_seqtrack_send(&c->track, now);
+	*diff_slot(c, seq) = NAN;
+	(void)send_one(c, seq, pk_wall_ns());
+	c->sched.next++;
+	if (c->cfg->count == 0 || c->track.sent < c->cfg->count)
+		pk_timer_at(c->send_tm, pk_sched_next_deadline(&c->sched));
+	if (!event_pending(c->expire_tm, EV_TIMEOUT, NULL))
+		arm_expire(c);
+	if (c->track.sent == 1)
+		arm_phi(c);
+}
+
+static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_ns)
+{
+	int64_t rtt;
+	enum pk_seq_reply r = pk_seqtrack_reply(&c->track, m->seq, rx_ns, &rtt);
+
+	if (r == PK_REPLY_UNKNOWN) {
+		c->unknown_replies++;
+		return;
+	}
+	hb_report_reply(c, m->seq, rtt, m->diff_s, r == PK_REPLY_LATE, r == PK_REPLY_DUP);
+	if (r == PK_REPLY_DUP)
+		return;
+	*diff_slot(c, m->seq) = m->diff_s;
+	pk_summary_add(&c->diff, m->diff_s * 1e3);
+	if (r != PK_REPLY_OK)
+		return;
+	pk_rtt_add(&c->rtt, rtt);
+	verdict(c, HB_DET_KMISS, hb_kmiss_reply(&c->kmiss, m->seq, rx_ns), rx_ns);
+	verdict(c, HB_DET_PHI, hb_phi_arrival(&c->phi, rx_ns), rx_ns);
+	arm_phi(c);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct hb_client *c = arg;
+	char buf[HB_MSG_MAX + 1];
+	struct hb_reply m;
+	struct pk_rx rx;
+
+	(void)what;
+	for (int i = 0; i < 64 && !c->stopped_down; i++) {
+		ssize_t n = pk_recv_ts(fd, buf, sizeof buf, &rx);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			break;
+		if (n < 0) {
+			c->icmp_errors++;     /* ECONNREFUSED: nobody listening */
+			continue;
+		}
+		if (rx.truncated || hb_parse_reply(buf, (size_t)n, &m) < 0) {
+			c->bad_replies++;
+			continue;
+		}
+		got_reply(c, &m, rx.rx_ns);
+	}
+	expire(c, pk_now_ns());
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct hb_client *c = arg;
+
+	(void)sig;
+	(void)what;
+	c->interrupted = 1;
+	event_base_loopbreak(c->base);
+}
+
+static int client_open(struct hb_client *c)
+{
+	const struct hb_client_cfg *cfg = c->cfg;
+	int rc = pk_resolve(cfg->host, cfg->port, cfg->family, SOCK_DGRAM, 0, &c->peer);
+
+	if (rc < 0)
+		return rc;
+	c->fd = pk_socket(pk_addr_family(&c->peer), SOCK_DGRAM);
+	if (c->fd < 0)
+		return c->fd;
+	(void)pk_sock_rx_timestamps(c->fd);
+	if (connect(c->fd, (const struct sockaddr *)&c->peer.ss, c->peer.len) != 0)
+		return -errno;
+	return 0;
+}
+
+static int client_events(struct hb_client *c)
+{
+	c->base = pk_base_new();
+	if (c->base == NULL)
+		return -ENOMEM;
+	c->rd = event_new(c->base, c->fd, EV_READ | EV_PERSIST, on_read, c);
+	c->send_tm = evtimer_new(c->base, on_send, c);
+	c->expire_tm = evtimer_new(c->base, on_expire, c);
+	c->phi_tm = evtimer_new(c->base, on_phi, c);
+	c->sigint = evsignal_new(c->base, SIGINT, on_signal, c);
+	c->sigterm = evsignal_new(c->base, SIGTERM, on_signal, c);
+	if (!c->rd || !c->send_tm || !c->expire_tm || !c->phi_tm || !c->sigint || !c->sigterm)
+		return -ENOMEM;
+	if (event_add(c->rd, NULL) || event_add(c->sigint, NULL) ||
+	    event_add(c->sigterm, NULL))
+		return -EIO;
+	return 0;
+}
+
+/* Window of remembered heartbeats: all in flight within the timeout, plus
+ * history so replies up to ~4 timeouts late are still recognised. */
+static size_t window_cap(const struct hb_client_cfg *cfg)
+{
+	int64_t w = 4 * (cfg->timeout_ns / cfg->interval_ns) + 64;
+
+	return (size_t)(w > (1 << 20) ? (1 << 20) : w);
+}
+
+static int client_init(struct hb_client *c, const struct hb_client_cfg *cfg)
+{
+	memset(c, 0, sizeof *c);
+	c->cfg = cfg;
+	c->fd = -1;
+	if (pk_seqtrack_init(&c->track, window_cap(cfg), 0, cfg->timeout_ns) < 0)
+		return -ENOMEM;
+	c->diffs = calloc(c->track.cap, sizeof *c->diffs);
+	for (int d = 0; d < HB_DETECTORS; d++)
+		c->v[d].list = calloc(HB_OUTAGES_MAX, sizeof *c->v[d].list);
+	if (c->diffs == NULL || c->v[0].list == NULL || c->v[1].list == NULL)
+		return -ENOMEM;
+	if (cfg->json && (c->samples = cJSON_CreateArray()) == NULL)
+		return -ENOMEM;
+	pk_rtt_init(&c->rtt);
+	pk_summary_init(&c->diff);
+	hb_kmiss_init(&c->kmiss, cfg->misses);
+	hb_phi_init(&c->phi, cfg->phi_threshold, cfg->interval_ns);
+	return 0;
+}
+
+static void client_close(struct hb_client *c)
+{
+	struct event *evs[] = { c->rd, c->send_tm, c->expire_tm, c->phi_tm,
+	                        c->sigint, c->sigterm };
+
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (c->base)
+		event_base_free(c->base);
+	if (c->fd >= 0)
+		close(c->fd);
+	pk_seqtrack_free(&c->track);
+	free(c->diffs);
+	for (int d = 0; d < HB_DETECTORS; d++)
+		free(c->v[d].list);
+	cJSON_Delete(c->samples);
+}
+
+/* 0: ended with the server up; 1: ended down or never answered. */
+static int exit_status(const struct hb_client *c)
+{
+	if (c->track.ok == 0 || c->v[c->cfg->detector].down)
+		return 1;
+	return 0;
+}
+
+int hb_client_run(const struct hb_client_cfg *cfg)
+{
+	struct hb_client *c = malloc(sizeof *c);
+	int rc;
+
+	if (c == NULL)
+		return 2;
+	rc = client_init(c, cfg);
+	if (rc == 0)
+		rc = client_open(c);
+	if (rc == 0)
+		rc = client_events(c);
+	if (rc < 0) {
+		fprintf(stderr, "heartbeat: %s: %s\n", cfg->host, pk_sock_strerror(rc));
+		client_close(c);
+		free(c);
+		return 2;
+	}
+	(void)pk_timer_slack_min();
+	c->start_wall_ns = pk_wall_ns();
+	c->start_ns = pk_now_ns();
+	pk_sched_init(&c->sched, c->start_ns, cfg->interval_ns);
+	hb_report_client_start(c);
+	pk_timer_at(c->send_tm, c->start_ns);
+	event_base_dispatch(c->base);
+	if (c->end_ns == 0)
+		c->end_ns = pk_now_ns();
+	if (c->cur_run > 0)
+		c->runhist[c->cur_run < HB_RUNHIST ? c->cur_run : HB_RUNHIST]++;
+	hb_report_client_end(c);
+	rc = exit_status(c);
+	client_close(c);
+	free(c);
+	return rc;
+}

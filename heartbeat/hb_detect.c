@@ -1,0 +1,200 @@
+#include "hb_detect.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- k consecutive misses -------------------------------------------- */
+
+void hb_kmiss_init(struct hb_kmiss *d, unsigned k)
+{
+	memset(d, 0, sizeof *d);
+	d->k = k ? k : 1;
+	d->last_ok_ns = -1;
+}
+
+/* An in-time reply to seq arrives before the deadline of every heartbeat
+ * newer than seq, so no newer miss can have been counted yet: the run of
+ * misses starts again from zero. */
+enum hb_change hb_kmiss_reply(struct hb_kmiss *d, uint64_t seq, int64_t at_ns)
+{
+	if (d->any_ok && seq < d->max_ok)
+		return HB_SAME;           /* reordered: says nothing newer */
+	d->any_ok = 1;
+	d->max_ok = seq;
+	d->last_ok_ns = at_ns;
+	d->run = 0;
+	if (d->down) {
+		d->down = 0;
+		return HB_WENT_UP;
+	}
+	return HB_SAME;
+}
+
+enum hb_change hb_kmiss_timeout(struct hb_kmiss *d, uint64_t seq)
+{
+	if (d->any_ok && seq <= d->max_ok)
+		return HB_SAME;           /* a newer heartbeat was answered */
+	if (d->run == 0)
+		d->first_miss = seq;
+	d->run++;
+	if (d->run >= d->k && !d->down) {
+		d->down = 1;
+		return HB_WENT_DOWN;
+	}
+	return HB_SAME;
+}
+
+/* ---- phi accrual ------------------------------------------------------ */
+
+/* Akka: e = exp(-y (1.5976 + 0.070566 y^2)); phi = -log10(e / (1 + e)).
+ * With z = y (1.5976 + 0.070566 y^2) that is log10(1 + exp(z)), computed
+ * here without overflow for any y. */
+double hb_phi_of_y(double y)
+{
+	double z = y * (1.5976 + 0.070566 * y * y);
+
+	if (z > 0)
+		return (z + log1p(exp(-z))) / M_LN10;
+	return log1p(exp(z)) / M_LN10;
+}
+
+/* Inverts hb_phi_of_y (monotonic increasing) by bisection. */
+static double y_for_phi(double phi)
+{
+	double lo = -50.0, hi = 50.0;
+
+	for (int i = 0; i < 200; i++) {
+		double mid = (lo + hi) / 2;
+		if (hb_phi_of_y(mid) < phi)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi;
+}
+
+static void phi_fit(struct hb_phi *p)
+{
+	double sum = 0, m2 = 0, mean;
+
+	for (unsigned i = 0; i < p->n; i++)
+		sum += p->win[i];
+	mean = sum / p->n;
+	for (unsigned i = 0; i < p->n; i++)
+		m2 += (p->win[i] - mean) * (p->win[i] - mean);
+	p->mean_ns = mean;
+	p->sd_ns = sqrt(m2 / p->n);
+	if (p->sd_ns < p->min_sd_ns)
+		p->sd_ns = p->min_sd_ns;
+}
+
+static void phi_add(struct hb_phi *p, double x)
+{
+	p->win[p->head] = x;
+	p->head = (p->head + 1) % HB_PHI_WINDOW;
+	if (p->n < HB_PHI_WINDOW)
+		p->n++;
+}
+
+void hb_phi_init(struct hb_phi *p, double threshold, int64_t interval_ns)
+{
+	double i = (double)interval_ns;
+
+	memset(p, 0, sizeof *p);
+	p->threshold = threshold;
+	p->y_star = y_for_phi(threshold);
+	p->min_sd_ns = i / 4;
+	p->last_ns = -1;
+	/* Akka's bootstrap: two samples giving mean = interval, sd = interval/4 */
+	phi_add(p, i * 0.75);
+	phi_add(p, i * 1.25);
+	phi_fit(p);
+}
+
+void hb_phi_start(struct hb_phi *p, int64_t now_ns)
+{
+	if (p->last_ns < 0) {
+		p->last_ns = now_ns;
+		p->from_start = 1;
+	}
+}
+
+enum hb_change hb_phi_arrival(struct hb_phi *p, int64_t at_ns)
+{
+	/* the time from the start to the first reply is no inter-arrival */
+	if (p->last_ns >= 0 && !p->from_start && at_ns >= p->last_ns)
+		phi_add(p, (double)(at_ns - p->last_ns));
+	p->from_start = 0;
+	phi_fit(p);
+	p->last_ns = at_ns;
+	if (p->down) {
+		p->down = 0;
+		return HB_WENT_UP;
+	}
+	return HB_SAME;
+}
+
+double hb_phi_value(const struct hb_phi *p, int64_t now_ns)
+{
+	double y, phi;
+
+	if (p->last_ns < 0)
+		return 0.0;
+	y = ((double)(now_ns - p->last_ns) - p->mean_ns) / p->sd_ns;
+	phi = hb_phi_of_y(y);
+	return phi > 1e6 ? 1e6 : phi;
+}
+
+int64_t hb_phi_deadline(const struct hb_phi *p)
+{
+	double d;
+
+	if (p->last_ns < 0)
+		return INT64_MAX;
+	d = p->mean_ns + p->y_star * p->sd_ns;
+	if (d < 0)
+		d = 0;
+	/* round up: never before the crossing */
+	return p->last_ns + (int64_t)ceil(d);
+}
+
+enum hb_change hb_phi_check(struct hb_phi *p, int64_t now_ns)
+{
+	if (p->down || p->last_ns < 0)
+		return HB_SAME;
+	if (now_ns < hb_phi_deadline(p) && hb_phi_value(p, now_ns) < p->threshold)
+		return HB_SAME;
+	p->down = 1;
+	return HB_WENT_DOWN;
+}
+
+/* ---- false alarms ------------------------------------------------------ */
+
+double hb_fa_per_beat(double p, unsigned k)
+{
+	return (1.0 - p) * pow(p, (double)k);
+}
+
+void hb_false_alarm(double p, unsigned k, int64_t interval_ns,
+                    struct hb_false_alarm *out)
+{
+	double per_hour_beats = 3600e9 / (double)interval_ns;
+
+	memset(out, 0, sizeof *out);
+	out->p = p;
+	out->k = k;
+	if (!(p >= 0.0 && p < 1.0) || interval_ns <= 0)
+		return;
+	out->valid = 1;
+	out->per_beat = hb_fa_per_beat(p, k);
+	out->per_hour = out->per_beat * per_hour_beats;
+	out->per_day = out->per_hour * 24.0;
+	for (unsigned kk = 1; kk <= HB_K_SEARCH_MAX; kk++) {
+		double day = hb_fa_per_beat(p, kk) * per_hour_beats * 24.0;
+		if (day < 1.0) {
+			out->k_day = kk;
+			out->k_day_per_day = day;
+			break;
+		}
+	}
+}

@@ -1,0 +1,104 @@
+/* hb_detect: the client's two failure detectors and the false-alarm
+ * arithmetic. Pure: times are given by the caller (CLOCK_MONOTONIC ns),
+ * nothing here reads a clock, allocates or prints. Structs are caller-owned.
+ *
+ * k-miss (the seeds' rule, BFD's detect multiplier): the server is down
+ * when K consecutive heartbeats have had no reply within their timeout.
+ * "Consecutive" counts heartbeats sent after the newest one answered: a
+ * reply to a later heartbeat clears older misses still timing out (with an
+ * interval shorter than the timeout several heartbeats are in flight).
+ * Detection is exact: at the K-th timeout deadline, so at most
+ * K x interval + timeout after the server stopped.
+ *
+ * phi accrual (Hayashibara et al., as in Akka and Cassandra): keeps the
+ * last HB_PHI_WINDOW reply inter-arrival times, fits a normal distribution
+ * (standard deviation floored at interval/4) and computes
+ * phi(t) = -log10(P(next reply later than t)) with Akka's logistic
+ * approximation of the normal CDF. The server is suspected when phi reaches
+ * the threshold; since phi grows monotonically until the next reply, the
+ * crossing time is computed in closed form (hb_phi_deadline) and a timer
+ * can be set for it.
+ */
+#ifndef HB_DETECT_H
+#define HB_DETECT_H
+
+#include <stdint.h>
+
+enum hb_change {
+	HB_SAME = 0,         /* verdict unchanged */
+	HB_WENT_DOWN,
+	HB_WENT_UP,
+};
+
+struct hb_kmiss {
+	unsigned k;
+	unsigned run;        /* timed-out heartbeats newer than max_ok */
+	int down;
+	int any_ok;
+	uint64_t max_ok;     /* newest heartbeat answered in time */
+	uint64_t first_miss; /* first heartbeat of the current run */
+	int64_t last_ok_ns;  /* arrival of the newest reply, or -1 */
+};
+
+void hb_kmiss_init(struct hb_kmiss *d, unsigned k);
+/* A reply in time to heartbeat seq arrived at at_ns. */
+enum hb_change hb_kmiss_reply(struct hb_kmiss *d, uint64_t seq, int64_t at_ns);
+/* Heartbeat seq reached its timeout unanswered (call in sequence order). */
+enum hb_change hb_kmiss_timeout(struct hb_kmiss *d, uint64_t seq);
+
+#define HB_PHI_WINDOW 256
+
+struct hb_phi {
+	double threshold;
+	double y_star;       /* standardised delay where phi = threshold */
+	double min_sd_ns;
+	int64_t last_ns;     /* last reply (or the start), -1 before start */
+	int from_start;      /* last_ns is the start, not a reply */
+	unsigned n, head;    /* samples in the ring, next slot */
+	double win[HB_PHI_WINDOW]; /* inter-arrival times, ns */
+	double mean_ns, sd_ns;     /* fit of the window */
+	int down;
+};
+
+/* threshold > 0; interval_ns seeds the fit (mean interval, sd interval/4,
+ * as Akka's first-heartbeat estimate) and sets the sd floor. */
+void hb_phi_init(struct hb_phi *p, double threshold, int64_t interval_ns);
+/* Starts the clock without a sample (the first heartbeat's send time), so a
+ * server that never answers is also suspected. */
+void hb_phi_start(struct hb_phi *p, int64_t now_ns);
+/* A reply arrived: adds the inter-arrival sample, clears suspicion. */
+enum hb_change hb_phi_arrival(struct hb_phi *p, int64_t at_ns);
+/* phi at now_ns (0 before the start); never infinite. */
+double hb_phi_value(const struct hb_phi *p, int64_t now_ns);
+/* Monotonic time at which phi reaches the threshold (INT64_MAX before the
+ * start). */
+int64_t hb_phi_deadline(const struct hb_phi *p);
+/* Suspects the server when phi(now) >= threshold. */
+enum hb_change hb_phi_check(struct hb_phi *p, int64_t now_ns);
+/* Akka's phi for a delay that is y standard deviations above the mean. */
+double hb_phi_of_y(double y);
+
+/* ---- false alarms of the k-miss rule ---------------------------------
+ * With independent losses of probability p per heartbeat, a spurious
+ * `server down` starts at a heartbeat when it is answered and the next K
+ * are not: probability (1 - p) p^K per heartbeat (p = 0.3, K = 3:
+ * 0.7 x 0.027 = 1.89%). Per hour: that times 3600 s / interval. */
+
+#define HB_K_SEARCH_MAX 1000
+
+struct hb_false_alarm {
+	int valid;           /* 0 when p is unknown or 1 (nothing answered) */
+	double p;            /* loss probability used */
+	unsigned k;
+	double per_beat;     /* probability per heartbeat */
+	double per_hour, per_day;
+	unsigned k_day;      /* smallest K with per_day < 1; 0 if none <= max */
+	double k_day_per_day;/* per_day at k_day */
+};
+
+double hb_fa_per_beat(double p, unsigned k);
+/* Fills *out for loss p (a fraction), misses k and the interval. */
+void hb_false_alarm(double p, unsigned k, int64_t interval_ns,
+                    struct hb_false_alarm *out);
+
+#endif

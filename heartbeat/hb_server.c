@@ -1,0 +1,268 @@
+/* heartbeat server: receives `<seq> <timestamp>`, records per client,
+ * replies `<seq> <time_diff>`; reports clients seen / stopped / resumed /
+ * restarted. Event loop callbacks and state only; printing in hb_report*.c.
+ */
+#include "hb.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define BATCH 256                /* datagrams per read callback */
+
+/* Arms the stop timer for the client that has been silent longest. */
+static void arm_dead_timer(struct hb_server *s)
+{
+	struct hb_peer *p = hb_table_oldest_active(&s->tab);
+
+	if (p == NULL)
+		event_del(s->dead_tm);
+	else
+		pk_timer_at(s->dead_tm, p->last_ns + s->cfg->dead_after_ns);
+}
+
+static void on_dead_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct hb_server *s = arg;
+	int64_t now = pk_now_ns();
+	struct hb_peer *p;
+
+	(void)fd;
+	(void)what;
+	while ((p = hb_table_oldest_active(&s->tab)) != NULL &&
+	       p->last_ns + s->cfg->dead_after_ns <= now) {
+		hb_table_stop(&s->tab, p);
+		s->tot.ev_stopped++;
+		hb_report_server_event(s, HB_EV_STOPPED, p, now, 0);
+	}
+	arm_dead_timer(s);
+}
+
+static void on_report_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct hb_server *s = arg;
+	int64_t now = pk_now_ns();
+
+	(void)fd;
+	(void)what;
+	hb_report_server_table(s, now, 0);
+	/* next report at start + n * period, never drifting */
+	pk_timer_at(s->report_tm, now + s->cfg->report_ns -
+	            (now - s->start_ns) % s->cfg->report_ns);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct hb_server *s = arg;
+
+	(void)sig;
+	(void)what;
+	event_base_loopbreak(s->base);
+}
+
+static void update_diff(struct hb_peer *p, int64_t diff)
+{
+	if (p->diff_n == 0 || diff < p->diff_min_ns)
+		p->diff_min_ns = diff;
+	if (p->diff_n == 0 || diff > p->diff_max_ns)
+		p->diff_max_ns = diff;
+	p->diff_n++;
+	p->diff_mean_ns += ((double)diff - p->diff_mean_ns) / (double)p->diff_n;
+}
+
+/* Records an accepted heartbeat from `from`; returns the record. */
+static void record(struct hb_server *s, const struct pk_rx *rx,
+                   const struct hb_beat *m, int64_t diff)
+{
+	struct hb_peer *p = hb_table_find(&s->tab, &rx->from);
+	enum pk_rxseq_event ev;
+	int was_stopped, evicted;
+	uint64_t prev;
+
+	if (p == NULL) {
+		p = hb_table_add(&s->tab, &rx->from, rx->rx_ns, &evicted);
+		if (evicted) {
+			s->tot.evicted++;
+			hb_report_server_event(s, HB_EV_EVICTED, NULL, rx->rx_ns, 0);
+		}
+		s->tot.clients_seen++;
+	}
+	was_stopped = p->state == HB_PEER_STOPPED;
+	prev = p->last_seq;
+	hb_table_touch(&s->tab, p, rx->rx_ns);
+	ev = pk_rxseq_add(&p->rx, m->seq, 0);
+	p->beats++;
+	p->last_seq = m->seq;
+	if (ev != PK_RXSEQ_DUP)
+		update_diff(p, diff);
+	if (ev == PK_RXSEQ_FIRST) {
+		hb_report_server_event(s, HB_EV_SEEN, p, rx->rx_ns, 0);
+	} else if (ev == PK_RXSEQ_RESTART) {
+		p->diff_n = 0;
+		update_diff(p, diff);
+		s->tot.ev_restarted++;
+		hb_report_server_event(s, HB_EV_RESTARTED, p, rx->rx_ns, prev);
+	} else if (was_stopped) {
+		s->tot.ev_resumed++;
+		hb_report_server_event(s, HB_EV_RESUMED, p, rx->rx_ns, prev);
+	}
+	if (s->tab.active.len == 1 || !event_pending(s->dead_tm, EV_TIMEOUT, NULL))
+		arm_dead_timer(s);
+}
+
+static void reply(struct hb_server *s, const struct pk_rx *rx, uint64_t seq,
+                  int64_t diff)
+{
+	char out[64];
+	int n = hb_format_reply(out, sizeof out, seq, diff);
+
+	if (n > 0 && sendto(s->fd, out, (size_t)n, MSG_DONTWAIT,
+	                    (const struct sockaddr *)&rx->from.ss, rx->from.len) == n)
+		s->tot.replies++;
+	else
+		s->tot.send_errors++;
+}
+
+/* One datagram: rate limit, parse, simulated loss, record, reply. */
+static void handle(struct hb_server *s, const char *buf, const struct pk_rx *rx)
+{
+	struct hb_beat m;
+	int rc;
+	int64_t diff;
+
+	if (!pk_limit_allow(&s->lim, &rx->from, rx->rx_ns)) {
+		s->tot.rate_limited++;
+		return;
+	}
+	rc = rx->truncated ? HB_BAD_SIZE : hb_parse_beat(buf, (size_t)rx->len, &m);
+	if (rc < 0) {
+		s->tot.malformed++;
+		s->tot.bad[-rc - 1]++;
+		return;
+	}
+	if (pk_sim_drop(&s->sim, s->cfg->loss)) {
+		s->tot.sim_dropped++;          /* as if it never arrived */
+		return;
+	}
+	s->tot.accepted++;
+	diff = rx->rx_ns + s->wall_offset_ns - m.ts_ns;
+	record(s, rx, &m, diff);
+	reply(s, rx, m.seq, diff);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct hb_server *s = arg;
+	char buf[HB_MSG_MAX + 1];
+	struct pk_rx rx;
+
+	(void)what;
+	s->wall_offset_ns = pk_wall_ns() - pk_now_ns();
+	for (int i = 0; i < BATCH; i++) {
+		ssize_t n = pk_recv_ts(fd, buf, sizeof buf, &rx);
+		if (n < 0) {
+			if (n == -EAGAIN || n == -EWOULDBLOCK)
+				break;
+			continue;             /* e.g. ICMP errors: nothing to do */
+		}
+		s->tot.datagrams++;
+		handle(s, buf, &rx);
+	}
+}
+
+static int server_open(struct hb_server *s)
+{
+	const struct hb_server_cfg *cfg = s->cfg;
+	struct pk_addr a;
+	int rc = -EAFNOSUPPORT;
+
+	if (cfg->bind != NULL || cfg->family != AF_UNSPEC) {
+		rc = pk_resolve(cfg->bind, cfg->port, cfg->family, SOCK_DGRAM, 1, &a);
+		if (rc == 0)
+			rc = pk_udp_bind(&a);
+	} else {
+		/* wildcard: dual-stack "::", or 0.0.0.0 where IPv6 is missing */
+		if (pk_resolve("::", cfg->port, AF_INET6, SOCK_DGRAM, 1, &a) == 0)
+			rc = pk_udp_bind(&a);
+		if (rc < 0 && pk_resolve("0.0.0.0", cfg->port, AF_INET, SOCK_DGRAM, 1, &a) == 0)
+			rc = pk_udp_bind(&a);
+	}
+	if (rc < 0)
+		return rc;
+	s->fd = rc;
+	s->kernel_ts = pk_sock_rx_timestamps(s->fd) == 0;
+	pk_sock_buffers(s->fd, 4 << 20);
+	return pk_sock_local(s->fd, &s->local);
+}
+
+static int server_events(struct hb_server *s)
+{
+	s->base = pk_base_new();
+	if (s->base == NULL)
+		return -ENOMEM;
+	s->rd = event_new(s->base, s->fd, EV_READ | EV_PERSIST, on_read, s);
+	s->dead_tm = evtimer_new(s->base, on_dead_timer, s);
+	s->report_tm = evtimer_new(s->base, on_report_timer, s);
+	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+	if (!s->rd || !s->dead_tm || !s->report_tm || !s->sigint || !s->sigterm)
+		return -ENOMEM;
+	if (event_add(s->rd, NULL) || event_add(s->sigint, NULL) ||
+	    event_add(s->sigterm, NULL))
+		return -EIO;
+	if (s->cfg->report_ns > 0)
+		pk_timer_at(s->report_tm, s->start_ns + s->cfg->report_ns);
+	return 0;
+}
+
+static void server_close(struct hb_server *s)
+{
+	struct event *evs[] = { s->rd, s->dead_tm, s->report_tm, s->sigint, s->sigterm };
+
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (s->base)
+		event_base_free(s->base);
+	if (s->fd >= 0)
+		close(s->fd);
+	hb_table_free(&s->tab);
+	pk_limit_free(&s->lim);
+}
+
+int hb_server_run(const struct hb_server_cfg *cfg)
+{
+	struct hb_server s;
+	int rc;
+
+	memset(&s, 0, sizeof s);
+	s.cfg = cfg;
+	s.fd = -1;
+	s.seed = cfg->have_seed ? cfg->seed : pk_sim_random_seed();
+	pk_sim_seed(&s.sim, s.seed);
+	(void)pk_timer_slack_min();
+	s.start_ns = pk_now_ns();
+	s.start_wall_ns = pk_wall_ns();
+	s.wall_offset_ns = s.start_wall_ns - s.start_ns;
+	rc = hb_table_init(&s.tab, cfg->max_clients);
+	if (rc == 0)
+		rc = pk_limit_init(&s.lim, cfg->max_clients < 4096 ? 4096 : cfg->max_clients,
+		                   cfg->rate_limit, cfg->rate_limit < 10 ? 10 : cfg->rate_limit);
+	if (rc == 0)
+		rc = server_open(&s);
+	if (rc == 0)
+		rc = server_events(&s);
+	if (rc < 0) {
+		fprintf(stderr, "heartbeat: server: %s\n", pk_sock_strerror(rc));
+		server_close(&s);
+		return 2;
+	}
+	hb_report_listening(&s);
+	event_base_dispatch(s.base);
+	hb_report_server_table(&s, pk_now_ns(), 1);
+	server_close(&s);
+	return 0;
+}

@@ -1,0 +1,133 @@
+/* hb_table: the server's bounded client table: lookup, silence order,
+ * stop / resume, eviction of the oldest silent record. */
+#include "cm.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "hb_table.h"
+
+static struct pk_addr v4(uint32_t host, uint16_t port)
+{
+	struct pk_addr a;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a.ss;
+	memset(&a, 0, sizeof a);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(host);
+	sin->sin_port = htons(port);
+	a.len = sizeof *sin;
+	return a;
+}
+
+static struct pk_addr v6(uint16_t port)
+{
+	struct pk_addr a;
+	struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a.ss;
+	memset(&a, 0, sizeof a);
+	s->sin6_family = AF_INET6;
+	s->sin6_addr.s6_addr[15] = 1;
+	s->sin6_port = htons(port);
+	a.len = sizeof *s;
+	return a;
+}
+
+static void small_record(void **st)
+{
+	struct hb_table t;
+	(void)st;
+	assert_true(sizeof(struct hb_peer) < 256);
+	assert_int_equal(hb_table_init(&t, 1000), 0);
+	assert_true(hb_table_bytes_per_client(&t) < 256);
+	hb_table_free(&t);
+	assert_int_equal(hb_table_init(&t, 0), -EINVAL);
+}
+
+static void find_add_touch(void **st)
+{
+	struct hb_table t;
+	struct pk_addr a = v4(0x7f000001, 1000), b = v4(0x7f000001, 1001), c = v6(1000);
+	struct pk_addr back;
+	struct hb_peer *pa, *pb, *pc;
+	int ev;
+	(void)st;
+	assert_int_equal(hb_table_init(&t, 8), 0);
+	assert_null(hb_table_find(&t, &a));
+	pa = hb_table_add(&t, &a, 10, &ev);
+	assert_int_equal(ev, 0);
+	pb = hb_table_add(&t, &b, 20, &ev);
+	pc = hb_table_add(&t, &c, 30, &ev);
+	assert_ptr_equal(hb_table_find(&t, &a), pa);
+	assert_ptr_equal(hb_table_find(&t, &b), pb);     /* same host, other port */
+	assert_ptr_equal(hb_table_find(&t, &c), pc);
+	hb_peer_addr(pc, &back);
+	assert_true(pk_addr_equal(&back, &c));
+	/* silence order: a is the oldest until it is heard again */
+	assert_ptr_equal(hb_table_oldest_active(&t), pa);
+	hb_table_touch(&t, pa, 40);
+	assert_ptr_equal(hb_table_oldest_active(&t), pb);
+	hb_table_stop(&t, pb);
+	assert_int_equal(pb->state, HB_PEER_STOPPED);
+	assert_int_equal(t.active.len, 2);
+	assert_int_equal(t.stopped.len, 1);
+	assert_ptr_equal(hb_table_oldest_active(&t), pc);
+	hb_table_touch(&t, pb, 50);                      /* resumed */
+	assert_int_equal(pb->state, HB_PEER_ACTIVE);
+	assert_int_equal(t.stopped.len, 0);
+	assert_int_equal(pb->stops, 1);
+	hb_table_free(&t);
+}
+
+static void eviction(void **st)
+{
+	struct hb_table t;
+	struct hb_peer *p;
+	struct pk_addr a;
+	int ev, n = 0;
+	(void)st;
+	assert_int_equal(hb_table_init(&t, 4), 0);
+	for (uint16_t i = 0; i < 4; i++) {
+		a = v4(0x0a000001, (uint16_t)(100 + i));
+		hb_table_add(&t, &a, i, &ev);
+		assert_int_equal(ev, 0);
+	}
+	/* stop client 102: it is evicted before the older active 100 */
+	a = v4(0x0a000001, 102);
+	hb_table_stop(&t, hb_table_find(&t, &a));
+	a = v4(0x0a000001, 200);
+	hb_table_add(&t, &a, 10, &ev);
+	assert_int_equal(ev, 1);
+	assert_int_equal(t.evicted, 1);
+	a = v4(0x0a000001, 102);
+	assert_null(hb_table_find(&t, &a));
+	/* then the least recently heard active one (100) */
+	a = v4(0x0a000001, 201);
+	hb_table_add(&t, &a, 11, &ev);
+	a = v4(0x0a000001, 100);
+	assert_null(hb_table_find(&t, &a));
+	a = v4(0x0a000001, 101);
+	assert_non_null(hb_table_find(&t, &a));
+	assert_int_equal(t.used, 4);
+	for (p = hb_table_first(&t, &t.active); p; p = hb_table_next(&t, p))
+		n++;
+	assert_int_equal(n, 4);
+	/* many more: never more than cap, lookups stay right */
+	for (uint32_t i = 0; i < 10000; i++) {
+		a = v4(0x0b000000 + i, 7);
+		p = hb_table_add(&t, &a, 100 + i, &ev);
+		assert_ptr_equal(hb_table_find(&t, &a), p);
+	}
+	assert_int_equal(t.used, 4);
+	assert_int_equal(t.evicted, 2 + 10000);
+	hb_table_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(small_record),
+		cmocka_unit_test(find_add_touch),
+		cmocka_unit_test(eviction),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
