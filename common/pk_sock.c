@@ -11,6 +11,31 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Numeric addresses need no resolver (and no netlink round trip for
+ * AI_ADDRCONFIG): 1 when host was one and *out is filled. */
+static int resolve_numeric(const char *host, uint16_t port, int family,
+                           struct pk_addr *out)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+
+	memset(out, 0, sizeof *out);
+	if (family != AF_INET6 && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		out->len = sizeof *sin;
+		return 1;
+	}
+	if (family != AF_INET && strchr(host, '%') == NULL &&
+	    inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		out->len = sizeof *sin6;
+		return 1;
+	}
+	return 0;
+}
+
 int pk_resolve(const char *host, uint16_t port, int family, int socktype,
                int passive, struct pk_addr *out)
 {
@@ -18,6 +43,8 @@ int pk_resolve(const char *host, uint16_t port, int family, int socktype,
 	char portstr[8];
 	int rc;
 
+	if (host != NULL && resolve_numeric(host, port, family, out))
+		return 0;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = family;
 	hints.ai_socktype = socktype;
