@@ -1,0 +1,234 @@
+/* emu_run: the emulator's loop: two packet sockets, two queues. */
+#include "linkemu.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "pk_clock.h"
+#include "pk_sock.h"
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+struct emu_dir {
+	struct emu *emu;
+	const struct emu_dir_cfg *cfg;
+	int in_fd, out_fd;
+	struct emu_queue q;
+	struct emu_counts c;
+	struct event *ev_rx, *ev_tx;
+	const char *name;
+};
+
+struct emu {
+	const struct emu_cfg *cfg;
+	struct event_base *base;
+	struct pk_sim rng;
+	struct emu_dir ab, ba;
+	int fd_a, fd_b;
+	struct event *ev_int, *ev_term;
+};
+
+static int packet_socket(const char *ifname)
+{
+	struct sockaddr_ll sll;
+	struct packet_mreq mr;
+	int fd, one = 1;
+	unsigned idx = if_nametoindex(ifname);
+
+	if (idx == 0)
+		return -ENODEV;
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (fd < 0)
+		return -errno;
+	memset(&sll, 0, sizeof sll);
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = (int)idx;
+	memset(&mr, 0, sizeof mr);
+	mr.mr_ifindex = (int)idx;
+	mr.mr_type = PACKET_MR_PROMISC;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) != 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	(void)pk_sock_rx_timestamps(fd);
+	pk_sock_buffers(fd, 4 << 20);
+	return fd;
+}
+
+static void arm(struct emu_dir *d)
+{
+	struct emu_frame *f = emu_queue_head(&d->q);
+
+	if (f != NULL)
+		pk_timer_at(d->ev_tx, f->due_ns - d->emu->cfg->spin_ns);
+}
+
+/* Sends every frame that is due; busy-waits the last spin_ns of each. */
+static void on_tx(evutil_socket_t fd, short what, void *arg)
+{
+	struct emu_dir *d = arg;
+	struct emu_frame *f;
+
+	(void)fd, (void)what;
+	while ((f = emu_queue_head(&d->q)) != NULL) {
+		int64_t now = pk_now_ns();
+		if (f->due_ns - now > d->emu->cfg->spin_ns)
+			break;
+		while (now < f->due_ns)
+			now = pk_now_ns();
+		if (send(d->out_fd, f->data, f->len, 0) < 0)
+			d->c.tx_errors++;
+		else
+			d->c.tx++;
+		emu_queue_pop(&d->q);
+	}
+	arm(d);
+}
+
+static void on_rx(evutil_socket_t fd, short what, void *arg)
+{
+	struct emu_dir *d = arg;
+	static unsigned char buf[EMU_FRAME_MAX + 1];
+	struct pk_rx rx;
+	int i, was_empty = d->q.n == 0;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		int64_t due;
+		if (pk_recv_ts(fd, buf, sizeof buf, &rx) < 0)
+			break;
+		d->c.rx++;
+		if (rx.truncated || rx.len > EMU_FRAME_MAX) {
+			d->c.oversize++;
+			continue;
+		}
+		if (pk_sim_drop(&d->emu->rng, d->cfg->loss)) {
+			d->c.lost++;
+			continue;
+		}
+		due = emu_due(&d->q, d->cfg, &d->emu->rng, rx.rx_ns, (size_t)rx.len);
+		if (emu_queue_push(&d->q, buf, (size_t)rx.len, due) != 0)
+			d->c.overflow++;
+	}
+	if (was_empty)
+		arm(d);
+}
+
+static void print_counts(const struct emu_dir *d)
+{
+	fprintf(stderr, "linkemu: %s: %llu received, %llu sent, %llu lost, %llu overflow, "
+	        "%llu oversize, %llu send errors\n", d->name,
+	        (unsigned long long)d->c.rx, (unsigned long long)d->c.tx,
+	        (unsigned long long)d->c.lost, (unsigned long long)d->c.overflow,
+	        (unsigned long long)d->c.oversize, (unsigned long long)d->c.tx_errors);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct emu *e = arg;
+
+	(void)sig, (void)what;
+	event_base_loopbreak(e->base);
+}
+
+static int dir_init(struct emu *e, struct emu_dir *d, const struct emu_dir_cfg *c,
+                    int in, int out, const char *name)
+{
+	d->emu = e;
+	d->cfg = c;
+	d->in_fd = in;
+	d->out_fd = out;
+	d->name = name;
+	if (emu_queue_init(&d->q, e->cfg->limit) != 0)
+		return -ENOMEM;
+	d->ev_rx = event_new(e->base, in, EV_READ | EV_PERSIST, on_rx, d);
+	d->ev_tx = evtimer_new(e->base, on_tx, d);
+	if (d->ev_rx == NULL || d->ev_tx == NULL || event_add(d->ev_rx, NULL) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void dir_free(struct emu_dir *d)
+{
+	if (d->ev_rx)
+		event_free(d->ev_rx);
+	if (d->ev_tx)
+		event_free(d->ev_tx);
+	emu_queue_free(&d->q);
+}
+
+static int setup(struct emu *e, const char **what)
+{
+	*what = e->cfg->if_a;
+	if ((e->fd_a = packet_socket(e->cfg->if_a)) < 0)
+		return e->fd_a;
+	*what = e->cfg->if_b;
+	if ((e->fd_b = packet_socket(e->cfg->if_b)) < 0)
+		return e->fd_b;
+	*what = "event loop";
+	if ((e->base = pk_base_new()) == NULL)
+		return -ENOMEM;
+	if (dir_init(e, &e->ab, &e->cfg->ab, e->fd_a, e->fd_b, "a->b") != 0 ||
+	    dir_init(e, &e->ba, &e->cfg->ba, e->fd_b, e->fd_a, "b->a") != 0)
+		return -ENOMEM;
+	e->ev_int = evsignal_new(e->base, SIGINT, on_signal, e);
+	e->ev_term = evsignal_new(e->base, SIGTERM, on_signal, e);
+	if (!e->ev_int || !e->ev_term || event_add(e->ev_int, NULL) || event_add(e->ev_term, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+int emu_run(const struct emu_cfg *cfg)
+{
+	struct emu e;
+	const char *what = "";
+	int rc;
+
+	memset(&e, 0, sizeof e);
+	e.cfg = cfg;
+	e.fd_a = e.fd_b = -1;
+	pk_sim_seed(&e.rng, cfg->seed);
+	(void)pk_timer_slack_min();
+	rc = setup(&e, &what);
+	if (rc != 0) {
+		fprintf(stderr, "linkemu: %s: %s\n", what, strerror(-rc));
+	} else {
+		printf("linkemu: forwarding %s <-> %s\n", cfg->if_a, cfg->if_b);
+		fflush(stdout);
+		event_base_dispatch(e.base);
+		if (!cfg->quiet) {
+			print_counts(&e.ab);
+			print_counts(&e.ba);
+		}
+	}
+	dir_free(&e.ab);
+	dir_free(&e.ba);
+	if (e.ev_int)
+		event_free(e.ev_int);
+	if (e.ev_term)
+		event_free(e.ev_term);
+	if (e.base)
+		event_base_free(e.base);
+	if (e.fd_a >= 0)
+		close(e.fd_a);
+	if (e.fd_b >= 0)
+		close(e.fd_b);
+	return rc == 0 ? 0 : 2;
+}

@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# topo.sh: the agents' topologies, one parameterised script behind the seed's
+# env_ipv4.sh, env_ipv6.sh, test_env.sh and clean.sh.
+#
+#   topo.sh up [--ip 4|6|46] [--link patch|vxlan] [--agents N]
+#              [--delay A,B] [--loss PCT] [--jitter J] [--emu auto|netem|linkemu]
+#   topo.sh down          remove everything `up` made (and only that); repeatable
+#   topo.sh status        what exists now
+#
+# Agents: namespace agentI on internal port portI of ovs1 (I odd) or ovs2
+# (I even); addresses 10.1.1.(4+I)/24 and fd01:2345:6789:abc1::(4+I)/64, with
+# the default and multicast routes the seed added by hand.
+# --link patch: ovs1 and ovs2 in one Open vSwitch instance (namespace pk-hv0),
+#   joined by a patch-port pair.
+# --link vxlan: each bridge in its own "hypervisor" namespace (pk-hv1, pk-hv2)
+#   with its own Open vSwitch instance (own ovsdb-server, ovs-vswitchd, run
+#   directory, database and sockets), joined by a VXLAN tunnel (VNI 100, UDP
+#   4789) over an underlay veth 192.168.254.1 <-> .2; overlay MTU 1450.
+# --delay A,B (two agents only): the seed's delay test. Namespace agent3
+#   bridges port12 and port22, delaying agent1->agent2 by A and agent2->agent1
+#   by B (patch: port12/port22 are internal ports of ovs1/ovs2 and the patch
+#   link is not made; vxlan: they are the two halves of the underlay, so the
+#   tunnel itself is delayed). --loss PCT: a probe round trip is lost with
+#   probability PCT% (each direction drops 1 - sqrt(1 - PCT/100)).
+#   tc netem where the kernel has it, else env/linkemu (found as $LINKEMU, in
+#   $PK_BUILD_DIR/env, ./build/env or PATH).
+# Open vSwitch: the kernel datapath where the openvswitch module exists, else
+#   the userspace one (datapath_type=netdev). Instances are started when not
+#   running. Exit status 3: Open vSwitch cannot start.
+# Every object is recorded in $PK_ENV_STATE (default /run/probekit-env)
+# before it is made, so `down` removes exactly those, even after a failed up.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE=${PK_ENV_STATE:-/run/probekit-env}
+OBJ=$STATE/objects
+SCHEMA=${OVS_SCHEMA:-/usr/share/openvswitch/vswitch.ovsschema}
+
+die() { echo "topo.sh: $*" >&2; exit "${EXIT:-2}"; }
+note() { [ -n "${QUIET:-}" ] || echo "topo.sh: $*"; }
+record() { mkdir -p "$STATE"; echo "$*" >>"$OBJ"; }
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ---- Open vSwitch instances -------------------------------------------------
+
+ovs_dir() { echo "$STATE/ovs-$1"; }
+vsctl() { local d; d=$(ovs_dir "$1"); shift; ovs-vsctl --timeout=10 --db="unix:$d/db.sock" "$@"; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+datapath_type() {
+	if [ -d /sys/module/openvswitch ] || modprobe openvswitch 2>/dev/null; then
+		echo system
+	else
+		echo netdev
+	fi
+}
+
+# ovs_up NAME: an Open vSwitch instance running in namespace NAME, started
+# when not running, with its files under $STATE/ovs-NAME.
+ovs_up() {
+	local name=$1 d
+	d=$(ovs_dir "$name")
+	command -v ovsdb-server >/dev/null && command -v ovs-vswitchd >/dev/null ||
+		EXIT=3 die "Open vSwitch is not installed (Debian: openvswitch-switch)"
+	record "ovs $name"
+	mkdir -p "$d"
+	if ! alive "$d/ovsdb-server.pid"; then
+		[ -f "$d/conf.db" ] || ovsdb-tool create "$d/conf.db" "$SCHEMA"
+		OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d nsx "$name" ovsdb-server "$d/conf.db" \
+			--remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" \
+			--unixctl="$d/ovsdb-server.ctl" --log-file="$d/ovsdb-server.log" --detach ||
+			EXIT=3 die "ovsdb-server did not start (see $d/ovsdb-server.log)"
+		vsctl "$name" --no-wait init
+	fi
+	if ! alive "$d/ovs-vswitchd.pid"; then
+		OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d nsx "$name" ovs-vswitchd "unix:$d/db.sock" \
+			--pidfile="$d/ovs-vswitchd.pid" --unixctl="$d/ovs-vswitchd.ctl" \
+			--log-file="$d/ovs-vswitchd.log" --detach -vconsole:off ||
+			EXIT=3 die "ovs-vswitchd did not start (see $d/ovs-vswitchd.log)"
+	fi
+}
+
+ovs_down() {
+	local d p br
+	d=$(ovs_dir "$1")
+	if alive "$d/ovsdb-server.pid" && alive "$d/ovs-vswitchd.pid"; then
+		for br in $(vsctl "$1" list-br 2>/dev/null); do vsctl "$1" --if-exists del-br "$br" || true; done
+		ovs-appctl -t "$d/ovs-vswitchd.ctl" exit --cleanup >/dev/null 2>&1 || true
+	fi
+	for p in ovs-vswitchd ovsdb-server; do
+		if alive "$d/$p.pid"; then
+			kill "$(cat "$d/$p.pid" 2>/dev/null)" 2>/dev/null || true
+			for _ in $(seq 50); do alive "$d/$p.pid" || break; sleep 0.1; done
+		fi
+	done
+	rm -rf "$d"
+}
+
+# bridge INSTANCE NAME MTU
+bridge() {
+	vsctl "$1" --may-exist add-br "$2" -- set bridge "$2" datapath_type="$DP"
+	nsx "$1" ip link set "$2" up 2>/dev/null || true
+}
+
+# internal_port INSTANCE BRIDGE PORT TARGET_NS MTU: an internal port moved
+# into TARGET_NS.
+internal_port() {
+	local inst=$1 br=$2 port=$3 ns=$4 mtu=$5 i
+	vsctl "$inst" --may-exist add-port "$br" "$port" -- set interface "$port" type=internal \
+		mtu_request="$mtu"
+	for i in $(seq 50); do nsx "$inst" ip link show "$port" >/dev/null 2>&1 && break; sleep 0.1; done
+	nsx "$inst" ip link set "$port" netns "$ns"
+	nsx "$ns" ip link set "$port" mtu "$mtu" up
+}
+
+# ---- namespaces and agents --------------------------------------------------
+
+netns() {
+	record "netns $1"
+	ip netns add "$1" 2>/dev/null || true
+	nsx "$1" ip link set lo up
+	nsx "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		2>/dev/null || true
+}
+
+agent_addr() { # agent_addr I FAMILY
+	if [ "$2" = 4 ]; then echo "10.1.1.$((4 + $1))"; else printf 'fd01:2345:6789:abc1::%x\n' $((4 + $1)); fi
+}
+
+agent_ns() { # agent_ns I INSTANCE BRIDGE MTU
+	local i=$1 ns="agent$1" port="port$1"
+	netns "$ns"
+	internal_port "$2" "$3" "$port" "$ns" "$4"
+	if [[ $IPF == *4* ]]; then
+		nsx "$ns" ip addr add "$(agent_addr "$i" 4)/24" dev "$port"
+		nsx "$ns" ip route add default dev "$port"
+		nsx "$ns" ip route add 224.0.0.0/4 dev "$port" 2>/dev/null || true
+	fi
+	if [[ $IPF == *6* ]]; then
+		nsx "$ns" sysctl -qw "net.ipv6.conf.$port.accept_dad=0" 2>/dev/null || true
+		nsx "$ns" ip -6 addr add "$(agent_addr "$i" 6)/64" dev "$port" nodad
+		nsx "$ns" ip -6 route add default dev "$port"
+		nsx "$ns" ip -6 route add ff0e::/16 dev "$port" table main 2>/dev/null || true
+	fi
+}
+
+# ---- delay and loss ----------------------------------------------------------
+
+find_linkemu() {
+	local c
+	for c in "${LINKEMU:-}" "${PK_BUILD_DIR:-}/env/linkemu" "$here/../build/env/linkemu" \
+		"$(command -v linkemu || true)"; do
+		[ -n "$c" ] && [ -x "$c" ] && { echo "$c"; return; }
+	done
+	die "no netem in this kernel and no linkemu binary (build it, or set LINKEMU)"
+}
+
+have_netem() { # tries netem on a scratch dummy in agent3
+	nsx agent3 ip link add pk-probe type dummy 2>/dev/null || return 1
+	if nsx agent3 tc qdisc add dev pk-probe root netem delay 1ms 2>/dev/null; then
+		nsx agent3 ip link del pk-probe; return 0
+	fi
+	nsx agent3 ip link del pk-probe; return 1
+}
+
+# the per-direction loss (percent) that makes a round trip lose $1 percent
+dir_loss() { awk -v p="$1" 'BEGIN { printf "%.6f", 100 * (1 - sqrt(1 - p / 100)) }'; }
+
+# delay_bridge A B: agent3 forwards port12 <-> port22, a->b (from port12) by A.
+delay_bridge() {
+	local a=$1 b=$2 l emu=$EMU
+	l=$(dir_loss "$LOSS")
+	[ "$emu" = auto ] && { if have_netem; then emu=netem; else emu=linkemu; fi; }
+	if [ "$emu" = netem ]; then
+		nsx agent3 ip link add br0 type bridge
+		nsx agent3 ip link set port12 master br0
+		nsx agent3 ip link set port22 master br0
+		nsx agent3 ip link set br0 up
+		nsx agent3 tc qdisc add dev port22 root netem delay "$a" ${JITTER:+"$JITTER"} loss "$l%"
+		nsx agent3 tc qdisc add dev port12 root netem delay "$b" ${JITTER:+"$JITTER"} loss "$l%"
+	else
+		local bin log="$STATE/linkemu.log"
+		bin=$(find_linkemu)
+		: >"$log"
+		nsx agent3 setsid "$bin" --delay-ab "$a" --delay-ba "$b" --loss "$l%" \
+			${JITTER:+--jitter "$JITTER"} port12 port22 >"$log" 2>&1 </dev/null &
+		echo $! >"$STATE/linkemu.pid"
+		record "pid $STATE/linkemu.pid"
+		for _ in $(seq 100); do grep -q forwarding "$log" && break; sleep 0.05; done
+		grep -q forwarding "$log" || die "linkemu did not start: $(cat "$log")"
+	fi
+	note "agent3: $emu, agent1->agent2 $a, agent2->agent1 $b, round-trip loss $LOSS%"
+}
+
+# ---- the two links -------------------------------------------------------------
+
+up_patch() {
+	local i
+	netns pk-hv0
+	ovs_up pk-hv0
+	bridge pk-hv0 ovs1; bridge pk-hv0 ovs2
+	for i in $(seq "$AGENTS"); do
+		agent_ns "$i" pk-hv0 "ovs$((2 - i % 2))" 1500
+	done
+	if [ -n "$DELAY" ]; then
+		netns agent3
+		internal_port pk-hv0 ovs1 port12 agent3 1500
+		internal_port pk-hv0 ovs2 port22 agent3 1500
+		delay_bridge "${DELAY%,*}" "${DELAY#*,}"
+	else
+		vsctl pk-hv0 --may-exist add-port ovs1 patch12 -- set interface patch12 type=patch \
+			options:peer=patch21 -- --may-exist add-port ovs2 patch21 -- \
+			set interface patch21 type=patch options:peer=patch12
+	fi
+}
+
+# underlay HV IFNAME ADDR: the hypervisor's end of the underlay.
+underlay_addr() {
+	nsx "$1" ip addr add "$3/24" dev "$2"
+	nsx "$1" ip link set "$2" mtu 1500 up
+}
+
+# vxlan_port HV BRIDGE LOCAL REMOTE UNDERLAY_IF: a kernel VXLAN device on the
+# underlay, attached to the bridge (works with either datapath).
+vxlan_port() {
+	nsx "$1" ip link add vxlan100 type vxlan id 100 local "$3" remote "$4" dstport 4789 dev "$5"
+	nsx "$1" ip link set vxlan100 mtu 1450 up
+	vsctl "$1" --may-exist add-port "$2" vxlan100
+}
+
+up_vxlan() {
+	local i
+	netns pk-hv1; netns pk-hv2
+	if [ -n "$DELAY" ]; then
+		netns agent3
+		nsx agent3 ip link add port12 type veth peer name underlay1 netns pk-hv1
+		nsx agent3 ip link add port22 type veth peer name underlay2 netns pk-hv2
+		nsx agent3 ip link set port12 up; nsx agent3 ip link set port22 up
+	else
+		nsx pk-hv1 ip link add underlay1 type veth peer name underlay2 netns pk-hv2
+	fi
+	underlay_addr pk-hv1 underlay1 192.168.254.1
+	underlay_addr pk-hv2 underlay2 192.168.254.2
+	ovs_up pk-hv1; ovs_up pk-hv2
+	bridge pk-hv1 ovs1; bridge pk-hv2 ovs2
+	vxlan_port pk-hv1 ovs1 192.168.254.1 192.168.254.2 underlay1
+	vxlan_port pk-hv2 ovs2 192.168.254.2 192.168.254.1 underlay2
+	for i in $(seq "$AGENTS"); do
+		if [ $((i % 2)) = 1 ]; then agent_ns "$i" pk-hv1 ovs1 1450; else agent_ns "$i" pk-hv2 ovs2 1450; fi
+	done
+	[ -z "$DELAY" ] || delay_bridge "${DELAY%,*}" "${DELAY#*,}"
+}
+
+# ---- commands ---------------------------------------------------------------------
+
+cmd_up() {
+	IPF=46 LINK=patch AGENTS=2 DELAY= LOSS=0 JITTER= EMU=auto
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--ip) IPF=$2; shift ;;
+		--link) LINK=$2; shift ;;
+		--agents) AGENTS=$2; shift ;;
+		--delay) DELAY=$2; shift ;;
+		--loss) LOSS=$2; shift ;;
+		--jitter) JITTER=$2; shift ;;
+		--emu) EMU=$2; shift ;;
+		-q) QUIET=1 ;;
+		*) die "unknown argument '$1'" ;;
+		esac
+		shift
+	done
+	[[ $IPF =~ ^(4|6|46|64)$ ]] || die "ip '$IPF': invalid"
+	[[ $LINK =~ ^(patch|vxlan)$ ]] || die "link '$LINK': invalid"
+	[[ $AGENTS =~ ^[0-9]+$ ]] && [ "$AGENTS" -ge 1 ] && [ "$AGENTS" -le 200 ] ||
+		die "agents '$AGENTS': invalid"
+	[[ $EMU =~ ^(auto|netem|linkemu)$ ]] || die "emu '$EMU': invalid"
+	awk -v p="$LOSS" 'BEGIN { exit !(p ~ /^[0-9.]+$/ && p >= 0 && p < 100) }' ||
+		die "loss '$LOSS': invalid"
+	if [ -n "$DELAY" ]; then
+		[[ $DELAY == *,* ]] || DELAY="$DELAY,$DELAY"
+		[ "$AGENTS" = 2 ] || die "--delay needs the two-agent topology"
+	elif [ "$LOSS" != 0 ]; then
+		DELAY=0ms,0ms
+		[ "$AGENTS" = 2 ] || die "--loss needs the two-agent topology"
+	fi
+	[ "$(id -u)" = 0 ] || die "must run as root"
+	[ ! -s "$OBJ" ] || die "a topology is already up (run env/clean.sh first)"
+	DP=$(datapath_type)
+	"up_$LINK"
+	echo "$LINK $DP agents=$AGENTS delay=${DELAY:-none} loss=$LOSS ip=$IPF" >"$STATE/topology"
+	note "up: $(cat "$STATE/topology")"
+}
+
+cmd_down() {
+	local kind what
+	[ -f "$OBJ" ] || { note "nothing to remove"; rm -rf "$STATE"; return 0; }
+	tac "$OBJ" | awk '!seen[$0]++' | while read -r kind what; do
+		case $kind in
+		pid)
+			if alive "$what"; then
+				kill "$(cat "$what" 2>/dev/null)" 2>/dev/null || true
+				for _ in $(seq 50); do alive "$what" || break; sleep 0.1; done
+			fi ;;
+		ovs) ovs_down "$what" ;;
+		netns) ip netns del "$what" 2>/dev/null || true ;;
+		esac
+	done
+	rm -rf "$STATE"
+	note "down: removed everything recorded"
+}
+
+cmd_status() {
+	[ -f "$STATE/topology" ] && cat "$STATE/topology" || echo "no topology"
+	[ -f "$OBJ" ] && sort -u "$OBJ"
+	return 0
+}
+
+case ${1:-} in
+up) shift; cmd_up "$@" ;;
+down) shift; cmd_down ;;
+status) cmd_status ;;
+*) die "usage: topo.sh up [--ip 4|6|46] [--link patch|vxlan] [--agents N] [--delay A,B] [--loss PCT] | down | status" ;;
+esac
