@@ -1,0 +1,361 @@
+/* tcp-echo client: one measurement session (setup, probes, termination).
+ *
+ * Stop-and-wait (--window 1, the assignment's) uses a blocking socket with
+ * SO_RCVTIMEO/SO_SNDTIMEO, exactly the calls a minimal ping-pong makes, so
+ * the tool adds nothing to the RTT it measures. --window N > 1 keeps up to
+ * N probes in flight on a non-blocking socket driven by poll().
+ *
+ * RTT of a probe: the monotonic time just before its first byte is handed
+ * to send() to just after the recv() that returns the last byte of its echo.
+ */
+#include "echo_client.h"
+#include "pk_clock.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int64_t wait_ns(const struct echo_client_cfg *cfg, const struct echo_setup *s)
+{
+	return cfg->timeout_ns + (s ? s->delay_ns : 0);
+}
+
+static void set_timeouts(int fd, int64_t ns)
+{
+	struct timeval tv = { .tv_sec = ns / PK_NS_PER_S,
+	                      .tv_usec = (ns % PK_NS_PER_S) / 1000 };
+	if (tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+int echo_conn_open(struct echo_conn_c *c, const struct echo_client_cfg *cfg)
+{
+	struct pollfd p;
+	int one = 1, rc, ms = (int)(cfg->timeout_ns / PK_NS_PER_MS);
+
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	rc = pk_resolve(cfg->host, cfg->port, cfg->family, SOCK_STREAM, 0, &c->addr);
+	if (rc < 0)
+		return c->err = rc, ECHO_C_SYS;
+	if ((c->fd = pk_tcp_connect(&c->addr)) < 0)
+		return c->err = c->fd, c->fd = -1, ECHO_C_CONNECT;
+	p = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
+	rc = poll(&p, 1, ms > 0 ? ms : 1);
+	if (rc == 0)
+		return c->err = -ETIMEDOUT, ECHO_C_CONNECT;
+	if (rc < 0)
+		return c->err = -errno, errno == EINTR ? ECHO_C_STOPPED : ECHO_C_SYS;
+	if ((rc = pk_sock_error(c->fd)) != 0)
+		return c->err = rc, ECHO_C_CONNECT;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	pk_set_nonblock(c->fd, 0);
+	set_timeouts(c->fd, cfg->timeout_ns);
+	c->rcap = 64 * 1024;
+	c->rbuf = malloc(c->rcap);
+	return c->rbuf ? ECHO_C_OK : (c->err = -ENOMEM, ECHO_C_SYS);
+}
+
+void echo_conn_close(struct echo_conn_c *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->rbuf);
+	c->fd = -1;
+	c->rbuf = NULL;
+}
+
+/* Maps a failed send/recv to a status. */
+static int io_status(struct echo_conn_c *c, ssize_t n)
+{
+	if (n == 0)
+		return ECHO_C_CLOSED;
+	c->err = -errno;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return ECHO_C_TIMEOUT;
+	if (errno == EINTR)
+		return ECHO_C_STOPPED;
+	if (errno == ECONNRESET || errno == EPIPE)
+		return ECHO_C_CLOSED;
+	return ECHO_C_SYS;
+}
+
+int echo_send_all(struct echo_conn_c *c, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (k <= 0)
+			return io_status(c, k < 0 ? -1 : 0);
+		p += k;
+		n -= (size_t)k;
+	}
+	return ECHO_C_OK;
+}
+
+/* Drops consumed bytes from the front of the read buffer. */
+static void compact(struct echo_conn_c *c)
+{
+	if (c->roff == 0)
+		return;
+	memmove(c->rbuf, c->rbuf + c->roff, c->rlen - c->roff);
+	c->rlen -= c->roff;
+	c->scan = c->scan > c->roff ? c->scan - c->roff : 0;
+	c->roff = 0;
+}
+
+/* Makes room for a line of up to max bytes. */
+static int reserve(struct echo_conn_c *c, size_t max)
+{
+	compact(c);
+	if (c->rcap >= max + 1 && c->rlen < c->rcap)
+		return 0;
+	size_t ncap = c->rcap * 2 > max + 1 ? c->rcap * 2 : max + 1;
+	char *b = realloc(c->rbuf, ncap);
+	if (b == NULL)
+		return -ENOMEM;
+	c->rbuf = b;
+	c->rcap = ncap;
+	return 0;
+}
+
+/* A complete line already buffered? Sets *line and *len and consumes it. */
+static int buffered_line(struct echo_conn_c *c, const char **line, size_t *len)
+{
+	char *nl = memchr(c->rbuf + c->scan, '\n', c->rlen - c->scan);
+
+	if (nl == NULL) {
+		c->scan = c->rlen;
+		return 0;
+	}
+	*line = c->rbuf + c->roff;
+	*len = (size_t)(nl - *line);
+	c->roff = c->scan = (size_t)(nl - c->rbuf) + 1;
+	return 1;
+}
+
+/* Reads one line (blocking, SO_RCVTIMEO) of at most max bytes. *t_ns: the
+ * time just after the recv() that completed it. The line stays valid until
+ * the next read. */
+int echo_read_line(struct echo_conn_c *c, size_t max, const char **line, size_t *len,
+                   int64_t *t_ns)
+{
+	for (;;) {
+		if (buffered_line(c, line, len)) {
+			if (t_ns)
+				*t_ns = c->rx_ns;
+			return *len > max ? ECHO_C_UNEXPECTED : ECHO_C_OK;
+		}
+		if (c->rlen - c->roff > max)
+			return ECHO_C_UNEXPECTED;   /* longer than any valid reply */
+		if (reserve(c, max + 1) != 0)
+			return c->err = -ENOMEM, ECHO_C_SYS;
+		ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		c->rx_ns = pk_now_ns();
+		if (n <= 0)
+			return io_status(c, n);
+		c->rlen += (size_t)n;
+	}
+}
+
+/* Checks an echo against what probe `seq` sent. */
+static int check_echo(const char *line, size_t len, const char *payload, size_t size,
+                      uint64_t seq)
+{
+	struct echo_probe p;
+
+	if (echo_parse_probe(line, len, &p) != 0 || p.seq != seq || p.payload_len != size ||
+	    memcmp(p.payload, payload, size) != 0)
+		return echo_parse_reply(line, len) == ECHO_R_OTHER ? ECHO_C_UNEXPECTED : ECHO_C_404;
+	return ECHO_C_OK;
+}
+
+static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
+                         struct echo_result *res, char *linebuf, const char *payload,
+                         const struct echo_report *rep)
+{
+	const struct echo_setup *s = &res->setup;
+
+	for (uint64_t seq = 1; seq <= s->probes; seq++) {
+		int n = echo_fmt_probe(linebuf, echo_probe_len(s->size, s->probes), payload,
+		                       s->size, seq), rc;
+		const char *line;
+		size_t len;
+		int64_t t0, t1;
+
+		if (*cfg->stop)
+			return ECHO_C_STOPPED;
+		t0 = pk_now_ns();
+		if (seq == 1)
+			res->first_send_ns = t0;
+		if ((rc = echo_send_all(c, linebuf, (size_t)n)) != ECHO_C_OK)
+			return rc;
+		res->sent++;
+		rc = echo_read_line(c, (size_t)n + 64, &line, &len, &t1);
+		if (rc != ECHO_C_OK)
+			return rc;
+		if ((rc = check_echo(line, len, payload, s->size, seq)) != ECHO_C_OK) {
+			c->bad_line = line;
+			c->bad_len = len;
+			return rc;
+		}
+		res->rtt_ns[res->echoed++] = t1 - t0;
+		res->last_echo_ns = t1;
+		echo_report_probe(rep, &c->addr, s->size, seq, t1 - t0);
+	}
+	return ECHO_C_OK;
+}
+
+/* Reads what is there (non-blocking) and takes every complete echo. */
+static int take_echoes(struct echo_conn_c *c, struct echo_result *res, int64_t *sent_at,
+                       const char *payload, const struct echo_report *rep, size_t maxline)
+{
+	const char *line;
+	size_t len;
+	ssize_t n;
+	int rc;
+
+	if (reserve(c, maxline + 1) != 0)
+		return c->err = -ENOMEM, ECHO_C_SYS;
+	n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+	c->rx_ns = pk_now_ns();
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return ECHO_C_OK;
+	if (n <= 0)
+		return io_status(c, n);
+	c->rlen += (size_t)n;
+	while (buffered_line(c, &line, &len)) {
+		uint64_t seq = res->echoed + 1;
+		if (seq > res->sent || (rc = check_echo(line, len, payload, res->setup.size, seq)) != ECHO_C_OK) {
+			c->bad_line = line;
+			c->bad_len = len;
+			return seq > res->sent ? (echo_parse_reply(line, len) == ECHO_R_OTHER ?
+			                          ECHO_C_UNEXPECTED : ECHO_C_404) : rc;
+		}
+		res->rtt_ns[res->echoed++] = c->rx_ns - sent_at[seq - 1];
+		res->last_echo_ns = c->rx_ns;
+		echo_report_probe(rep, &c->addr, res->setup.size, seq, c->rx_ns - sent_at[seq - 1]);
+	}
+	if (c->rlen - c->roff > maxline)
+		return ECHO_C_UNEXPECTED;
+	return ECHO_C_OK;
+}
+
+static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
+                     struct echo_result *res, char *linebuf, const char *payload,
+                     const struct echo_report *rep)
+{
+	const struct echo_setup *s = &res->setup;
+	size_t maxline = echo_probe_len(s->size, s->probes), off = 0, len = 0;
+	int64_t *sent_at = malloc(s->probes * sizeof *sent_at);
+	int64_t wait = wait_ns(cfg, s);
+	int rc = ECHO_C_OK;
+
+	if (sent_at == NULL)
+		return c->err = -ENOMEM, ECHO_C_SYS;
+	while (res->echoed < s->probes && rc == ECHO_C_OK) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		int progress = 0;
+
+		if (*cfg->stop) {
+			rc = ECHO_C_STOPPED;
+			break;
+		}
+		if (off == len && res->sent < s->probes && res->sent - res->echoed < cfg->window) {
+			len = (size_t)echo_fmt_probe(linebuf, maxline, payload, s->size, res->sent + 1);
+			off = 0;
+			sent_at[res->sent] = pk_now_ns();
+			if (res->sent == 0)
+				res->first_send_ns = sent_at[0];
+			res->sent++;
+		}
+		if (off < len) {
+			ssize_t k = send(c->fd, linebuf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (k > 0) {
+				off += (size_t)k;
+				progress = 1;
+			} else if (!(k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+				rc = io_status(c, k < 0 ? -1 : 0);
+				break;
+			}
+		}
+		uint64_t before = res->echoed;
+		if ((rc = take_echoes(c, res, sent_at, payload, rep, maxline)) != ECHO_C_OK)
+			break;
+		if (progress || res->echoed != before)
+			continue;
+		if (off < len)
+			p.events |= POLLOUT;
+		int r = poll(&p, 1, (int)(wait / PK_NS_PER_MS) + 1);
+		if (r == 0)
+			rc = ECHO_C_TIMEOUT;
+		else if (r < 0 && errno == EINTR)
+			rc = ECHO_C_STOPPED;
+		else if (r < 0)
+			{ c->err = -errno; rc = ECHO_C_SYS; }
+	}
+	free(sent_at);
+	return rc;
+}
+
+/* Sends a line and reads the server's one-line answer. */
+static int exchange(struct echo_conn_c *c, const char *msg, size_t n,
+                    enum echo_reply want, const struct echo_report *rep)
+{
+	const char *line;
+	size_t len;
+	int rc = echo_send_all(c, msg, n);
+
+	if (rc == ECHO_C_OK)
+		rc = echo_read_line(c, 256, &line, &len, NULL);
+	if (rc != ECHO_C_OK)
+		return rc;
+	if (echo_parse_reply(line, len) != want) {
+		c->bad_line = line;
+		c->bad_len = len;
+		return echo_parse_reply(line, len) == ECHO_R_OTHER ? ECHO_C_UNEXPECTED : ECHO_C_404;
+	}
+	echo_report_server_line(rep, line, len);
+	return ECHO_C_OK;
+}
+
+int echo_session(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
+                 struct echo_result *res, const struct echo_report *rep)
+{
+	const struct echo_setup *s = &res->setup;
+	size_t maxline = echo_probe_len(s->size, s->probes);
+	char setup[ECHO_SETUP_MAX + 2];
+	char *linebuf = malloc(maxline), *payload = malloc(s->size);
+	int rc, n = echo_fmt_setup(setup, sizeof setup, s);
+
+	res->rtt_ns = malloc(s->probes * sizeof *res->rtt_ns);
+	res->start_ns = pk_now_ns();
+	if (!linebuf || !payload || !res->rtt_ns || n < 0) {
+		rc = ECHO_C_SYS;
+		c->err = -ENOMEM;
+		goto out;
+	}
+	echo_fill_payload(payload, s->size);
+	set_timeouts(c->fd, wait_ns(cfg, s));
+	rc = exchange(c, setup, (size_t)n, ECHO_R_READY, rep);
+	if (rc == ECHO_C_OK)
+		rc = res->window <= 1 ? stop_and_wait(c, cfg, res, linebuf, payload, rep)
+		                      : pipelined(c, cfg, res, linebuf, payload, rep);
+	if (rc == ECHO_C_OK || (rc == ECHO_C_STOPPED && res->sent == res->echoed)) {
+		/* a stop between probes still ends the session politely */
+		int t = exchange(c, "t\n", 2, ECHO_R_CLOSING, rep);
+		if (rc == ECHO_C_OK)
+			rc = t;
+	}
+out:
+	res->end_ns = pk_now_ns();
+	free(linebuf);
+	free(payload);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* echo_client: the client's connection and one measurement session.
+ * Internal to tcp-echo (echo_client.c, echo_run.c). */
+#ifndef ECHO_CLIENT_H
+#define ECHO_CLIENT_H
+
+#include "echo.h"
+
+/* Outcome of a client step; mapped to messages and exit codes by echo_run.c. */
+enum echo_cstatus {
+	ECHO_C_OK = 0,
+	ECHO_C_404,          /* the server answered 404 (bad_line holds it) */
+	ECHO_C_UNEXPECTED,   /* a line that is neither the echo nor a known reply */
+	ECHO_C_CLOSED,       /* the server closed the connection early */
+	ECHO_C_TIMEOUT,      /* no reply within -W (+ the server delay) */
+	ECHO_C_CONNECT,      /* connect failed (err) */
+	ECHO_C_STOPPED,      /* SIGINT / SIGTERM */
+	ECHO_C_SYS,          /* resolver, memory, socket error (err) */
+};
+
+/* A connected client socket and its read buffer (owned; echo_conn_close
+ * frees both). */
+struct echo_conn_c {
+	int fd;
+	struct pk_addr addr;
+	char *rbuf;
+	size_t roff, rlen, rcap, scan;
+	int64_t rx_ns;         /* time of the last recv() */
+	int err;               /* -errno or resolver code of the last failure */
+	const char *bad_line;  /* the offending server line (in rbuf) */
+	size_t bad_len;
+};
+
+int echo_conn_open(struct echo_conn_c *c, const struct echo_client_cfg *cfg);
+void echo_conn_close(struct echo_conn_c *c);
+int echo_send_all(struct echo_conn_c *c, const char *p, size_t n);
+int echo_read_line(struct echo_conn_c *c, size_t max, const char **line, size_t *len,
+                   int64_t *t_ns);
+/* One session on an open connection: res->setup and res->window say what;
+ * fills the rest (res->rtt_ns is allocated, the caller frees it). */
+int echo_session(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
+                 struct echo_result *res, const struct echo_report *rep);
+
+#endif

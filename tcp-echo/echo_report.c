@@ -1,0 +1,349 @@
+/* tcp-echo: all printing (server log, client lines, summaries, JSON, CSV). */
+#include "echo.h"
+#include "pk_clock.h"
+#include "pk_opt.h"
+#include "pk_report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+static double ns_s(int64_t ns) { return (double)ns / 1e9; }
+
+void echo_report_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("tcp-echo: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+const char *echo_end_name(enum echo_end e)
+{
+	static const char *const names[] = {
+		"terminated", "invalid setup", "invalid measurement", "invalid termination",
+		"peer closed", "idle timeout", "connection error", "server shutdown",
+	};
+	return (unsigned)e < ECHO_END_COUNT ? names[e] : "?";
+}
+
+/* ---- server ----------------------------------------------------------- */
+
+void echo_report_listening(FILE *f, const struct pk_addr *a, int plain)
+{
+	char b[80];
+
+	fprintf(f, "tcp-echo server listening on %s (%s)\n", pk_addr_str(a, b, sizeof b),
+	        plain ? "plain echo" : "measurement protocol");
+	fflush(f);
+}
+
+static void json_line(FILE *f, cJSON *o)
+{
+	if (o != NULL)
+		pk_json_print(f, o, 1);
+	cJSON_Delete(o);
+}
+
+static cJSON *json_event(const char *event, const struct pk_addr *peer)
+{
+	cJSON *o = cJSON_CreateObject();
+	char b[80], t[40];
+
+	cJSON_AddStringToObject(o, "event", event);
+	cJSON_AddStringToObject(o, "time", pk_wall_iso(pk_wall_ns(), t, sizeof t));
+	if (peer != NULL)
+		cJSON_AddStringToObject(o, "peer", pk_addr_str(peer, b, sizeof b));
+	return o;
+}
+
+static void json_setup(cJSON *o, const struct echo_setup *s)
+{
+	cJSON_AddStringToObject(o, "type", echo_mtype_name(s->type));
+	cJSON_AddNumberToObject(o, "msg_size", (double)s->size);
+	cJSON_AddNumberToObject(o, "probes", (double)s->probes);
+	cJSON_AddNumberToObject(o, "server_delay_s", ns_s(s->delay_ns));
+}
+
+void echo_report_setup(const struct echo_report *r, const struct pk_addr *peer,
+                       const struct echo_setup *s)
+{
+	char b[80], d[32];
+
+	if (r->quiet)
+		return;
+	if (r->json) {
+		cJSON *o = json_event("setup", peer);
+		json_setup(o, s);
+		json_line(r->out, o);
+		return;
+	}
+	fprintf(r->out, "%s setup: %s, msg_size %" PRIu64 " bytes, %" PRIu64
+	        " probes, server delay %s\n", pk_addr_str(peer, b, sizeof b),
+	        echo_mtype_name(s->type), s->size, s->probes,
+	        pk_fmt_duration(s->delay_ns, d, sizeof d));
+}
+
+void echo_report_plain_data(const struct echo_report *r, const struct pk_addr *peer,
+                            const void *buf, size_t len)
+{
+	char b[80], e[300];
+
+	if (r->quiet || r->json)
+		return;
+	fprintf(r->out, "%s data (%zu bytes): %s\n", pk_addr_str(peer, b, sizeof b), len,
+	        pk_escape(buf, len, 64, e, sizeof e));
+}
+
+void echo_report_session_end(const struct echo_report *r, const struct echo_session_log *l)
+{
+	char b[80];
+
+	if (r->quiet)
+		return;
+	if (r->json) {
+		cJSON *o = json_event("session", l->peer);
+		cJSON_AddStringToObject(o, "mode", l->plain ? "plain" : "protocol");
+		if (l->have_setup)
+			json_setup(o, &l->setup);
+		cJSON_AddNumberToObject(o, l->plain ? "bytes_echoed" : "probes_echoed",
+		                        (double)l->echoed);
+		cJSON_AddNumberToObject(o, "bytes_received", (double)l->bytes_in);
+		cJSON_AddStringToObject(o, "end", echo_end_name(l->end));
+		cJSON_AddNumberToObject(o, "duration_ms", (double)l->duration_ns / 1e6);
+		json_line(r->out, o);
+		return;
+	}
+	fprintf(r->out, "%s closed: %s, ", pk_addr_str(l->peer, b, sizeof b),
+	        echo_end_name(l->end));
+	if (l->plain)
+		fprintf(r->out, "%" PRIu64 " bytes echoed", l->echoed);
+	else if (l->have_setup)
+		fprintf(r->out, "%" PRIu64 "/%" PRIu64 " probes echoed", l->echoed, l->setup.probes);
+	else
+		fprintf(r->out, "no session");
+	fprintf(r->out, ", %" PRIu64 " bytes received, %.3f s\n", l->bytes_in,
+	        ns_s(l->duration_ns));
+}
+
+void echo_report_refused(const struct echo_report *r, const struct pk_addr *peer,
+                         const char *why)
+{
+	char b[80];
+
+	if (r->quiet)
+		return;
+	if (r->json) {
+		cJSON *o = json_event("refused", peer);
+		cJSON_AddStringToObject(o, "reason", why);
+		json_line(r->out, o);
+		return;
+	}
+	fprintf(r->out, "%s refused: %s\n", peer ? pk_addr_str(peer, b, sizeof b) : "accept",
+	        why);
+}
+
+void echo_report_server_stats(const struct echo_report *r, const struct echo_server_stats *s)
+{
+	if (r->json) {
+		cJSON *o = json_event("stats", NULL), *ends = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "accepted", (double)s->accepted);
+		cJSON_AddNumberToObject(o, "refused", (double)s->refused);
+		cJSON_AddNumberToObject(o, "peak_connections", (double)s->peak);
+		cJSON_AddNumberToObject(o, "probes_echoed", (double)s->probes);
+		cJSON_AddNumberToObject(o, "bytes_received", (double)s->bytes_in);
+		for (int e = 0; e < ECHO_END_COUNT; e++)
+			cJSON_AddNumberToObject(ends, echo_end_name((enum echo_end)e), (double)s->ends[e]);
+		cJSON_AddItemToObject(o, "ends", ends);
+		json_line(r->out, o);
+		return;
+	}
+	fprintf(r->out, "\n--- tcp-echo server statistics ---\n");
+	fprintf(r->out, "%" PRIu64 " connections accepted, %" PRIu64 " refused, peak %" PRIu64
+	        " at once\n", s->accepted, s->refused, s->peak);
+	fprintf(r->out, "%" PRIu64 " probes echoed, %" PRIu64 " bytes received\n",
+	        s->probes, s->bytes_in);
+	for (int e = 0; e < ECHO_END_COUNT; e++)
+		fprintf(r->out, "%s%s %" PRIu64, e ? ", " : "", echo_end_name((enum echo_end)e),
+		        s->ends[e]);
+	fputc('\n', r->out);
+	fflush(r->out);
+}
+
+/* ---- client: one session ---------------------------------------------- */
+
+void echo_report_connecting(const struct echo_report *r, const char *host,
+                            const struct pk_addr *a)
+{
+	char b[64];
+
+	if (r->quiet || r->json)
+		return;
+	fprintf(r->out, "Connecting to %s (%s) port %u\n", host, pk_addr_host(a, b, sizeof b),
+	        (unsigned)pk_addr_port(a));
+}
+
+void echo_report_server_line(const struct echo_report *r, const char *line, size_t len)
+{
+	char e[300];
+
+	if (r->quiet || r->json)
+		return;
+	fprintf(r->out, "%s\n", pk_escape(line, len, 200, e, sizeof e));
+}
+
+void echo_report_404(const struct echo_report *r, const char *line)
+{
+	FILE *f = r->quiet || r->json ? stderr : r->out;
+
+	fflush(r->out);
+	fprintf(f, "%s\n", line);
+	fflush(f);
+}
+
+void echo_report_probe(const struct echo_report *r, const struct pk_addr *a,
+                       uint64_t size, uint64_t seq, int64_t rtt_ns)
+{
+	char b[64];
+
+	if (r->quiet || r->json)
+		return;
+	fprintf(r->out, "%zu bytes from %s: seq=%" PRIu64 " rtt=%.3f ms throughput=%.3f Mbit/s\n",
+	        echo_probe_len(size, seq), pk_addr_host(a, b, sizeof b), seq,
+	        (double)rtt_ns / 1e6, rtt_ns > 0 ? 8e3 * (double)size / (double)rtt_ns : 0.0);
+}
+
+static void print_figures(FILE *f, const struct echo_figures *g)
+{
+	const double *t = g->tput_mbps;
+
+	fprintf(f, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n",
+	        g->rtt.min, g->rtt.avg, g->rtt.max, g->rtt.mdev);
+	fprintf(f, "rtt p50/p90/p99 = %.3f/%.3f/%.3f ms\n", g->rtt.p50, g->rtt.p90, g->rtt.p99);
+	fprintf(f, "throughput min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f Mbit/s\n",
+	        t[EF_MIN], t[EF_MEAN], t[EF_MAX], t[EF_SD]);
+	fprintf(f, "throughput p50/p99 = %.3f/%.3f Mbit/s, goodput %.3f Mbit/s\n",
+	        t[EF_P50], t[EF_P99], g->goodput_mbps);
+}
+
+void echo_report_session(const struct echo_report *r, const char *host,
+                         const struct echo_result *res, const struct echo_figures *fig)
+{
+	char d[32];
+
+	fprintf(r->out, "\n--- %s tcp-echo %s statistics ---\n", host,
+	        echo_mtype_name(res->setup.type));
+	fprintf(r->out, "%" PRIu64 " probes of %" PRIu64 " bytes sent, %" PRIu64
+	        " echoed, server delay %s, window %u, time %" PRId64 "ms\n",
+	        res->sent, res->setup.size, res->echoed,
+	        pk_fmt_duration(res->setup.delay_ns, d, sizeof d), res->window ? res->window : 1,
+	        (int64_t)((res->end_ns - res->start_ns) / PK_NS_PER_MS));
+	if (fig->n > 0)
+		print_figures(r->out, fig);
+	fflush(r->out);
+}
+
+static cJSON *json_tput(const double *t, int ok)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	pk_json_num(o, "min", t[EF_MIN], ok);
+	pk_json_num(o, "avg", t[EF_MEAN], ok);
+	pk_json_num(o, "max", t[EF_MAX], ok);
+	pk_json_num(o, "mdev", t[EF_SD], ok);
+	pk_json_num(o, "p50", t[EF_P50], ok);
+	pk_json_num(o, "p99", t[EF_P99], ok);
+	return o;
+}
+
+static void json_figures(cJSON *o, const struct echo_figures *g)
+{
+	cJSON_AddItemToObject(o, "rtt_ms", pk_json_rtt(&g->rtt));
+	cJSON_AddItemToObject(o, "throughput_mbps", json_tput(g->tput_mbps, g->n > 0));
+	pk_json_num(o, "goodput_mbps", g->goodput_mbps, g->n > 0);
+}
+
+static cJSON *json_sample(double delay_s, uint64_t size, uint64_t seq, int64_t rtt_ns)
+{
+	cJSON *s = cJSON_CreateObject();
+
+	if (delay_s >= 0) {
+		cJSON_AddNumberToObject(s, "server_delay_s", delay_s);
+		cJSON_AddNumberToObject(s, "msg_size", (double)size);
+	}
+	cJSON_AddNumberToObject(s, "seq", (double)seq);
+	cJSON_AddNumberToObject(s, "rtt_ms", (double)rtt_ns / 1e6);
+	cJSON_AddNumberToObject(s, "throughput_mbps",
+	                        rtt_ns > 0 ? 8e3 * (double)size / (double)rtt_ns : 0.0);
+	return s;
+}
+
+void echo_report_session_json(FILE *f, const char *host, const struct pk_addr *a,
+                              int64_t wall, const struct echo_result *res,
+                              const struct echo_figures *fig, const char *error)
+{
+	cJSON *doc = pk_json_doc("tcp-echo", host, a, wall);
+	cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
+	cJSON *smp = cJSON_AddArrayToObject(doc, "samples");
+
+	cJSON_AddStringToObject(sum, "mode", res->setup.type == ECHO_RTT ? "rtt" : "ttput");
+	cJSON_AddNumberToObject(sum, "msg_size", (double)res->setup.size);
+	cJSON_AddNumberToObject(sum, "probes", (double)res->setup.probes);
+	cJSON_AddNumberToObject(sum, "server_delay_s", ns_s(res->setup.delay_ns));
+	cJSON_AddNumberToObject(sum, "window", res->window ? res->window : 1);
+	cJSON_AddNumberToObject(sum, "transmitted", (double)res->sent);
+	cJSON_AddNumberToObject(sum, "received", (double)res->echoed);
+	cJSON_AddNumberToObject(sum, "duration_ms", (double)(res->end_ns - res->start_ns) / 1e6);
+	json_figures(sum, fig);
+	for (uint64_t i = 0; i < res->echoed; i++)
+		cJSON_AddItemToArray(smp, json_sample(-1, res->setup.size, i + 1, res->rtt_ns[i]));
+	if (error && error[0])
+		cJSON_AddStringToObject(doc, "error", error);
+	pk_json_print(f, doc, 0);
+	cJSON_Delete(doc);
+}
+
+/* ---- client: plain echo ----------------------------------------------- */
+
+void echo_report_plain_sending(const struct echo_report *r, const char *host,
+                               const struct pk_addr *a, const char *msg)
+{
+	(void)a;
+	if (r->quiet || r->json)
+		return;
+	fprintf(r->out, "Connecting to %s port %u\n", host, (unsigned)pk_addr_port(a));
+	fprintf(r->out, "Sending %s\n", msg);
+	fflush(r->out);
+}
+
+void echo_report_plain_result(const struct echo_report *r, const char *host,
+                              const struct pk_addr *a, const char *msg, const char *echo,
+                              size_t len, int64_t rtt_ns, const char *error)
+{
+	if (r->json) {
+		cJSON *doc = pk_json_doc("tcp-echo", host, a, pk_wall_ns());
+		cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
+		cJSON_AddStringToObject(sum, "mode", "plain");
+		cJSON_AddNumberToObject(sum, "sent_bytes", (double)strlen(msg));
+		cJSON_AddNumberToObject(sum, "received_bytes", (double)len);
+		cJSON_AddBoolToObject(sum, "match", len == strlen(msg) && !memcmp(echo, msg, len));
+		pk_json_num(sum, "rtt_ms", (double)rtt_ns / 1e6, len == strlen(msg));
+		cJSON_AddStringToObject(sum, "echo", echo);
+		if (error && error[0])
+			cJSON_AddStringToObject(doc, "error", error);
+		pk_json_print(r->out, doc, 0);
+		cJSON_Delete(doc);
+		return;
+	}
+	if (r->quiet)
+		return;
+	if (len > 0)
+		fprintf(r->out, "Received: %.*s\n", (int)len, echo);
+	fprintf(r->out, "Closing connection to the server\n");
+	fflush(r->out);
+}

@@ -1,0 +1,265 @@
+/* tcp-echo client runs: one session, a sweep of sessions, or the plain echo
+ * of seed 002's first half. Maps each outcome to its message and exit code. */
+#include "echo_client.h"
+#include "pk_clock.h"
+#include "pk_opt.h"
+#include "pk_report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static const uint64_t rtt_sizes[] = { 1, 100, 200, 400, 800, 1000 };
+static const uint64_t ttput_sizes[] = { 1024, 2048, 4096, 8192, 16384, 32768 };
+
+/* Message for a failed status; returns the exit code. */
+static int fail(const struct echo_client_cfg *cfg, const struct echo_conn_c *c, int rc,
+                const struct echo_result *res, char *why, size_t cap)
+{
+	char b[64];
+
+	why[0] = '\0';
+	switch (rc) {
+	case ECHO_C_OK:
+		return 0;
+	case ECHO_C_STOPPED:
+		return res && res->echoed > 0 ? 0 : 1;
+	case ECHO_C_404:
+		snprintf(why, cap, "%.*s", (int)c->bad_len, c->bad_line);
+		return 1;
+	case ECHO_C_UNEXPECTED:
+		snprintf(why, cap, "unexpected reply from %s: \"%s\"", cfg->host,
+		         c->bad_line ? pk_escape(c->bad_line, c->bad_len, 48, b, sizeof b)
+		                     : "(too long)");
+		return 1;
+	case ECHO_C_CLOSED:
+		if (res)
+			snprintf(why, cap, "%s closed the connection after %llu of %llu probes",
+			         cfg->host, (unsigned long long)res->echoed,
+			         (unsigned long long)res->setup.probes);
+		else
+			snprintf(why, cap, "%s closed the connection", cfg->host);
+		return 1;
+	case ECHO_C_TIMEOUT:
+		snprintf(why, cap, "no reply from %s within %s", cfg->host,
+		         pk_fmt_duration(cfg->timeout_ns + (res ? res->setup.delay_ns : 0), b, sizeof b));
+		return 1;
+	case ECHO_C_CONNECT:
+		snprintf(why, cap, "connect to %s port %u: %s", cfg->host, (unsigned)cfg->port,
+		         pk_sock_strerror(c->err));
+		return 1;
+	default:
+		snprintf(why, cap, "%s: %s", cfg->host, pk_sock_strerror(c->err ? c->err : -EIO));
+		return 2;
+	}
+}
+
+/* Prints the failure: a 404 as it came, anything else as an error. */
+static void say_failure(const struct echo_report *rep, int rc, const char *why)
+{
+	if (why[0] == '\0')
+		return;
+	if (rc == ECHO_C_404)
+		echo_report_404(rep, why);
+	else
+		echo_report_error("%s", why);
+}
+
+static int run_single(const struct echo_client_cfg *cfg)
+{
+	struct echo_report rep = { stdout, cfg->json, cfg->quiet };
+	struct echo_result res = { .setup = { cfg->type, cfg->size, cfg->probes, cfg->delay_ns },
+	                           .window = cfg->window };
+	struct echo_conn_c c;
+	struct echo_figures fig;
+	int64_t wall = pk_wall_ns();
+	char why[512];
+	int rc, code;
+
+	rc = echo_conn_open(&c, cfg);
+	if (rc == ECHO_C_OK) {
+		echo_report_connecting(&rep, cfg->host, &c.addr);
+		rc = echo_session(&c, cfg, &res, &rep);
+	}
+	code = fail(cfg, &c, rc, rc == ECHO_C_CONNECT || rc == ECHO_C_SYS ? NULL : &res,
+	            why, sizeof why);
+	if (rc != ECHO_C_CONNECT && !(rc == ECHO_C_SYS && res.rtt_ns == NULL)) {
+		echo_figures_of(res.rtt_ns, res.echoed, res.setup.size,
+		                res.last_echo_ns - res.first_send_ns, &fig);
+		if (cfg->json)
+			echo_report_session_json(stdout, cfg->host, &c.addr, wall, &res, &fig, why);
+		else
+			echo_report_session(&rep, cfg->host, &res, &fig);
+	}
+	say_failure(&rep, rc, why);
+	echo_conn_close(&c);
+	free(res.rtt_ns);
+	return code;
+}
+
+/* Appends a session's RTTs to its point. */
+static int point_add(struct echo_point *p, const struct echo_result *res, int64_t *span)
+{
+	int64_t *v = realloc(p->rtt_ns, (p->fig.n + res->echoed + 1) * sizeof *v);
+
+	if (v == NULL)
+		return -ENOMEM;
+	memcpy(v + p->fig.n, res->rtt_ns, res->echoed * sizeof *v);
+	p->rtt_ns = v;
+	p->fig.n += res->echoed;
+	p->sessions++;
+	if (res->echoed > 0)
+		*span += res->last_echo_ns - res->first_send_ns;
+	return 0;
+}
+
+/* Runs every session of the sweep in order; stops at the first failure. */
+static int sweep_sessions(const struct echo_client_cfg *cfg, struct echo_point *pts,
+                          size_t npts, int64_t *spans, struct echo_conn_c *c,
+                          struct echo_result *res, const struct echo_report *rep)
+{
+	struct echo_report quiet = { rep->out, rep->json, 1 };
+	int rc = ECHO_C_OK;
+
+	for (size_t i = 0; i < npts && rc == ECHO_C_OK; i++) {
+		for (unsigned r = 0; r < cfg->repeat && rc == ECHO_C_OK; r++) {
+			free(res->rtt_ns);
+			*res = (struct echo_result){
+				.setup = { cfg->type, pts[i].size, cfg->probes, pts[i].delay_ns },
+				.window = cfg->window };
+			echo_conn_close(c);
+			if (*cfg->stop)
+				return ECHO_C_STOPPED;
+			rc = echo_conn_open(c, cfg);
+			if (rc == ECHO_C_OK)
+				rc = echo_session(c, cfg, res, &quiet);
+			if (res->rtt_ns != NULL && point_add(&pts[i], res, &spans[i]) != 0)
+				return c->err = -ENOMEM, ECHO_C_SYS;
+			if (rc == ECHO_C_OK)
+				echo_report_sweep_session(rep, &pts[i], r + 1, res);
+		}
+	}
+	return rc;
+}
+
+static int sweep_outputs(const struct echo_client_cfg *cfg, const struct echo_conn_c *c,
+                         int64_t wall, struct echo_point *pts, size_t npts,
+                         const int64_t *delays, size_t nd, const char *why)
+{
+	struct echo_report rep = { stdout, cfg->json, cfg->quiet };
+	struct echo_fit fits[ECHO_MAX_LIST];
+	int rc;
+
+	for (size_t d = 0; d < nd; d++)
+		echo_fit_points(pts, npts, delays[d], &fits[d]);
+	if (cfg->json)
+		echo_report_sweep_json(stdout, cfg->host, &c->addr, wall, cfg, pts, npts,
+		                       fits, nd, why);
+	else
+		echo_report_sweep(&rep, cfg, pts, npts, fits, nd);
+	if (cfg->csv && (rc = echo_report_sweep_csv(cfg->csv, pts, npts)) != 0) {
+		echo_report_error("%s: %s", cfg->csv, strerror(-rc));
+		return 2;
+	}
+	if (cfg->plot && (rc = echo_plot(cfg->plot, cfg->type, pts, npts, fits, nd)) != 0) {
+		echo_report_error("%s: %s", cfg->plot, rc == -ECHILD ? "gnuplot failed"
+		                  : rc == -ENOENT ? "gnuplot not found" : strerror(-rc));
+		return 2;
+	}
+	return 0;
+}
+
+static int run_sweep(const struct echo_client_cfg *cfg)
+{
+	const uint64_t *sizes = cfg->nsizes ? cfg->sizes
+	                        : cfg->type == ECHO_RTT ? rtt_sizes : ttput_sizes;
+	size_t ns = cfg->nsizes ? cfg->nsizes : 6, nd = cfg->ndelays ? cfg->ndelays : 1;
+	const int64_t *delays = cfg->ndelays ? cfg->delays : &cfg->delay_ns;
+	struct echo_point *pts = calloc(ns * nd, sizeof *pts);
+	int64_t *spans = calloc(ns * nd, sizeof *spans), wall = pk_wall_ns();
+	struct echo_report rep = { stdout, cfg->json, cfg->quiet };
+	struct echo_result res = { 0 };
+	struct echo_conn_c c = { .fd = -1 };
+	char why[512];
+	int rc, code, code2;
+
+	if (pts == NULL || spans == NULL) {
+		echo_report_error("out of memory");
+		free(pts);
+		free(spans);
+		return 2;
+	}
+	for (size_t d = 0; d < nd; d++)
+		for (size_t s = 0; s < ns; s++)
+			pts[d * ns + s] = (struct echo_point){ .delay_ns = delays[d], .size = sizes[s] };
+	rc = sweep_sessions(cfg, pts, ns * nd, spans, &c, &res, &rep);
+	code = fail(cfg, &c, rc, rc == ECHO_C_CONNECT ? NULL : &res, why, sizeof why);
+	if (rc == ECHO_C_STOPPED)
+		code = 0;
+	for (size_t i = 0; i < ns * nd; i++)
+		echo_figures_of(pts[i].rtt_ns, pts[i].fig.n, pts[i].size, spans[i], &pts[i].fig);
+	code2 = sweep_outputs(cfg, &c, wall, pts, ns * nd, delays, nd, why);
+	say_failure(&rep, rc, why);
+	echo_conn_close(&c);
+	for (size_t i = 0; i < ns * nd; i++)
+		free(pts[i].rtt_ns);
+	free(pts);
+	free(spans);
+	free(res.rtt_ns);
+	return code ? code : code2;
+}
+
+/* Seed 002's first half: send the text, print the echo, exit. */
+static int run_plain(const struct echo_client_cfg *cfg)
+{
+	struct echo_report rep = { stdout, cfg->json, cfg->quiet };
+	struct echo_conn_c c;
+	size_t len = strlen(cfg->message), got = 0;
+	char *buf = malloc(len + 1), why[512];
+	int64_t t0 = 0, t1 = 0;
+	int rc;
+
+	if (buf == NULL)
+		return 2;
+	rc = echo_conn_open(&c, cfg);
+	if (rc == ECHO_C_OK) {
+		echo_report_plain_sending(&rep, cfg->host, &c.addr, cfg->message);
+		t0 = pk_now_ns();
+		rc = echo_send_all(&c, cfg->message, len);
+	}
+	while (rc == ECHO_C_OK && got < len) {
+		ssize_t n = recv(c.fd, buf + got, len - got, 0);
+		if (n <= 0)
+			rc = n == 0 ? ECHO_C_CLOSED : (errno == EAGAIN || errno == EWOULDBLOCK)
+			     ? ECHO_C_TIMEOUT : errno == EINTR ? ECHO_C_STOPPED : ECHO_C_CLOSED;
+		else
+			got += (size_t)n;
+	}
+	t1 = pk_now_ns();
+	buf[got] = '\0';
+	if (rc == ECHO_C_STOPPED)
+		rc = ECHO_C_CLOSED;
+	int code = fail(cfg, &c, rc, NULL, why, sizeof why);
+	if (rc == ECHO_C_OK && memcmp(buf, cfg->message, len) != 0) {
+		snprintf(why, sizeof why, "the echo differs from the message");
+		code = 1;
+	}
+	if (rc != ECHO_C_CONNECT && rc != ECHO_C_SYS)
+		echo_report_plain_result(&rep, cfg->host, &c.addr, cfg->message, buf, got,
+		                         t1 - t0, why);
+	if (why[0])
+		echo_report_error("%s", why);
+	echo_conn_close(&c);
+	free(buf);
+	return code;
+}
+
+int echo_client_run(const struct echo_client_cfg *cfg)
+{
+	if (cfg->message != NULL)
+		return run_plain(cfg);
+	if (cfg->sweep)
+		return run_sweep(cfg);
+	return run_single(cfg);
+}

@@ -1,0 +1,583 @@
+/* tcp-echo server: one libevent loop for every connection.
+ *
+ * Each connection reads into the server's scratch buffer, frames lines with
+ * echo_frame() (a partial line is kept in a per-connection buffer no longer
+ * than the longest valid line of the phase) and feeds them to the session
+ * state machine of echo_proto. Replies and echoes go to an output evbuffer
+ * in order; a delayed echo is held by a "mark" (end offset, due time) and a
+ * per-connection timer releases the bytes when their time comes, so a slow
+ * session never holds up another. Output beyond OUT_LIMIT pauses reading.
+ *
+ * A closing verdict sends its reply, then shuts down the write side and
+ * drains input until EOF or LINGER_NS (so the reply is not lost to a reset).
+ */
+#include "echo.h"
+#include "pk_clock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#define SCRATCH_SIZE (256 * 1024)
+#define OUT_LIMIT    (1024 * 1024)
+#define LINGER_NS    (2 * PK_NS_PER_S)
+#define ACCEPT_BURST 64
+
+struct mark {
+	uint64_t end;       /* absolute output offset */
+	int64_t due;
+};
+
+struct echo_srv;
+
+struct echo_conn {
+	struct echo_srv *srv;
+	struct echo_conn *prev, *next;
+	int fd;
+	struct pk_addr peer;
+	struct event *ev_read, *ev_write, *ev_timer, *ev_delay;
+	struct evbuffer *out;
+	uint64_t queued, sent, ready;   /* absolute output offsets */
+	struct mark *marks;
+	size_t mhead, mcount, mcap;
+	char *in;                       /* partial line */
+	size_t in_len, in_cap;
+	struct echo_session sess;
+	int64_t start_ns, last_ns;
+	uint64_t bytes_in;
+	uint64_t close_at;
+	unsigned closing : 1, lingering : 1, paused : 1, peer_eof : 1;
+	enum echo_end end;
+};
+
+struct echo_srv {
+	const struct echo_server_cfg *cfg;
+	struct echo_report rep;
+	struct event_base *base;
+	int lfd;
+	struct event *ev_accept, *ev_retry, *ev_int, *ev_term;
+	char *scratch;
+	struct echo_conn *conns;
+	struct echo_server_stats st;
+};
+
+static void conn_free(struct echo_conn *c, enum echo_end why)
+{
+	struct echo_srv *s = c->srv;
+	struct echo_session_log l = {
+		.peer = &c->peer, .plain = s->cfg->plain,
+		.have_setup = c->sess.setup.size != 0,  /* set only by a valid setup */
+		.setup = c->sess.setup, .bytes_in = c->bytes_in,
+		.echoed = s->cfg->plain ? c->sent : c->sess.echoed,
+		.end = c->closing ? c->end : why,
+		.duration_ns = pk_now_ns() - c->start_ns,
+	};
+
+	s->st.ends[l.end]++;
+	echo_report_session_end(&s->rep, &l);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->st.active--;
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	event_free(c->ev_timer);
+	event_free(c->ev_delay);
+	evbuffer_free(c->out);
+	close(c->fd);
+	free(c->marks);
+	free(c->in);
+	free(c);
+}
+
+/* Shuts down our side and drains the peer until EOF or LINGER_NS. */
+static void conn_linger(struct echo_conn *c)
+{
+	if (c->peer_eof) {
+		conn_free(c, c->end);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->lingering = 1;
+	event_del(c->ev_write);
+	event_add(c->ev_read, NULL);
+	pk_timer_at(c->ev_timer, pk_now_ns() + LINGER_NS);
+}
+
+/* Writes what is ready. Returns 0, or -1 when c was freed. */
+static int conn_flush(struct echo_conn *c)
+{
+	while (c->sent < c->ready) {
+		int n = evbuffer_write_atmost(c->out, c->fd, (ev_ssize_t)(c->ready - c->sent));
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			break;
+		if (n <= 0) {
+			conn_free(c, ECHO_END_ERROR);
+			return -1;
+		}
+		c->sent += (uint64_t)n;
+		c->last_ns = pk_now_ns();
+	}
+	if (c->sent < c->ready)
+		event_add(c->ev_write, NULL);
+	else
+		event_del(c->ev_write);
+	if (c->paused && !c->peer_eof && evbuffer_get_length(c->out) < OUT_LIMIT / 2) {
+		c->paused = 0;
+		event_add(c->ev_read, NULL);
+	}
+	if (c->closing && !c->lingering && c->sent == c->close_at) {
+		int freed = c->peer_eof;
+		conn_linger(c);
+		return freed ? -1 : 0;
+	}
+	return 0;
+}
+
+static int mark_push(struct echo_conn *c, uint64_t end, int64_t due)
+{
+	if (c->mcount == c->mcap) {
+		size_t ncap = c->mcap ? 2 * c->mcap : 8;
+		struct mark *m = malloc(ncap * sizeof *m);
+		if (m == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->mcount; i++)
+			m[i] = c->marks[(c->mhead + i) % c->mcap];
+		free(c->marks);
+		c->marks = m;
+		c->mcap = ncap;
+		c->mhead = 0;
+	}
+	c->marks[(c->mhead + c->mcount) % c->mcap] = (struct mark){ end, due };
+	if (c->mcount++ == 0)
+		pk_timer_at(c->ev_delay, due);
+	return 0;
+}
+
+/* Queues bytes to go out at `due` (after everything queued before). */
+static int conn_queue(struct echo_conn *c, const void *p, size_t n, int64_t due, int64_t now)
+{
+	if (evbuffer_add(c->out, p, n) != 0)
+		return -ENOMEM;
+	c->queued += n;
+	if (c->mcount == 0 && due <= now) {
+		c->ready = c->queued;
+		return 0;
+	}
+	return mark_push(c, c->queued, due);
+}
+
+static void release_due(struct echo_conn *c, int64_t now)
+{
+	while (c->mcount > 0 && c->marks[c->mhead].due <= now) {
+		c->ready = c->marks[c->mhead].end;
+		c->mhead = (c->mhead + 1) % c->mcap;
+		c->mcount--;
+	}
+	if (c->mcount > 0)
+		pk_timer_at(c->ev_delay, c->marks[c->mhead].due);
+}
+
+static enum echo_end end_of(enum echo_verdict v)
+{
+	switch (v) {
+	case ECHO_V_BAD_SETUP: return ECHO_END_BAD_SETUP;
+	case ECHO_V_BAD_PROBE: return ECHO_END_BAD_PROBE;
+	case ECHO_V_BAD_TERM: return ECHO_END_BAD_TERM;
+	default: return ECHO_END_TERM;
+	}
+}
+
+/* Acts on a verdict; line[len] is its "\n". 0 or -ENOMEM. */
+static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *line,
+                        size_t len, int64_t now)
+{
+	size_t rlen;
+	const char *reply = echo_verdict_reply(v, &rlen);
+
+	if (v == ECHO_V_ECHO) {
+		c->srv->st.probes++;
+		return conn_queue(c, line, len + 1, now + c->sess.setup.delay_ns, now);
+	}
+	if (v == ECHO_V_READY)
+		echo_report_setup(&c->srv->rep, &c->peer, &c->sess.setup);
+	if (conn_queue(c, reply, rlen, now, now) != 0)
+		return -ENOMEM;
+	if (echo_verdict_closes(v)) {
+		c->closing = 1;
+		c->close_at = c->queued;
+		c->end = end_of(v);
+	}
+	return 0;
+}
+
+static int keep_partial(struct echo_conn *c, const char *p, size_t n, size_t max)
+{
+	if (c->in_cap < max + 1) {
+		char *in = realloc(c->in, max + 1);
+		if (in == NULL)
+			return -ENOMEM;
+		c->in = in;
+		c->in_cap = max + 1;
+	}
+	memcpy(c->in + c->in_len, p, n);
+	c->in_len += n;
+	return 0;
+}
+
+/* Completes a partial line with the start of p; returns bytes used or -1
+ * when the line turned out broken (verdict given) / out of memory. */
+static ssize_t feed_partial(struct echo_conn *c, const char *p, size_t n, size_t max, int64_t now)
+{
+	const char *nl = memchr(p, '\n', n);
+	size_t take = nl ? (size_t)(nl - p) + 1 : n;
+	size_t content = c->in_len + take - (nl ? 1 : 0);
+	enum echo_verdict v;
+
+	if (content > max) {
+		v = echo_session_broken(&c->sess, (unsigned char)c->in[0]);
+		c->in_len = 0;
+		return conn_verdict(c, v, NULL, 0, now) == 0 ? (ssize_t)n : -1;
+	}
+	if (keep_partial(c, p, take, max) != 0)
+		return -1;
+	if (nl != NULL) {
+		v = echo_session_line(&c->sess, &c->srv->cfg->lim, c->in, c->in_len - 1);
+		if (conn_verdict(c, v, c->in, c->in_len - 1, now) != 0)
+			return -1;
+		c->in_len = 0;
+		if (c->in_cap > 4096) {
+			free(c->in);
+			c->in = NULL;
+			c->in_cap = 0;
+		}
+	}
+	return (ssize_t)take;
+}
+
+/* Frames and answers every line in p[0..n). 0 or -1 (out of memory). */
+static int conn_feed(struct echo_conn *c, const char *p, size_t n, int64_t now)
+{
+	while (n > 0 && c->sess.phase != ECHO_PH_DONE) {
+		size_t max = echo_session_max_line(&c->sess), ll;
+		ssize_t r;
+		enum echo_verdict v;
+
+		if (c->in_len > 0) {
+			if ((r = feed_partial(c, p, n, max, now)) < 0)
+				return -1;
+			p += r;
+			n -= (size_t)r;
+			continue;
+		}
+		r = echo_frame(p, n, max, &ll);
+		if (r == ECHO_PARTIAL)
+			return keep_partial(c, p, n, max);
+		if (r == ECHO_BAD) {
+			v = echo_session_broken(&c->sess, (unsigned char)p[0]);
+			return conn_verdict(c, v, NULL, 0, now);
+		}
+		v = echo_session_line(&c->sess, &c->srv->cfg->lim, p, ll);
+		if (conn_verdict(c, v, p, ll, now) != 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The peer closed its side: a cut-off line is an incomplete message. */
+static int conn_eof(struct echo_conn *c, int64_t now)
+{
+	c->peer_eof = 1;
+	event_del(c->ev_read);
+	if (!c->srv->cfg->plain && c->in_len > 0 && c->sess.phase != ECHO_PH_DONE) {
+		enum echo_verdict v = echo_session_broken(&c->sess, (unsigned char)c->in[0]);
+		c->in_len = 0;
+		if (conn_verdict(c, v, NULL, 0, now) != 0)
+			return -1;
+	}
+	if (!c->closing) {
+		c->closing = 1;
+		c->close_at = c->queued;
+		c->end = ECHO_END_PEER_CLOSED;
+	}
+	return 0;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct echo_conn *c = arg;
+	struct echo_srv *s = c->srv;
+	ssize_t n = read(fd, s->scratch, SCRATCH_SIZE);
+	int64_t now = pk_now_ns();
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n < 0) {
+		conn_free(c, ECHO_END_ERROR);
+		return;
+	}
+	c->last_ns = now;
+	if (c->lingering) {             /* discard until EOF */
+		if (n == 0)
+			conn_free(c, c->end);
+		return;
+	}
+	if (n == 0) {
+		if (conn_eof(c, now) != 0) {
+			conn_free(c, ECHO_END_ERROR);
+			return;
+		}
+	} else {
+		c->bytes_in += (uint64_t)n;
+		s->st.bytes_in += (uint64_t)n;
+		if (c->closing)
+			return;             /* after a closing verdict: ignored */
+		if (s->cfg->plain) {
+			echo_report_plain_data(&s->rep, &c->peer, s->scratch, (size_t)n);
+			if (conn_queue(c, s->scratch, (size_t)n, now, now) != 0) {
+				conn_free(c, ECHO_END_ERROR);
+				return;
+			}
+		} else if (conn_feed(c, s->scratch, (size_t)n, now) != 0) {
+			conn_free(c, ECHO_END_ERROR);
+			return;
+		}
+		if (evbuffer_get_length(c->out) > OUT_LIMIT && !c->paused) {
+			c->paused = 1;
+			event_del(c->ev_read);
+		}
+	}
+	conn_flush(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_flush(arg);
+}
+
+static void on_delay(evutil_socket_t fd, short what, void *arg)
+{
+	struct echo_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	release_due(c, pk_now_ns());
+	conn_flush(c);
+}
+
+/* Idle timeout, or the end of lingering. */
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct echo_conn *c = arg;
+	int64_t now = pk_now_ns(), idle = c->srv->cfg->idle_ns;
+
+	(void)fd;
+	(void)what;
+	if (c->lingering) {
+		conn_free(c, c->end);
+		return;
+	}
+	if (c->mcount > 0 || now - c->last_ns < idle) {
+		/* waiting on our own delay is not idleness */
+		pk_timer_at(c->ev_timer, (c->mcount > 0 ? now : c->last_ns) + idle);
+		return;
+	}
+	if (!c->closing && !c->srv->cfg->plain && c->in_len > 0) {
+		/* a message cut off mid-line is incomplete: answer it */
+		enum echo_verdict v = echo_session_broken(&c->sess, (unsigned char)c->in[0]);
+		c->in_len = 0;
+		if (conn_verdict(c, v, NULL, 0, now) != 0) {
+			conn_free(c, ECHO_END_ERROR);
+			return;
+		}
+		c->last_ns = now;           /* the reply gets one more idle period */
+		pk_timer_at(c->ev_timer, now + idle);
+		conn_flush(c);
+		return;
+	}
+	conn_free(c, ECHO_END_IDLE);
+}
+
+static struct echo_conn *conn_new(struct echo_srv *s, int fd, const struct pk_addr *peer)
+{
+	struct echo_conn *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	c->srv = s;
+	c->fd = fd;
+	c->peer = *peer;
+	echo_session_init(&c->sess);
+	c->start_ns = c->last_ns = pk_now_ns();
+	c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+	c->ev_timer = evtimer_new(s->base, on_timer, c);
+	c->ev_delay = evtimer_new(s->base, on_delay, c);
+	c->out = evbuffer_new();
+	if (!c->ev_read || !c->ev_write || !c->ev_timer || !c->ev_delay || !c->out ||
+	    event_add(c->ev_read, NULL) != 0 ||
+	    pk_timer_at(c->ev_timer, c->start_ns + s->cfg->idle_ns) != 0) {
+		if (c->ev_read) event_free(c->ev_read);
+		if (c->ev_write) event_free(c->ev_write);
+		if (c->ev_timer) event_free(c->ev_timer);
+		if (c->ev_delay) event_free(c->ev_delay);
+		if (c->out) evbuffer_free(c->out);
+		free(c);
+		return NULL;
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	return c;
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct echo_srv *s = arg;
+
+	(void)fd;
+	(void)what;
+	event_add(s->ev_accept, NULL);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct echo_srv *s = arg;
+
+	(void)what;
+	for (int i = 0; i < ACCEPT_BURST; i++) {
+		struct pk_addr peer = { .len = sizeof peer.ss };
+		int fd = accept4(lfd, (struct sockaddr *)&peer.ss, &peer.len,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: stop accepting for a moment */
+				echo_report_refused(&s->rep, NULL, strerror(errno));
+				event_del(s->ev_accept);
+				pk_timer_at(s->ev_retry, pk_now_ns() + 100 * PK_NS_PER_MS);
+			}
+			return;
+		}
+		s->st.accepted++;
+		if (s->st.active >= s->cfg->max_conns) {
+			s->st.refused++;
+			echo_report_refused(&s->rep, &peer, "connection limit reached");
+			close(fd);
+			continue;
+		}
+		if (conn_new(s, fd, &peer) == NULL) {
+			s->st.refused++;
+			echo_report_refused(&s->rep, &peer, "out of memory");
+			close(fd);
+			continue;
+		}
+		if (++s->st.active > s->st.peak)
+			s->st.peak = s->st.active;
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopbreak(((struct echo_srv *)arg)->base);
+}
+
+/* Room for max_conns descriptors (best effort). */
+static void raise_nofile(uint64_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < want + 64) {
+		rl.rlim_cur = want + 64 < rl.rlim_max ? want + 64 : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int srv_open(struct echo_srv *s)
+{
+	const struct echo_server_cfg *cfg = s->cfg;
+	struct pk_addr a;
+	int rc, family = cfg->family;
+
+	if (cfg->bind_host == NULL && family == AF_UNSPEC)
+		family = AF_INET6;          /* "::" takes IPv4 too (V6ONLY off) */
+	rc = pk_resolve(cfg->bind_host, cfg->port, family, SOCK_STREAM, 1, &a);
+	if (rc == 0 && (rc = pk_tcp_listen(&a, 1024)) >= 0)
+		s->lfd = rc;
+	if (rc < 0 && cfg->bind_host == NULL && cfg->family == AF_UNSPEC) {
+		/* no IPv6 on this host: fall back to 0.0.0.0 */
+		rc = pk_resolve(NULL, cfg->port, AF_INET, SOCK_STREAM, 1, &a);
+		if (rc == 0 && (rc = pk_tcp_listen(&a, 1024)) >= 0)
+			s->lfd = rc;
+	}
+	if (rc < 0) {
+		echo_report_error("cannot listen on %s port %u: %s",
+		                  cfg->bind_host ? cfg->bind_host : "*", (unsigned)cfg->port,
+		                  pk_sock_strerror(rc));
+		return -1;
+	}
+	pk_sock_local(s->lfd, &a);
+	echo_report_listening(stdout, &a, cfg->plain);
+	return 0;
+}
+
+int echo_server_run(const struct echo_server_cfg *cfg)
+{
+	struct echo_srv s = { .cfg = cfg, .lfd = -1 };
+	int rc = 2;
+
+	s.rep = (struct echo_report){ .out = stdout, .json = cfg->json, .quiet = cfg->quiet };
+	raise_nofile(cfg->max_conns);
+	pk_timer_slack_min();
+	s.scratch = malloc(SCRATCH_SIZE);
+	s.base = pk_base_new();
+	if (s.scratch == NULL || s.base == NULL || srv_open(&s) != 0)
+		goto out;
+	s.ev_accept = event_new(s.base, s.lfd, EV_READ | EV_PERSIST, on_accept, &s);
+	s.ev_retry = evtimer_new(s.base, on_retry, &s);
+	s.ev_int = evsignal_new(s.base, SIGINT, on_signal, &s);
+	s.ev_term = evsignal_new(s.base, SIGTERM, on_signal, &s);
+	if (!s.ev_accept || !s.ev_retry || !s.ev_int || !s.ev_term ||
+	    event_add(s.ev_accept, NULL) || event_add(s.ev_int, NULL) || event_add(s.ev_term, NULL)) {
+		echo_report_error("cannot set up the event loop");
+		goto out;
+	}
+	if (event_base_dispatch(s.base) < 0) {
+		echo_report_error("event loop failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	while (s.conns)
+		conn_free(s.conns, ECHO_END_SHUTDOWN);
+	if (rc == 0)
+		echo_report_server_stats(&s.rep, &s.st);
+	if (s.ev_accept) event_free(s.ev_accept);
+	if (s.ev_retry) event_free(s.ev_retry);
+	if (s.ev_int) event_free(s.ev_int);
+	if (s.ev_term) event_free(s.ev_term);
+	if (s.lfd >= 0)
+		close(s.lfd);
+	if (s.base)
+		event_base_free(s.base);
+	free(s.scratch);
+	return rc;
+}

@@ -1,0 +1,285 @@
+/* tcp-echo: printing of sweeps (table, JSON, CSV) and the gnuplot plot. */
+#include "echo.h"
+#include "pk_clock.h"
+#include "pk_opt.h"
+#include "pk_report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static double ns_s(int64_t ns) { return (double)ns / 1e9; }
+
+void echo_report_sweep_session(const struct echo_report *r, const struct echo_point *p,
+                               unsigned session, const struct echo_result *res)
+{
+	char d[32];
+	uint64_t n = res->echoed;
+	double sum = 0;
+
+	if (r->quiet || r->json)
+		return;
+	for (uint64_t i = 0; i < n; i++)
+		sum += (double)res->rtt_ns[i];
+	fprintf(r->out, "delay %s, %" PRIu64 " bytes, session %u: %" PRIu64
+	        " probes, rtt avg %.3f ms\n", pk_fmt_duration(p->delay_ns, d, sizeof d),
+	        p->size, session, n, n ? sum / (double)n / 1e6 : 0.0);
+	fflush(r->out);
+}
+
+void echo_report_sweep(const struct echo_report *r, const struct echo_client_cfg *cfg,
+                       const struct echo_point *pts, size_t npts,
+                       const struct echo_fit *fits, size_t nfits)
+{
+	FILE *f = r->out;
+
+	fprintf(f, "\n--- %s tcp-echo %s sweep: %zu points, %u session(s) of %" PRIu64
+	        " probes each, window %u ---\n", cfg->host, echo_mtype_name(cfg->type), npts,
+	        cfg->repeat, cfg->probes, cfg->window);
+	fprintf(f, "%9s %9s %7s %10s %10s %10s %10s %10s %10s %12s %12s\n",
+	        "delay_s", "size_B", "probes", "rtt_avg", "rtt_min", "rtt_max", "rtt_mdev",
+	        "rtt_p50", "rtt_p99", "tput_Mbps", "goodput_Mbps");
+	for (size_t i = 0; i < npts; i++) {
+		const struct echo_figures *g = &pts[i].fig;
+		fprintf(f, "%9.3f %9" PRIu64 " %7" PRIu64 " %10.3f %10.3f %10.3f %10.3f %10.3f"
+		        " %10.3f %12.3f %12.3f\n", ns_s(pts[i].delay_ns), pts[i].size, g->n,
+		        g->rtt.avg, g->rtt.min, g->rtt.max, g->rtt.mdev, g->rtt.p50, g->rtt.p99,
+		        g->tput_mbps[EF_MEAN], g->goodput_mbps);
+	}
+	fprintf(f, "(rtt in ms; tput: mean of 8 x size / RTT per probe)\n");
+	fprintf(f, "least-squares fit RTT = a + b x size:\n");
+	for (size_t i = 0; i < nfits; i++) {
+		char d[32];
+		pk_fmt_duration(fits[i].delay_ns, d, sizeof d);
+		if (!fits[i].valid)
+			fprintf(f, "delay %s: no fit (needs two sizes)\n", d);
+		else if (fits[i].b_ms_per_byte <= 0)
+			fprintf(f, "delay %s: base latency a = %.3f ms, bandwidth 1/b not measurable"
+			        " (b <= 0), r2 %.3f, %zu samples\n", d, fits[i].a_ms, fits[i].r2,
+			        fits[i].n);
+		else
+			fprintf(f, "delay %s: base latency a = %.3f ms, bandwidth 1/b = %.3f Mbit/s,"
+			        " r2 %.3f, %zu samples\n", d, fits[i].a_ms, fits[i].bandwidth_mbps,
+			        fits[i].r2, fits[i].n);
+	}
+	fflush(f);
+}
+
+static cJSON *json_tput(const double *t, int ok)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	pk_json_num(o, "min", t[EF_MIN], ok);
+	pk_json_num(o, "avg", t[EF_MEAN], ok);
+	pk_json_num(o, "max", t[EF_MAX], ok);
+	pk_json_num(o, "mdev", t[EF_SD], ok);
+	pk_json_num(o, "p50", t[EF_P50], ok);
+	pk_json_num(o, "p99", t[EF_P99], ok);
+	return o;
+}
+
+static cJSON *json_point(const struct echo_point *p)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "server_delay_s", ns_s(p->delay_ns));
+	cJSON_AddNumberToObject(o, "msg_size", (double)p->size);
+	cJSON_AddNumberToObject(o, "sessions", p->sessions);
+	cJSON_AddNumberToObject(o, "probes", (double)p->fig.n);
+	cJSON_AddItemToObject(o, "rtt_ms", pk_json_rtt(&p->fig.rtt));
+	cJSON_AddItemToObject(o, "throughput_mbps", json_tput(p->fig.tput_mbps, p->fig.n > 0));
+	pk_json_num(o, "goodput_mbps", p->fig.goodput_mbps, p->fig.n > 0);
+	return o;
+}
+
+static cJSON *json_fit(const struct echo_fit *f)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "server_delay_s", ns_s(f->delay_ns));
+	cJSON_AddNumberToObject(o, "samples", (double)f->n);
+	pk_json_num(o, "base_latency_ms", f->a_ms, f->valid);
+	pk_json_num(o, "slope_ms_per_byte", f->b_ms_per_byte, f->valid);
+	pk_json_num(o, "bandwidth_mbps", f->bandwidth_mbps, f->valid && f->b_ms_per_byte > 0);
+	pk_json_num(o, "r2", f->r2, f->valid);
+	return o;
+}
+
+void echo_report_sweep_json(FILE *f, const char *host, const struct pk_addr *a,
+                            int64_t wall, const struct echo_client_cfg *cfg,
+                            const struct echo_point *pts, size_t npts,
+                            const struct echo_fit *fits, size_t nfits, const char *error)
+{
+	cJSON *doc = pk_json_doc("tcp-echo", host, a, wall);
+	cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
+	cJSON *ap = cJSON_AddArrayToObject(sum, "points");
+	cJSON *af, *smp;
+
+	cJSON_AddStringToObject(sum, "mode", cfg->type == ECHO_RTT ? "rtt" : "ttput");
+	cJSON_AddNumberToObject(sum, "probes", (double)cfg->probes);
+	cJSON_AddNumberToObject(sum, "repeat", cfg->repeat);
+	cJSON_AddNumberToObject(sum, "window", cfg->window);
+	for (size_t i = 0; i < npts; i++)
+		cJSON_AddItemToArray(ap, json_point(&pts[i]));
+	af = cJSON_AddArrayToObject(sum, "fit");
+	for (size_t i = 0; i < nfits; i++)
+		cJSON_AddItemToArray(af, json_fit(&fits[i]));
+	smp = cJSON_AddArrayToObject(doc, "samples");
+	for (size_t i = 0; i < npts; i++) {
+		for (uint64_t k = 0; k < pts[i].fig.n; k++) {
+			cJSON *s = cJSON_CreateObject();
+			int64_t rtt = pts[i].rtt_ns[k];
+			cJSON_AddNumberToObject(s, "server_delay_s", ns_s(pts[i].delay_ns));
+			cJSON_AddNumberToObject(s, "msg_size", (double)pts[i].size);
+			cJSON_AddNumberToObject(s, "index", (double)k);
+			cJSON_AddNumberToObject(s, "rtt_ms", (double)rtt / 1e6);
+			cJSON_AddNumberToObject(s, "throughput_mbps",
+			                        rtt > 0 ? 8e3 * (double)pts[i].size / (double)rtt : 0.0);
+			cJSON_AddItemToArray(smp, s);
+		}
+	}
+	if (error && error[0])
+		cJSON_AddStringToObject(doc, "error", error);
+	pk_json_print(f, doc, 0);
+	cJSON_Delete(doc);
+}
+
+int echo_report_sweep_csv(const char *path, const struct echo_point *pts, size_t npts)
+{
+	static const char *const cols[] = {
+		"server_delay_s", "msg_size", "sessions", "probes",
+		"rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_mdev_ms", "rtt_p50_ms", "rtt_p99_ms",
+		"throughput_avg_mbps", "throughput_min_mbps", "throughput_max_mbps",
+		"throughput_mdev_mbps", "throughput_p50_mbps", "throughput_p99_mbps",
+		"goodput_mbps",
+	};
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+
+	if (f == NULL)
+		return -errno;
+	pk_csv_header(f, cols, sizeof cols / sizeof cols[0]);
+	for (size_t i = 0; i < npts; i++) {
+		const struct echo_figures *g = &pts[i].fig;
+		int ok = g->n > 0;
+		pk_csv_num(f, ns_s(pts[i].delay_ns), 1, 0);
+		pk_csv_uint(f, pts[i].size, 0);
+		pk_csv_uint(f, pts[i].sessions, 0);
+		pk_csv_uint(f, g->n, 0);
+		pk_csv_num(f, g->rtt.avg, ok, 0);
+		pk_csv_num(f, g->rtt.min, ok, 0);
+		pk_csv_num(f, g->rtt.max, ok, 0);
+		pk_csv_num(f, g->rtt.mdev, ok, 0);
+		pk_csv_num(f, g->rtt.p50, ok, 0);
+		pk_csv_num(f, g->rtt.p99, ok, 0);
+		pk_csv_num(f, g->tput_mbps[EF_MEAN], ok, 0);
+		pk_csv_num(f, g->tput_mbps[EF_MIN], ok, 0);
+		pk_csv_num(f, g->tput_mbps[EF_MAX], ok, 0);
+		pk_csv_num(f, g->tput_mbps[EF_SD], ok, 0);
+		pk_csv_num(f, g->tput_mbps[EF_P50], ok, 0);
+		pk_csv_num(f, g->tput_mbps[EF_P99], ok, 0);
+		pk_csv_num(f, g->goodput_mbps, ok, 1);
+	}
+	if (f == stdout)
+		return fflush(f) == 0 ? 0 : -EIO;
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+/* "png" or "svg" from the file name, NULL for anything else. */
+const char *echo_plot_format(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (dot == NULL)
+		return NULL;
+	if (strcasecmp(dot, ".png") == 0)
+		return "png";
+	if (strcasecmp(dot, ".svg") == 0)
+		return "svg";
+	return NULL;
+}
+
+/* A gnuplot single-quoted string: quotes doubled. */
+static void gp_quoted(FILE *g, const char *s)
+{
+	fputc('\'', g);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', g);
+		fputc(*s, g);
+	}
+	fputc('\'', g);
+}
+
+static void gp_panel(FILE *g, const struct echo_fit *fits, size_t nfits, int col,
+                     const char *ylabel, int with_fit)
+{
+	fprintf(g, "set ylabel \"%s\"\nplot ", ylabel);
+	for (size_t d = 0; d < nfits; d++) {
+		char b[32];
+		pk_fmt_duration(fits[d].delay_ns, b, sizeof b);
+		fprintf(g, "%s$d%zu using 1:%d with linespoints lw 2 pt 7 title \"delay %s\"",
+		        d ? ", " : "", d, col, b);
+		if (with_fit && fits[d].valid)
+			fprintf(g, ", %.9g + %.9g * x with lines dt 2 lc %zu title \"fit, delay %s\"",
+			        fits[d].a_ms, fits[d].b_ms_per_byte, d + 1, b);
+	}
+	fputc('\n', g);
+}
+
+static void gp_script(FILE *g, const char *path, const char *fmt, enum echo_mtype type,
+                      const struct echo_point *pts, size_t npts,
+                      const struct echo_fit *fits, size_t nfits)
+{
+	if (strcmp(fmt, "png") == 0)
+		fprintf(g, "set terminal pngcairo size 1400,560 noenhanced\n");
+	else
+		fprintf(g, "set terminal svg size 1400,560 noenhanced\n");
+	fprintf(g, "set output ");
+	gp_quoted(g, path);
+	fprintf(g, "\nset datafile missing '?'\n");
+	for (size_t d = 0; d < nfits; d++) {
+		fprintf(g, "$d%zu << EOD\n", d);
+		for (size_t i = 0; i < npts; i++)
+			if (pts[i].delay_ns == fits[d].delay_ns && pts[i].fig.n > 0)
+				fprintf(g, "%" PRIu64 " %.9g %.9g\n", pts[i].size, pts[i].fig.rtt.avg,
+				        pts[i].fig.tput_mbps[EF_MEAN]);
+		fprintf(g, "EOD\n");
+	}
+	fprintf(g, "set multiplot layout 1,2 title \"tcp-echo %s sweep: mean of each size, "
+	        "one curve per server delay\"\n", echo_mtype_name(type));
+	fprintf(g, "set grid\nset key top left\nset xlabel \"message size (bytes)\"\n");
+	gp_panel(g, fits, nfits, 2, "mean RTT (ms)", 1);
+	gp_panel(g, fits, nfits, 3, "mean throughput (Mbit/s)", 0);
+	fprintf(g, "unset multiplot\nset output\n");
+}
+
+int echo_plot(const char *path, enum echo_mtype type, const struct echo_point *pts,
+              size_t npts, const struct echo_fit *fits, size_t nfits)
+{
+	const char *fmt = echo_plot_format(path);
+	struct stat st;
+	FILE *g;
+	int status;
+
+	if (fmt == NULL)
+		return -EINVAL;
+	(void)remove(path);
+	g = popen("gnuplot >/dev/null", "w");
+	if (g == NULL)
+		return -errno;
+	gp_script(g, path, fmt, type, pts, npts, fits, nfits);
+	status = pclose(g);
+	if (status == -1)
+		return -errno;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return -ENOENT;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -ECHILD;
+	if (stat(path, &st) != 0 || st.st_size == 0)
+		return -ECHILD;
+	return 0;
+}

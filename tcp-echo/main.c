@@ -1,0 +1,320 @@
+/* tcp-echo: TCP echo with measurement phases (PROTOCOLS.md section 3),
+ * `tcp-echo server` and `tcp-echo client HOST`.
+ * Command line to config struct; echo_server_run / echo_client_run do the rest. */
+#include "echo.h"
+#include "pk_clock.h"
+#include "pk_opt.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static const char usage_top[] =
+	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
+	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
+	"                       [--max-conns N] [-J] [-q]\n"
+	"       tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-n PROBES] [-d DELAY]\n"
+	"                       [-W TIMEOUT] [--window N] [--sweep] [--sizes LIST]\n"
+	"                       [--delays LIST] [--repeat R] [-J] [--csv FILE] [--plot FILE]\n"
+	"                       [--message TEXT] [-4|-6] [-q] HOST\n"
+	"       tcp-echo -h | -V\n";
+
+static const char usage_server[] =
+	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
+	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
+	"                       [--max-conns N] [-J] [-q]\n"
+	"Serves the measurement protocol (setup s, probes m, termination t) to every\n"
+	"connection at once on one event loop; each session's delay is its own timer.\n"
+	"  -p, --port PORT        port to serve (default 9900; 0 = any)\n"
+	"  -b, --bind ADDR        address to bind (default: all, IPv6 and IPv4)\n"
+	"  -4, -6                 IPv4 or IPv6 only\n"
+	"      --plain            echo whatever bytes arrive (seed 002's first half)\n"
+	"      --max-size BYTES   largest msg_size accepted (default 1M)\n"
+	"      --max-probes N     most probes per session (default 1000000)\n"
+	"      --max-delay DUR    longest server delay (default 60s)\n"
+	"      --idle-timeout DUR close a connection silent this long (default 30s)\n"
+	"      --max-conns N      connections at once; more are closed at once (default 10000)\n"
+	"  -J, --json             log one JSON object per line\n"
+	"  -q, --quiet            no log line per session\n"
+	"On SIGINT or SIGTERM prints its totals and exits 0.\n";
+
+static const char usage_client[] =
+	"usage: tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-n PROBES] [-d DELAY]\n"
+	"                       [-W TIMEOUT] [--window N] [--sweep] [--sizes LIST]\n"
+	"                       [--delays LIST] [--repeat R] [-J] [--csv FILE] [--plot FILE]\n"
+	"                       [--message TEXT] [-4|-6] [-q] HOST\n"
+	"Measures RTT and throughput with probes of SIZE bytes echoed by a tcp-echo server.\n"
+	"  -p, --port PORT        server port (default 9900)\n"
+	"  -m, --mode rtt|ttput   measurement type sent in the setup (default rtt)\n"
+	"  -s, --size SIZE        payload bytes per probe (default 1000 rtt, 2K ttput)\n"
+	"  -n, --probes N         probes per session (default 10)\n"
+	"  -d, --delay DUR        server delay before each echo (default 0; e.g. 0.5, 100ms)\n"
+	"  -W, --timeout DUR      longest wait for a reply, beyond the delay (default 5s)\n"
+	"      --window N         probes in flight at once (default 1: stop-and-wait)\n"
+	"      --sweep            every size x delay x repeat: table, fit, CSV/JSON/plot\n"
+	"      --sizes LIST       sweep sizes, e.g. 1,100,1K (default by mode: rtt\n"
+	"                         1,100,200,400,800,1000; ttput 1K,2K,4K,8K,16K,32K)\n"
+	"      --delays LIST      sweep server delays, e.g. 0,10ms,0.5 (default: -d)\n"
+	"      --repeat R         sessions per sweep point (default 1)\n"
+	"  -J, --json             one JSON document at the end\n"
+	"      --csv FILE         sweep points as CSV (\"-\" for stdout)\n"
+	"      --plot FILE        sweep plot with gnuplot, PNG or SVG by the ending\n"
+	"      --message TEXT     plain echo: send TEXT, print the echo, exit\n"
+	"  -4, -6                 IPv4 or IPv6 only\n"
+	"  -q, --quiet            summary only\n"
+	"Exit status: 0 success, 1 a 404, refused, timeout or early close, 2 usage or\n"
+	"system error.\n";
+
+enum {
+	OPT_PLAIN = 256, OPT_MAX_SIZE, OPT_MAX_PROBES, OPT_MAX_DELAY, OPT_IDLE, OPT_MAX_CONNS,
+	OPT_WINDOW, OPT_SWEEP, OPT_SIZES, OPT_DELAYS, OPT_REPEAT, OPT_CSV, OPT_PLOT, OPT_MESSAGE,
+};
+
+static void usage_error(const char *usage, const char *msg)
+{
+	fprintf(stderr, "tcp-echo: %s\n%s", msg, usage);
+	exit(2);
+}
+
+static void bad_value(const char *usage, const char *what, const char *arg,
+                      const char *errstr)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "%s '%s': %s", what, arg, errstr ? errstr : "invalid");
+	usage_error(usage, msg);
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void version(void)
+{
+	printf("tcp-echo %s\n", PK_VERSION);
+	exit(0);
+}
+
+static int server_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "plain", no_argument, NULL, OPT_PLAIN },
+		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+		{ "max-probes", required_argument, NULL, OPT_MAX_PROBES },
+		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "json", no_argument, NULL, 'J' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct echo_server_cfg cfg = {
+		.port = ECHO_DEFAULT_PORT, .family = AF_UNSPEC,
+		.lim = { .max_size = 1024 * 1024, .max_probes = 1000000,
+		         .max_delay_ns = 60 * PK_NS_PER_S },
+		.idle_ns = 30 * PK_NS_PER_S, .max_conns = 10000,
+	};
+	const char *e = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "p:b:46JqhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (pk_opt_port(optarg, &cfg.port, &e))
+				bad_value(usage_server, "port", optarg, e);
+			break;
+		case 'b': cfg.bind_host = optarg; break;
+		case '4': cfg.family = AF_INET; break;
+		case '6': cfg.family = AF_INET6; break;
+		case OPT_PLAIN: cfg.plain = 1; break;
+		case OPT_MAX_SIZE:
+			if (pk_opt_size(optarg, 1, 64 * 1024 * 1024, &cfg.lim.max_size, &e))
+				bad_value(usage_server, "max size", optarg, e);
+			break;
+		case OPT_MAX_PROBES:
+			if (pk_opt_uint(optarg, 1, 1000000000, &cfg.lim.max_probes, &e))
+				bad_value(usage_server, "max probes", optarg, e);
+			break;
+		case OPT_MAX_DELAY:
+			if (pk_opt_duration(optarg, 0, 3600 * PK_NS_PER_S, &cfg.lim.max_delay_ns, &e))
+				bad_value(usage_server, "max delay", optarg, e);
+			break;
+		case OPT_IDLE:
+			if (pk_opt_duration(optarg, PK_NS_PER_MS, 24 * 3600 * PK_NS_PER_S, &cfg.idle_ns, &e))
+				bad_value(usage_server, "idle timeout", optarg, e);
+			break;
+		case OPT_MAX_CONNS:
+			if (pk_opt_uint(optarg, 1, 1000000, &cfg.max_conns, &e))
+				bad_value(usage_server, "max conns", optarg, e);
+			break;
+		case 'J': cfg.json = 1; break;
+		case 'q': cfg.quiet = 1; break;
+		case 'h': fputs(usage_server, stdout); return 0;
+		case 'V': version(); break;
+		default: usage_error(usage_server, "unknown option");
+		}
+	}
+	if (optind != argc)
+		usage_error(usage_server, "unexpected argument");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	return echo_server_run(&cfg);
+}
+
+static void parse_mode(const char *arg, struct echo_client_cfg *cfg)
+{
+	if (strcasecmp(arg, "rtt") == 0)
+		cfg->type = ECHO_RTT;
+	else if (strcasecmp(arg, "ttput") == 0)
+		cfg->type = ECHO_TTPUT;
+	else
+		bad_value(usage_client, "mode", arg, "invalid (rtt or ttput)");
+}
+
+/* Checks what only makes sense together; fills defaults. */
+static void client_finish(struct echo_client_cfg *cfg, int have_size)
+{
+	if (!cfg->sweep && (cfg->nsizes || cfg->ndelays || cfg->csv || cfg->plot))
+		usage_error(usage_client, "--sizes, --delays, --csv and --plot need --sweep");
+	if (cfg->sweep && cfg->message)
+		usage_error(usage_client, "--message and --sweep exclude each other");
+	if (cfg->plot && echo_plot_format(cfg->plot) == NULL)
+		bad_value(usage_client, "plot file", cfg->plot, "invalid (ends in .png or .svg)");
+	if (!have_size)
+		cfg->size = cfg->type == ECHO_RTT ? 1000 : 2048;
+}
+
+static int client_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "size", required_argument, NULL, 's' },
+		{ "probes", required_argument, NULL, 'n' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 'W' },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "sweep", no_argument, NULL, OPT_SWEEP },
+		{ "sizes", required_argument, NULL, OPT_SIZES },
+		{ "delays", required_argument, NULL, OPT_DELAYS },
+		{ "repeat", required_argument, NULL, OPT_REPEAT },
+		{ "json", no_argument, NULL, 'J' },
+		{ "csv", required_argument, NULL, OPT_CSV },
+		{ "plot", required_argument, NULL, OPT_PLOT },
+		{ "message", required_argument, NULL, OPT_MESSAGE },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct echo_client_cfg cfg = {
+		.port = ECHO_DEFAULT_PORT, .family = AF_UNSPEC, .type = ECHO_RTT, .probes = 10,
+		.timeout_ns = 5 * PK_NS_PER_S, .window = 1, .repeat = 1, .stop = &stop_flag,
+	};
+	const char *e = NULL;
+	uint64_t v;
+	int c, have_size = 0;
+
+	while ((c = getopt_long(argc, argv, "p:m:s:n:c:d:W:46JqhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (pk_opt_port(optarg, &cfg.port, &e) || cfg.port == 0)
+				bad_value(usage_client, "port", optarg, e ? e : "too small");
+			break;
+		case 'm': parse_mode(optarg, &cfg); break;
+		case 's':
+			if (pk_opt_size(optarg, 1, 64 * 1024 * 1024, &cfg.size, &e))
+				bad_value(usage_client, "size", optarg, e);
+			have_size = 1;
+			break;
+		case 'n':
+		case 'c':
+			if (pk_opt_uint(optarg, 1, 10000000, &cfg.probes, &e))
+				bad_value(usage_client, "probes", optarg, e);
+			break;
+		case 'd':
+			if (pk_opt_duration(optarg, 0, 3600 * PK_NS_PER_S, &cfg.delay_ns, &e))
+				bad_value(usage_client, "delay", optarg, e);
+			break;
+		case 'W':
+			if (pk_opt_duration(optarg, PK_NS_PER_MS, 3600 * PK_NS_PER_S, &cfg.timeout_ns, &e))
+				bad_value(usage_client, "timeout", optarg, e);
+			break;
+		case OPT_WINDOW:
+			if (pk_opt_uint(optarg, 1, 65536, &v, &e))
+				bad_value(usage_client, "window", optarg, e);
+			cfg.window = (unsigned)v;
+			break;
+		case OPT_SWEEP: cfg.sweep = 1; break;
+		case OPT_SIZES:
+			if (echo_parse_list_sizes(optarg, cfg.sizes, ECHO_MAX_LIST, &cfg.nsizes, &e) ||
+			    cfg.nsizes == 0)
+				bad_value(usage_client, "sizes", optarg, e);
+			for (size_t i = 0; i < cfg.nsizes; i++)
+				if (cfg.sizes[i] > 64 * 1024 * 1024)
+					bad_value(usage_client, "sizes", optarg, "too large");
+			break;
+		case OPT_DELAYS:
+			if (echo_parse_list_delays(optarg, cfg.delays, ECHO_MAX_LIST, &cfg.ndelays, &e) ||
+			    cfg.ndelays == 0)
+				bad_value(usage_client, "delays", optarg, e);
+			break;
+		case OPT_REPEAT:
+			if (pk_opt_uint(optarg, 1, 1000, &v, &e))
+				bad_value(usage_client, "repeat", optarg, e);
+			cfg.repeat = (unsigned)v;
+			break;
+		case 'J': cfg.json = 1; break;
+		case OPT_CSV: cfg.csv = optarg; break;
+		case OPT_PLOT: cfg.plot = optarg; break;
+		case OPT_MESSAGE: cfg.message = optarg; break;
+		case '4': cfg.family = AF_INET; break;
+		case '6': cfg.family = AF_INET6; break;
+		case 'q': cfg.quiet = 1; break;
+		case 'h': fputs(usage_client, stdout); return 0;
+		case 'V': version(); break;
+		default: usage_error(usage_client, "unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		usage_error(usage_client, optind == argc ? "missing HOST" : "unexpected argument");
+	cfg.host = argv[optind];
+	client_finish(&cfg, have_size);
+
+	struct sigaction sa = { .sa_handler = on_stop };   /* no SA_RESTART: EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return echo_client_run(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "server") == 0)
+		return server_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "client") == 0)
+		return client_main(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		fputs(usage_top, stdout);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0))
+		version();
+	fprintf(stderr, "tcp-echo: %s\n%s", argc < 2 ? "missing role (server or client)"
+	        : "unknown role (server or client)", usage_top);
+	return 2;
+}
