@@ -221,8 +221,8 @@ static void gp_panel(FILE *g, const struct echo_fit *fits, size_t nfits, int col
 	for (size_t d = 0; d < nfits; d++) {
 		char b[32];
 		pk_fmt_duration(fits[d].delay_ns, b, sizeof b);
-		fprintf(g, "%s$d%zu using 1:%d with linespoints lw 2 pt 7 title \"delay %s\"",
-		        d ? ", " : "", d, col, b);
+		fprintf(g, "%s$d%zu using 1:%d with linespoints lw 2 pt 7 lc %zu title \"delay %s\"",
+		        d ? ", " : "", d, col, d + 1, b);
 		if (with_fit && fits[d].valid)
 			fprintf(g, ", %.9g + %.9g * x with lines dt 2 lc %zu title \"fit, delay %s\"",
 			        fits[d].a_ms, fits[d].b_ms_per_byte, d + 1, b);
