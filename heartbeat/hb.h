@@ -108,7 +108,15 @@ struct hb_verdicts {
 };
 
 #define HB_RUNHIST 16            /* loss runs 1..15 exact, 16 = 16 or more */
-#define HB_SAMPLES_MAX 100000    /* JSON samples kept in memory */
+#define HB_SAMPLES_MAX 1000000   /* samples kept for -J / --csv */
+
+/* One heartbeat's outcome, for -J / --csv; index == seq. */
+struct hb_sample {
+	int64_t sent_ns;
+	int64_t rtt_ns;          /* -1 when lost */
+	double diff_s;           /* NAN when lost */
+	uint8_t status;          /* PK_SEQ_OK, PK_SEQ_LOST, PK_SEQ_LATE */
+};
 
 struct hb_client {
 	const struct hb_client_cfg *cfg;
@@ -129,8 +137,8 @@ struct hb_client {
 	uint64_t bad_replies, unknown_replies, send_errors, icmp_errors;
 	int64_t start_ns, start_wall_ns, end_ns;
 	int interrupted, stopped_down;
-	cJSON *samples;          /* JSON samples (owned), NULL without -J */
-	uint64_t nsamples;
+	struct hb_sample *samples; /* owned; NULL without -J / --csv */
+	uint64_t nsamples, samples_cap, samples_dropped;
 };
 
 int hb_client_run(const struct hb_client_cfg *cfg);
@@ -147,8 +155,7 @@ void hb_report_client_start(const struct hb_client *c);
 void hb_report_reply(struct hb_client *c, uint64_t seq, int64_t rtt_ns,
                      double diff_s, int late, int dup);
 /* A decided heartbeat (status PK_SEQ_OK / LOST / LATE), in sequence order. */
-void hb_report_decided(struct hb_client *c, const struct pk_seq_slot *s,
-                       double diff_s);
+void hb_report_decided(struct hb_client *c, const struct pk_seq_slot *s);
 void hb_report_verdict(struct hb_client *c, enum hb_detector d,
                        enum hb_change ch, int64_t now_ns);
 void hb_report_client_end(struct hb_client *c);

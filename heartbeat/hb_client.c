@@ -84,6 +84,55 @@ static double *diff_slot(struct hb_client *c, uint64_t seq)
 	return &c->diffs[seq % c->track.cap];
 }
 
+/* Keeps the outcome of a decided heartbeat for -J / --csv (bounded). */
+static void sample_add(struct hb_client *c, const struct pk_seq_slot *s, double diff)
+{
+	struct hb_sample *x;
+
+	if (!c->cfg->json && !c->cfg->csv)
+		return;
+	if (c->nsamples >= HB_SAMPLES_MAX) {
+		c->samples_dropped++;
+		return;
+	}
+	if (c->nsamples == c->samples_cap) {
+		uint64_t cap = c->samples_cap ? 2 * c->samples_cap : 1024;
+		void *p = realloc(c->samples, cap * sizeof *c->samples);
+		if (p == NULL) {
+			c->samples_dropped++;
+			return;
+		}
+		c->samples = p;
+		c->samples_cap = cap;
+	}
+	x = &c->samples[c->nsamples++];
+	x->sent_ns = s->sent_ns;
+	x->status = s->status == PK_SEQ_PENDING ? PK_SEQ_LOST : s->status;
+	x->rtt_ns = x->status == PK_SEQ_LOST ? -1 : s->rtt_ns;
+	x->diff_s = x->status == PK_SEQ_LOST ? NAN : diff;
+}
+
+/* At the end: heartbeats not yet decided (still within their timeout, or
+ * behind one that is) get their sample as they stand; waiting = lost. */
+static void samples_drain(struct hb_client *c)
+{
+	for (uint64_t q = c->track.next_expire; q < c->track.next_send; q++) {
+		const struct pk_seq_slot *s = pk_seqtrack_slot(&c->track, q);
+		if (s != NULL)
+			sample_add(c, s, *diff_slot(c, q));
+	}
+}
+
+/* A late reply to a heartbeat already decided lost. */
+static void sample_late(struct hb_client *c, uint64_t seq, int64_t rtt, double diff)
+{
+	if (seq < c->nsamples && c->samples[seq].status == PK_SEQ_LOST) {
+		c->samples[seq].status = PK_SEQ_LATE;
+		c->samples[seq].rtt_ns = rtt;
+		c->samples[seq].diff_s = diff;
+	}
+}
+
 /* Feeds every heartbeat decided by now_ns, in sequence order. */
 static void expire(struct hb_client *c, int64_t now)
 {
@@ -98,7 +147,8 @@ static void expire(struct hb_client *c, int64_t now)
 			c->runhist[c->cur_run < HB_RUNHIST ? c->cur_run : HB_RUNHIST]++;
 			c->cur_run = 0;
 		}
-		hb_report_decided(c, s, *diff_slot(c, s->seq));
+		sample_add(c, s, *diff_slot(c, s->seq));
+		hb_report_decided(c, s);
 		if (missed)
 			verdict(c, HB_DET_KMISS, hb_kmiss_timeout(&c->kmiss, s->seq), now);
 	}
@@ -177,8 +227,10 @@ static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_
 		return;
 	*diff_slot(c, m->seq) = m->diff_s;
 	pk_summary_add(&c->diff, m->diff_s * 1e3);
-	if (r != PK_REPLY_OK)
+	if (r != PK_REPLY_OK) {
+		sample_late(c, m->seq, rtt, m->diff_s);
 		return;
+	}
 	pk_rtt_add(&c->rtt, rtt);
 	verdict(c, HB_DET_KMISS, hb_kmiss_reply(&c->kmiss, m->seq, rx_ns), rx_ns);
 	verdict(c, HB_DET_PHI, hb_phi_arrival(&c->phi, rx_ns), rx_ns);
@@ -276,8 +328,6 @@ static int client_init(struct hb_client *c, const struct hb_client_cfg *cfg)
 		c->v[d].list = calloc(HB_OUTAGES_MAX, sizeof *c->v[d].list);
 	if (c->diffs == NULL || c->v[0].list == NULL || c->v[1].list == NULL)
 		return -ENOMEM;
-	if (cfg->json && (c->samples = cJSON_CreateArray()) == NULL)
-		return -ENOMEM;
 	pk_rtt_init(&c->rtt);
 	pk_summary_init(&c->diff);
 	hb_kmiss_init(&c->kmiss, cfg->misses);
@@ -301,7 +351,7 @@ static void client_close(struct hb_client *c)
 	free(c->diffs);
 	for (int d = 0; d < HB_DETECTORS; d++)
 		free(c->v[d].list);
-	cJSON_Delete(c->samples);
+	free(c->samples);
 }
 
 /* 0: ended with the server up; 1: ended down or never answered. */
@@ -339,6 +389,7 @@ int hb_client_run(const struct hb_client_cfg *cfg)
 	event_base_dispatch(c->base);
 	if (c->end_ns == 0)
 		c->end_ns = pk_now_ns();
+	samples_drain(c);
 	if (c->cur_run > 0)
 		c->runhist[c->cur_run < HB_RUNHIST ? c->cur_run : HB_RUNHIST]++;
 	hb_report_client_end(c);

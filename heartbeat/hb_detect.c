@@ -175,22 +175,31 @@ double hb_fa_per_beat(double p, unsigned k)
 	return (1.0 - p) * pow(p, (double)k);
 }
 
+unsigned hb_fa_extra(int64_t interval_ns, int64_t timeout_ns)
+{
+	if (interval_ns <= 0 || timeout_ns <= interval_ns)
+		return 0;
+	return (unsigned)((timeout_ns + interval_ns - 1) / interval_ns - 1);
+}
+
 void hb_false_alarm(double p, unsigned k, int64_t interval_ns,
-                    struct hb_false_alarm *out)
+                    int64_t timeout_ns, struct hb_false_alarm *out)
 {
 	double per_hour_beats = 3600e9 / (double)interval_ns;
+	unsigned extra = hb_fa_extra(interval_ns, timeout_ns);
 
 	memset(out, 0, sizeof *out);
 	out->p = p;
 	out->k = k;
+	out->extra = extra;
 	if (!(p >= 0.0 && p < 1.0) || interval_ns <= 0)
 		return;
 	out->valid = 1;
-	out->per_beat = hb_fa_per_beat(p, k);
+	out->per_beat = hb_fa_per_beat(p, k + extra);
 	out->per_hour = out->per_beat * per_hour_beats;
 	out->per_day = out->per_hour * 24.0;
 	for (unsigned kk = 1; kk <= HB_K_SEARCH_MAX; kk++) {
-		double day = hb_fa_per_beat(p, kk) * per_hour_beats * 24.0;
+		double day = hb_fa_per_beat(p, kk + extra) * per_hour_beats * 24.0;
 		if (day < 1.0) {
 			out->k_day = kk;
 			out->k_day_per_day = day;

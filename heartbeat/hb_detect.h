@@ -82,7 +82,11 @@ double hb_phi_of_y(double y);
  * With independent losses of probability p per heartbeat, a spurious
  * `server down` starts at a heartbeat when it is answered and the next K
  * are not: probability (1 - p) p^K per heartbeat (p = 0.3, K = 3:
- * 0.7 x 0.027 = 1.89%). Per hour: that times 3600 s / interval. */
+ * 0.7 x 0.027 = 1.89%). Per hour: that times 3600 s / interval.
+ * When the timeout is longer than the interval, heartbeats sent after the
+ * K-th miss but before its deadline must be lost too (their replies would
+ * clear the run): ceil(timeout / interval) - 1 more, so the exponent is
+ * K + that (hb_fa_extra). */
 
 #define HB_K_SEARCH_MAX 1000
 
@@ -90,6 +94,7 @@ struct hb_false_alarm {
 	int valid;           /* 0 when p is unknown or 1 (nothing answered) */
 	double p;            /* loss probability used */
 	unsigned k;
+	unsigned extra;      /* further losses needed (timeout > interval) */
 	double per_beat;     /* probability per heartbeat */
 	double per_hour, per_day;
 	unsigned k_day;      /* smallest K with per_day < 1; 0 if none <= max */
@@ -97,8 +102,10 @@ struct hb_false_alarm {
 };
 
 double hb_fa_per_beat(double p, unsigned k);
-/* Fills *out for loss p (a fraction), misses k and the interval. */
+/* ceil(timeout / interval) - 1, or 0 when the timeout is not longer. */
+unsigned hb_fa_extra(int64_t interval_ns, int64_t timeout_ns);
+/* Fills *out for loss p (a fraction), misses k, interval and timeout. */
 void hb_false_alarm(double p, unsigned k, int64_t interval_ns,
-                    struct hb_false_alarm *out);
+                    int64_t timeout_ns, struct hb_false_alarm *out);
 
 #endif

@@ -52,11 +52,6 @@ void hb_report_client_start(const struct hb_client *c)
 {
 	char addr[80], iv[32], to[32];
 
-	if (c->cfg->csv) {
-		static const char *const cols[] = { "seq", "sent_s", "status",
-			"rtt_ms", "time_diff_ms" };
-		pk_csv_header(stdout, cols, 5);
-	}
 	if (!lines_on(c))
 		return;
 	printf("HEARTBEAT %s (%s): every %s, timeout %s, down after %u misses "
@@ -68,43 +63,11 @@ void hb_report_client_start(const struct hb_client *c)
 	fflush(stdout);
 }
 
-static void sample(struct hb_client *c, uint64_t seq, int64_t sent_ns,
-                   const char *status, int64_t rtt_ns, double diff_s)
-{
-	double sent_s = pk_ns_to_s(sent_ns - c->start_ns);
-	int has_rtt = rtt_ns >= 0, has_diff = !isnan(diff_s);
-
-	if (c->cfg->csv) {
-		pk_csv_uint(stdout, seq, 0);
-		pk_csv_num(stdout, sent_s, 1, 0);
-		pk_csv_str(stdout, status, 0);
-		pk_csv_num(stdout, pk_ns_to_ms(rtt_ns), has_rtt, 0);
-		pk_csv_num(stdout, diff_s * 1e3, has_diff, 1);
-		fflush(stdout);
-	}
-	if (c->samples != NULL && c->nsamples < HB_SAMPLES_MAX) {
-		cJSON *o = cJSON_CreateObject();
-		if (o == NULL)
-			return;
-		cJSON_AddNumberToObject(o, "seq", (double)seq);
-		cJSON_AddNumberToObject(o, "sent_s", sent_s);
-		cJSON_AddStringToObject(o, "status", status);
-		pk_json_num(o, "rtt_ms", pk_ns_to_ms(rtt_ns), has_rtt);
-		pk_json_num(o, "time_diff_ms", diff_s * 1e3, has_diff);
-		cJSON_AddItemToArray(c->samples, o);
-	}
-	c->nsamples++;
-}
-
 void hb_report_reply(struct hb_client *c, uint64_t seq, int64_t rtt_ns,
                      double diff_s, int late, int dup)
 {
 	char addr[80];
 
-	if (late && !dup) {
-		const struct pk_seq_slot *s = pk_seqtrack_slot(&c->track, seq);
-		sample(c, seq, s ? s->sent_ns : c->start_ns, "late", rtt_ns, diff_s);
-	}
 	if (!lines_on(c) || c->cfg->quiet)
 		return;
 	stamp(c, stdout, pk_now_ns());
@@ -115,16 +78,9 @@ void hb_report_reply(struct hb_client *c, uint64_t seq, int64_t rtt_ns,
 	fflush(stdout);
 }
 
-void hb_report_decided(struct hb_client *c, const struct pk_seq_slot *s,
-                       double diff_s)
+void hb_report_decided(struct hb_client *c, const struct pk_seq_slot *s)
 {
-	if (s->status == PK_SEQ_OK) {
-		sample(c, s->seq, s->sent_ns, "ok", s->rtt_ns, diff_s);
-		return;
-	}
-	if (s->status == PK_SEQ_LOST)
-		sample(c, s->seq, s->sent_ns, "lost", -1, NAN);
-	if (!lines_on(c) || c->cfg->quiet)
+	if (s->status == PK_SEQ_OK || !lines_on(c) || c->cfg->quiet)
 		return;
 	stamp(c, stdout, s->sent_ns + c->track.timeout_ns);
 	printf("seq=%" PRIu64 " timed out\n", s->seq);
@@ -241,14 +197,16 @@ static void print_false_alarm(FILE *f, const struct hb_client *c)
 
 	if (n == 0)
 		return;
-	hb_false_alarm(p, c->cfg->misses, c->cfg->interval_ns, &fa);
+	hb_false_alarm(p, c->cfg->misses, c->cfg->interval_ns, c->cfg->timeout_ns, &fa);
 	if (!fa.valid) {
 		fprintf(f, "false alarms: no estimate (no reply at all)\n");
 		return;
 	}
-	fprintf(f, "false alarms at %.1f%% loss, K=%u, every %s: %.3g%% per heartbeat,"
-	        " %.3g spurious 'server down' per hour;", 100.0 * p, fa.k,
-	        pk_fmt_duration(c->cfg->interval_ns, iv, sizeof iv),
+	fprintf(f, "false alarms at %.1f%% loss, K=%u, every %s", 100.0 * p, fa.k,
+	        pk_fmt_duration(c->cfg->interval_ns, iv, sizeof iv));
+	if (fa.extra)
+		fprintf(f, " (timeout spans %u more heartbeats)", fa.extra);
+	fprintf(f, ": %.3g%% per heartbeat, %.3g spurious 'server down' per hour;",
 	        100.0 * fa.per_beat, fa.per_hour);
 	if (fa.k_day)
 		fprintf(f, " K=%u gives %.3g per day\n", fa.k_day, fa.k_day_per_day);
@@ -280,7 +238,47 @@ static void print_summary(FILE *f, const struct hb_client *c)
 	print_false_alarm(f, c);
 }
 
-/* ---- JSON -------------------------------------------------------------- */
+/* ---- JSON and CSV ----------------------------------------------------- */
+
+static const char *status_str(uint8_t st)
+{
+	return st == PK_SEQ_OK ? "ok" : st == PK_SEQ_LATE ? "late" : "lost";
+}
+
+static void print_csv(const struct hb_client *c)
+{
+	static const char *const cols[] = { "seq", "sent_s", "status", "rtt_ms",
+		"time_diff_ms" };
+
+	pk_csv_header(stdout, cols, sizeof cols / sizeof cols[0]);
+	for (uint64_t i = 0; i < c->nsamples; i++) {
+		const struct hb_sample *x = &c->samples[i];
+		pk_csv_uint(stdout, i, 0);
+		pk_csv_num(stdout, pk_ns_to_s(x->sent_ns - c->start_ns), 1, 0);
+		pk_csv_str(stdout, status_str(x->status), 0);
+		pk_csv_num(stdout, pk_ns_to_ms(x->rtt_ns), x->rtt_ns >= 0, 0);
+		pk_csv_num(stdout, x->diff_s * 1e3, !isnan(x->diff_s), 1);
+	}
+}
+
+static cJSON *json_samples(const struct hb_client *c)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (uint64_t i = 0; a && i < c->nsamples; i++) {
+		const struct hb_sample *x = &c->samples[i];
+		cJSON *o = cJSON_CreateObject();
+		if (o == NULL)
+			break;
+		cJSON_AddNumberToObject(o, "seq", (double)i);
+		cJSON_AddNumberToObject(o, "sent_s", pk_ns_to_s(x->sent_ns - c->start_ns));
+		cJSON_AddStringToObject(o, "status", status_str(x->status));
+		pk_json_num(o, "rtt_ms", pk_ns_to_ms(x->rtt_ns), x->rtt_ns >= 0);
+		pk_json_num(o, "time_diff_ms", x->diff_s * 1e3, !isnan(x->diff_s));
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
 
 static cJSON *json_outages(const struct hb_client *c, enum hb_detector d)
 {
@@ -335,11 +333,13 @@ static cJSON *json_false_alarm(const struct hb_client *c)
 
 	if (o == NULL)
 		return NULL;
-	hb_false_alarm(p, c->cfg->misses, c->cfg->interval_ns, &fa);
+	hb_false_alarm(p, c->cfg->misses, c->cfg->interval_ns, c->cfg->timeout_ns, &fa);
 	fa.valid = fa.valid && n > 0;
 	pk_json_num(o, "loss_percent", 100.0 * p, n > 0);
 	cJSON_AddNumberToObject(o, "misses", fa.k);
+	cJSON_AddNumberToObject(o, "extra_misses", fa.extra);
 	cJSON_AddNumberToObject(o, "interval_ms", pk_ns_to_ms(c->cfg->interval_ns));
+	cJSON_AddNumberToObject(o, "timeout_ms", pk_ns_to_ms(c->cfg->timeout_ns));
 	pk_json_num(o, "per_heartbeat", fa.per_beat, fa.valid);
 	pk_json_num(o, "per_hour", fa.per_hour, fa.valid);
 	pk_json_num(o, "per_day", fa.per_day, fa.valid);
@@ -370,7 +370,10 @@ static void json_summary(cJSON *s, const struct hb_client *c)
 		if (c->runhist[i])
 			cJSON_AddNumberToObject(h, k, (double)c->runhist[i]);
 	}
+	cJSON_AddNumberToObject(s, "elapsed_ms", pk_ns_to_ms(t.elapsed_ns));
 	cJSON_AddNumberToObject(s, "malformed_replies", (double)c->bad_replies);
+	cJSON_AddNumberToObject(s, "icmp_errors", (double)c->icmp_errors);
+	cJSON_AddNumberToObject(s, "send_errors", (double)c->send_errors);
 	cJSON_AddNumberToObject(s, "unknown_replies", (double)c->unknown_replies);
 	cJSON_AddStringToObject(s, "final_state", c->v[c->cfg->detector].down ? "down" : "up");
 	cJSON_AddBoolToObject(s, "interrupted", c->interrupted);
@@ -388,28 +391,32 @@ static void print_json(struct hb_client *c)
 
 	if (doc == NULL)
 		return;
+	cJSON_AddNumberToObject(doc, "interval_ms", pk_ns_to_ms(c->cfg->interval_ns));
+	cJSON_AddNumberToObject(doc, "timeout_ms", pk_ns_to_ms(c->cfg->timeout_ns));
 	cfg = cJSON_AddObjectToObject(doc, "config");
 	cJSON_AddNumberToObject(cfg, "count", (double)c->cfg->count);
-	cJSON_AddNumberToObject(cfg, "interval_ms", pk_ns_to_ms(c->cfg->interval_ns));
-	cJSON_AddNumberToObject(cfg, "timeout_ms", pk_ns_to_ms(c->cfg->timeout_ns));
 	cJSON_AddNumberToObject(cfg, "misses", c->cfg->misses);
 	cJSON_AddStringToObject(cfg, "detector", det_name[c->cfg->detector]);
 	cJSON_AddNumberToObject(cfg, "phi_threshold", c->cfg->phi_threshold);
 	cJSON_AddBoolToObject(cfg, "keep_going", c->cfg->keep_going);
 	sum = cJSON_AddObjectToObject(doc, "summary");
 	json_summary(sum, c);
-	cJSON_AddItemToObject(doc, "samples", c->samples);
-	c->samples = NULL;             /* now owned by doc */
-	cJSON_AddBoolToObject(doc, "samples_truncated", c->nsamples > HB_SAMPLES_MAX);
+	cJSON_AddItemToObject(doc, "samples", json_samples(c));
+	cJSON_AddNumberToObject(doc, "samples_dropped", (double)c->samples_dropped);
 	pk_json_print(stdout, doc, 0);
 	cJSON_Delete(doc);
 }
 
 void hb_report_client_end(struct hb_client *c)
 {
-	if (c->cfg->json)
+	if (c->cfg->json) {
 		print_json(c);
-	else
-		print_summary(human(c), c);
+	} else if (c->cfg->csv) {
+		print_csv(c);
+		if (!c->cfg->quiet)
+			print_summary(stderr, c);
+	} else {
+		print_summary(stdout, c);
+	}
 	fflush(stdout);
 }

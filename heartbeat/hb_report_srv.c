@@ -25,8 +25,8 @@ void hb_report_listening(const struct hb_server *s)
 	char a[80], d[32];
 
 	if (s->cfg->json)
-		printf("{\"event\":\"listening\",\"address\":\"%s\",\"loss\":%g,"
-		       "\"seed\":%" PRIu64 "}\n",
+		printf("{\"event\":\"listening\",\"message\":\"heartbeat server listening on %s\","
+		       "\"loss\":%g,\"seed\":%" PRIu64 "}\n",
 		       pk_addr_str(&s->local, a, sizeof a), s->cfg->loss, s->seed);
 	else
 		printf("heartbeat server listening on %s (loss %g%%, seed %" PRIu64
@@ -137,7 +137,7 @@ static void totals_json(const struct hb_server *s, cJSON *o)
 	cJSON_AddNumberToObject(o, "sim_dropped", (double)t->sim_dropped);
 	cJSON_AddNumberToObject(o, "send_errors", (double)t->send_errors);
 	cJSON_AddNumberToObject(o, "clients_seen", (double)t->clients_seen);
-	cJSON_AddNumberToObject(o, "clients", (double)s->tab.used);
+	cJSON_AddNumberToObject(o, "client_count", (double)s->tab.used);
 	cJSON_AddNumberToObject(o, "evicted", (double)t->evicted);
 	cJSON_AddNumberToObject(o, "stopped_events", (double)t->ev_stopped);
 	cJSON_AddNumberToObject(o, "resumed_events", (double)t->ev_resumed);

@@ -125,7 +125,7 @@ static void false_alarm_known(void **st)
 	(void)st;
 	/* p = 0.3, K = 3: 0.7 x 0.027 = 1.89% per heartbeat */
 	assert_float_equal(hb_fa_per_beat(0.3, 3), 0.0189, 1e-12);
-	hb_false_alarm(0.3, 3, S, &fa);
+	hb_false_alarm(0.3, 3, S, S, &fa);
 	assert_true(fa.valid);
 	assert_float_equal(fa.per_hour, 0.0189 * 3600, 1e-9);    /* 68.04 / h */
 	assert_float_equal(fa.per_day, 0.0189 * 86400, 1e-7);
@@ -133,20 +133,28 @@ static void false_alarm_known(void **st)
 	assert_int_equal(fa.k_day, 10);
 	assert_float_equal(fa.k_day_per_day, 0.7 * pow(0.3, 10) * 86400, 1e-9);
 	/* ten times the rate at 100 ms */
-	hb_false_alarm(0.3, 3, 100 * MS, &fa);
+	hb_false_alarm(0.3, 3, 100 * MS, 100 * MS, &fa);
 	assert_float_equal(fa.per_hour, 680.4, 1e-6);
 	assert_int_equal(fa.k_day, 12);   /* 0.7*0.3^11*864000 = 1.07; ^12 0.32 */
 	/* no loss: never, K = 1 suffices */
-	hb_false_alarm(0.0, 3, S, &fa);
+	hb_false_alarm(0.0, 3, S, S, &fa);
 	assert_true(fa.valid);
 	assert_true(fa.per_hour == 0.0);
 	assert_int_equal(fa.k_day, 1);
 	/* 1% loss, K = 3 at 1 s: 0.99e-6 * 3600 = 0.003564 / h */
-	hb_false_alarm(0.01, 3, S, &fa);
+	hb_false_alarm(0.01, 3, S, 500 * MS, &fa);
 	assert_float_equal(fa.per_hour, 0.003564, 1e-9);
 	assert_int_equal(fa.k_day, 3);    /* K=2: 8.55/day; K=3: 0.0855 */
+	/* timeout 1 s at 100 ms: 9 more heartbeats must be lost: 0.3^12 */
+	assert_int_equal(hb_fa_extra(100 * MS, S), 9);
+	assert_int_equal(hb_fa_extra(100 * MS, 1001 * MS), 10);
+	assert_int_equal(hb_fa_extra(S, S), 0);
+	hb_false_alarm(0.3, 3, 100 * MS, S, &fa);
+	assert_int_equal(fa.extra, 9);
+	assert_float_equal(fa.per_beat, 0.7 * pow(0.3, 12), 1e-15);
+	assert_int_equal(fa.k_day, 3);    /* 0.7*0.3^12*864000 = 0.32 */
 	/* everything lost: no estimate */
-	hb_false_alarm(1.0, 3, S, &fa);
+	hb_false_alarm(1.0, 3, S, S, &fa);
 	assert_false(fa.valid);
 }
 

@@ -1,0 +1,407 @@
+"""heartbeat server / client on loopback (127.0.0.1 and ::1, port 0):
+loss near P with a seed, a killed server detected within the k-miss bound,
+--keep-going outage and recovery on the same port, server events (seen,
+stopped, resumed, restarted), garbage counted and never answered, the
+bounded table, the rate limit, usage errors and exit codes."""
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pkutil import check, main, prog, run, run_json  # noqa: E402
+
+HB = None
+FAMILIES = (("127.0.0.1", "-4"), ("::1", "-6"))
+
+
+class Proc:
+    """A process whose stdout is read line by line with a timeout, without
+    Python's buffering hiding lines from select()."""
+
+    def __init__(self, args):
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  bufsize=0)
+        self.buf = b""
+        self.seen = []
+
+    def line(self, timeout):
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.p.stdout], [], [], left)
+            if r:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+                if not chunk:
+                    return None
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        line = line.decode()
+        self.seen.append(line)
+        return line
+
+    def wait_for(self, pattern, timeout):
+        """The first line matching pattern, and the wall time it was read."""
+        end = time.monotonic() + timeout
+        while True:
+            line = self.line(max(0.0, end - time.monotonic()))
+            if line is None:
+                raise AssertionError("no line matching %r within %.1f s (got %r)"
+                                     % (pattern, timeout, self.seen[-5:]))
+            if re.search(pattern, line):
+                return line, time.time()
+
+    def finish(self, sig=None, timeout=20):
+        """Signals (or just waits for) the process; returns (rc, all stdout, stderr).
+        Idempotent: a second call returns the first call's result."""
+        if getattr(self, "result", None) is not None:
+            return self.result
+        if sig is not None and self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        rest = self.buf + self.p.stdout.read()
+        self.buf = b""
+        out = "\n".join(self.seen) + "\n" + rest.decode()
+        err = self.p.stderr.read().decode()
+        self.p.stdout.close()
+        self.p.stderr.close()
+        self.result = (self.p.returncode, out, err)
+        return self.result
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+
+
+def server(*args, host="127.0.0.1", port=0):
+    """Starts our server; returns (Proc, port) once it is listening."""
+    pr = Proc([HB, "server", "-p", str(port), "-b", host] + list(args))
+    line, _ = pr.wait_for(r"listening on", 10)
+    return pr, int(re.search(r"listening on (?:\[[^\]]+\]|[^\s:]+):(\d+)", line).group(1))
+
+
+def client(*args):
+    return Proc([HB, "client"] + list(args))
+
+
+def final_json(out):
+    """The server's last JSON line (the final table)."""
+    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    check(lines and lines[-1]["event"] == "final", "no final table: %r" % out[-300:])
+    return lines[-1], lines
+
+
+def udp(host):
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    s.settimeout(0.3)
+    return s
+
+
+def beat(s, host, port, seq):
+    s.sendto(b"%d %.9f" % (seq, time.time()), (host, port))
+
+
+def test_loss_near_p():
+    for host, flag in FAMILIES:
+        srv, port = server("--loss", "0.3", "--seed", "7", "-J", host=host)
+        try:
+            r, doc = run_json([HB, "client", flag, "-J", "--keep-going", "-c", "400",
+                               "-i", "4ms", "-W", "3ms", "-p", str(port), host])
+        finally:
+            rc, out, err = srv.finish(signal.SIGTERM)
+        s = doc["summary"]
+        check(doc["tool"] == "heartbeat" and doc["target"]["port"] == port, "doc shape")
+        check(s["transmitted"] == 400 and len(doc["samples"]) == 400, "400 sent: %r" % s)
+        missed = s["lost"] + s["late"]
+        check(0.22 <= missed / 400 <= 0.38, "%s: loss %d/400 not near 0.3" % (host, missed))
+        check(s["received"] + s["lost"] + s["late"] == 400, "adds up")
+        check(s["malformed_replies"] == 0 and s["unknown_replies"] == 0, "clean replies")
+        check(s["time_diff_ms"]["min"] is not None and abs(s["time_diff_ms"]["avg"]) < 50,
+              "time_diff near 0 on one host: %r" % s["time_diff_ms"])
+        check(s["rtt_ms"]["p50"] is not None, "rtt figures")
+        # 30% loss: K=3 false alarms ~ 0.7*0.3^3 per heartbeat
+        fa = s["false_alarm"]
+        p = fa["loss_percent"] / 100
+        check(abs(fa["per_heartbeat"] - (1 - p) * p ** 3) < 1e-12, "false-alarm arithmetic")
+        check(abs(fa["per_hour"] - fa["per_heartbeat"] * 3600 / 0.004) < 1e-6, "per hour")
+        k = fa["misses_for_less_than_one_per_day"]
+        per_day = lambda kk: (1 - p) * p ** kk * 86400 / 0.004
+        check(per_day(k) < 1 <= per_day(k - 1), "smallest K for < 1/day: %d" % k)
+        check(sum(s["loss_runs"]["histogram"].values()) > 0, "loss-run histogram")
+        # the k-miss verdicts are exactly the runs of >= 3 misses in the samples
+        runs = run = 0
+        for x in doc["samples"]:
+            run = 0 if x["status"] == "ok" else run + 1
+            runs += run == 3
+        check(runs >= 1 and s["detectors"]["kmiss"]["downs"] == runs,
+              "%d runs of 3 misses, %d k-miss downs" % (runs, s["detectors"]["kmiss"]["downs"]))
+        check(len(s["outages"]) == runs and s["detectors"]["kmiss"]["ups"] >= runs - 1, "outages")
+        check(rc == 0, "server exit %d" % rc)
+        fin, _ = final_json(out)
+        check(fin["datagrams"] == 400 and fin["accepted"] + fin["sim_dropped"] == 400,
+              "server counts: %r" % fin)
+        check(fin["replies"] == fin["accepted"] == s["received"] + s["late"], "replies")
+        c = fin["clients"][0]
+        # one-way loss as the server saw it (the same drops)
+        check(c["received"] == fin["accepted"] and c["lost"] + c["received"] >= 390 and
+              abs(c["lost"] - s["lost"] - s["late"]) <= 10,
+              "server one-way view: %r" % c)
+        # seeded: the same seed gives the same drops
+        srv, port = server("--loss", "0.3", "--seed", "7", "-J", host=host)
+        try:
+            r2, doc2 = run_json([HB, "client", flag, "-J", "--keep-going", "-c", "400",
+                                 "-i", "4ms", "-W", "3ms", "-p", str(port), host])
+        finally:
+            srv.finish(signal.SIGTERM)
+        check([x["status"] for x in doc2["samples"]] == [x["status"] for x in doc["samples"]],
+              "same seed, same drops")
+
+
+def kill_detected(host, flag, interval, timeout, k):
+    srv, port = server("--loss", "0", host=host)
+    cli = client(flag, "-D", "-i", "%dms" % interval, "-W", "%dms" % timeout,
+                 "--misses", str(k), "-c", "1000", "-p", str(port), host)
+    try:
+        for _ in range(5):
+            cli.wait_for(r"reply from .* seq=", 5)
+        t_kill = time.time()
+        srv.p.kill()
+        line, _ = cli.wait_for(r"^\[[0-9.]+\] server down", 10)
+        rc, out, err = cli.finish()
+    finally:
+        srv.finish(signal.SIGKILL)
+        cli.kill()
+    t_down = float(re.match(r"\[([0-9.]+)\]", line).group(1))
+    took = t_down - t_kill
+    bound = (k * interval + timeout) / 1000.0
+    earliest = ((k - 1) * interval + timeout) / 1000.0
+    check(rc == 1, "exit %d after server down" % rc)
+    # scheduling slack: sanitizer builds on a loaded 2-vCPU machine
+    check(earliest - 0.005 <= took <= bound + 0.05,
+          "%s: down %.3f s after the kill, allowed %.3f..%.3f" % (host, took, earliest, bound))
+    check("no reply to %d consecutive heartbeats" % k in line, line)
+    check("packets transmitted" in out, "summary printed after down")
+    return took
+
+
+def test_kill_detected_within_bound():
+    for host, flag in FAMILIES:
+        kill_detected(host, flag, 100, 150, 3)
+
+
+def test_keep_going_outage_and_recovery():
+    host = "127.0.0.1"
+    srv, port = server("--loss", "0", host=host)
+    cli = client("--keep-going", "-i", "20ms", "-W", "40ms", "-c", "150", "-p", str(port), host)
+    srv2 = None
+    try:
+        for _ in range(5):
+            cli.wait_for(r"reply from", 5)
+        srv.finish(signal.SIGKILL)
+        cli.wait_for(r"^server down", 5)
+        srv2, port2 = server("--loss", "0", host=host, port=port)
+        check(port2 == port, "restarted on the same port")
+        cli.wait_for(r"^server up", 5)
+        rc, out, err = cli.finish()
+    finally:
+        srv.finish(signal.SIGKILL)
+        if srv2 is not None:
+            srv2.finish(signal.SIGTERM)
+        cli.kill()
+    check(rc == 0, "ended up: exit %d: %s" % (rc, err))
+    check(re.search(r"detector kmiss \(K=3\) \[acting\]: 1 down, 1 up, ended up", out), out[-800:])
+    m = re.search(r"outage 1: down \S+ \(([0-9.]+) s after the last reply\), up \S+, ([0-9.]+) s", out)
+    check(m, "outage listed: %r" % out[-800:])
+    check(0.06 <= float(m.group(1)) <= 0.2, "detected %s s after the last reply" % m.group(1))
+    check(float(m.group(2)) > float(m.group(1)), "outage lasted beyond its detection")
+
+
+def test_server_events():
+    for host, flag in FAMILIES:
+        srv, port = server("--loss", "0", "--dead-after", "300ms", "-J", host=host)
+        s = udp(host)
+        try:
+            for seq in range(5):
+                beat(s, host, port, seq)
+                check(s.recvfrom(100)[0].startswith(b"%d " % seq), "reply")
+            t_last = time.monotonic()
+            srv.wait_for(r'"what":"stopped"', 3)
+            silent = time.monotonic() - t_last
+            check(0.29 <= silent <= 1.0, "stopped after %.3f s (dead-after 300ms)" % silent)
+            beat(s, host, port, 7)                    # same run: resumed
+            s.recvfrom(100)
+            line, _ = srv.wait_for(r'"what":"resumed"', 3)
+            ev = json.loads(line)
+            check(ev["previous_seq"] == 4 and ev["last_seq"] == 7 and ev["lost"] == 2, line)
+            beat(s, host, port, 0)                    # a new run, same address
+            s.recvfrom(100)
+            line, _ = srv.wait_for(r'"what":"restarted"', 3)
+            check(json.loads(line)["restarts"] == 1, line)
+        finally:
+            s.close()
+            rc, out, err = srv.finish(signal.SIGTERM)
+        fin, lines = final_json(out)
+        seen = [x for x in lines if x.get("what") == "seen"]
+        check(len(seen) == 1 and seen[0]["last_seq"] == 0, "one seen event")
+        check(fin["clients_seen"] == 1 and fin["stopped_events"] == 1 and
+              fin["resumed_events"] == 1 and fin["restarted_events"] == 1, "%r" % fin)
+
+
+def test_server_text_events_and_report():
+    srv, port = server("--loss", "0", "--dead-after", "200ms", "--report", "100ms")
+    s = udp("127.0.0.1")
+    try:
+        beat(s, "127.0.0.1", port, 0)
+        s.recvfrom(100)
+        line, _ = srv.wait_for(r"client 127\.0\.0\.1:\d+ seen \(seq 0\)", 3)
+        srv.wait_for(r"--- report heartbeat clients", 3)
+        line, _ = srv.wait_for(r"client 127\.0\.0\.1:\d+ stopped: no heartbeat for 0\.2", 3)
+    finally:
+        s.close()
+        rc, out, err = srv.finish(signal.SIGINT)
+    check(rc == 0 and "--- final heartbeat clients" in out, "final table on SIGINT")
+    check(re.search(r"127\.0\.0\.1:\d+\s+stopped\s+1\s+0", out), out)
+
+
+def test_garbage_changes_only_a_counter():
+    host = "127.0.0.1"
+    srv, port = server("--loss", "0", "-J", host=host)
+    s = udp(host)
+    garbage = [b"", b"hello", b"1", b"1 2 3", b"-1 5.0", b"1 nan", b"x" * 2000,
+               b"1 1e999", b"99999999999999999999999 1.0", b"1 2.0garbage", b"\x00\xff"]
+    try:
+        beat(s, host, port, 0)
+        s.recvfrom(100)
+        for g in garbage:
+            s.sendto(g, (host, port))
+        beat(s, host, port, 1)
+        check(s.recvfrom(100)[0].startswith(b"1 "), "the next valid heartbeat answered")
+        s.settimeout(0.2)
+        try:
+            extra = s.recvfrom(100)
+            check(False, "garbage answered: %r" % (extra,))
+        except socket.timeout:
+            pass
+        g2 = udp(host)                      # garbage from a new source
+        g2.sendto(b"not a heartbeat", (host, port))
+        g2.close()
+        time.sleep(0.05)  # let it be read before the stop (no reply to wait for)
+    finally:
+        s.close()
+        rc, out, err = srv.finish(signal.SIGTERM)
+    fin, _ = final_json(out)
+    check(fin["malformed"] == len(garbage) + 1, "malformed %d" % fin["malformed"])
+    check(fin["accepted"] == 2 and fin["replies"] == 2, "%r" % fin)
+    check(fin["clients"] and len(fin["clients"]) == 1, "garbage made no client")
+    c = fin["clients"][0]
+    check(c["received"] == 2 and c["lost"] == 0 and c["duplicates"] == 0, "%r" % c)
+
+
+def test_bounded_table_and_rate_limit():
+    host = "127.0.0.1"
+    srv, port = server("--loss", "0", "--max-clients", "2", "--rate-limit", "10", "-J", host=host)
+    socks = [udp(host) for _ in range(3)]
+    try:
+        for i, s in enumerate(socks):
+            beat(s, host, port, 0)
+            s.recvfrom(100)
+        answered = 0
+        s = socks[0]
+        for seq in range(1, 60):
+            beat(s, host, port, seq)
+        s.settimeout(0.2)
+        try:
+            while True:
+                s.recvfrom(100)
+                answered += 1
+        except socket.timeout:
+            pass
+    finally:
+        for s in socks:
+            s.close()
+        rc, out, err = srv.finish(signal.SIGTERM)
+    fin, lines = final_json(out)
+    check(fin["evicted"] == 2 and fin["client_count"] == 2 and len(fin["clients"]) == 2,
+          "bounded: %r" % fin)
+    check(any(x.get("what") == "evicted" for x in lines), "eviction event")
+    check(fin["rate_limited"] >= 40 and answered <= 15, "rate limit: %d answered, %r"
+          % (answered, fin))
+
+
+def test_never_answered_and_usage():
+    # a port nobody listens on: ICMP refusals, never a reply: exit 1
+    s = udp("127.0.0.1")
+    port = s.getsockname()[1]
+    s.close()
+    r, doc = run_json([HB, "client", "-J", "-c", "4", "-i", "10ms", "-W", "30ms",
+                       "-p", str(port), "127.0.0.1"])
+    check(r.returncode == 1, "never answered: exit %d" % r.returncode)
+    check(doc["summary"]["received"] == 0 and doc["summary"]["rtt_ms"]["min"] is None, "nulls")
+    check(doc["summary"]["false_alarm"]["per_hour"] is None, "no estimate without replies")
+    for args, msg in ((["client", "-i", "x", "h"], "heartbeat: interval 'x': invalid"),
+                      (["client", "-c", "-1", "h"], "heartbeat: count '-1': invalid"),
+                      (["client", "--misses", "0", "h"], "heartbeat: misses '0': too small"),
+                      (["client", "--detector", "foo", "h"], "heartbeat: detector 'foo'"),
+                      (["server", "--loss", "1.5"], "heartbeat: loss '1.5': too large"),
+                      (["client"], "missing HOST"), (["bogus"], "unknown role")):
+        r = run([HB] + args)
+        check(r.returncode == 2 and msg in r.stderr, "%r: %d %r" % (args, r.returncode, r.stderr))
+    for args in (["-h"], ["server", "-h"], ["client", "--help"], ["-V"]):
+        r = run([HB] + args)
+        check(r.returncode == 0 and r.stdout, "%r" % args)
+    r = run([HB, "client", "-c", "1", "no.such.host.invalid"])
+    check(r.returncode == 2, "unknown host: exit %d" % r.returncode)
+
+
+def test_phi_detector_acts_and_csv():
+    host = "::1"
+    srv, port = server("--loss", "0", host=host)
+    cli = client("--detector", "phi", "-i", "20ms", "-W", "200ms", "-c", "1000",
+                 "-p", str(port), host)
+    try:
+        for _ in range(20):
+            cli.wait_for(r"reply from", 5)
+        srv.p.kill()
+        line, _ = cli.wait_for(r"^server down: phi", 5)
+        rc, out, err = cli.finish()
+    finally:
+        srv.finish(signal.SIGKILL)
+        cli.kill()
+    check(rc == 1, "phi acting: exit %d" % rc)
+    # phi with regular 20 ms replies: mean 20 ms, sd floor 5 ms -> ~46 ms of silence
+    m = re.search(r"last reply \S+ \(([0-9.]+) s ago\)", line)
+    check(m and 0.04 <= float(m.group(1)) <= 0.1, line)
+    check("detector phi (threshold 8) [acting]: 1 down" in out, out[-600:])
+    # CSV: one row per heartbeat, summary on stderr
+    srv, port = server("--loss", "0.5", "--seed", "3", host=host)
+    try:
+        r = run([HB, "client", "--csv", "--keep-going", "-c", "20", "-i", "5ms", "-W", "50ms",
+                 "-p", str(port), host])
+    finally:
+        srv.finish(signal.SIGTERM)
+    rows = r.stdout.strip().splitlines()
+    check(rows[0] == "seq,sent_s,status,rtt_ms,time_diff_ms" and len(rows) == 21, r.stdout)
+    check(all(re.match(r"\d+,[0-9.e-]+,(ok,[0-9.e-]+,-?[0-9.e-]+|lost,,)$", x) for x in rows[1:]),
+          r.stdout)
+    check("packets transmitted" in r.stderr and "false alarms at" in r.stderr, r.stderr)
+
+
+if __name__ == "__main__":
+    HB = prog("heartbeat")
+    main([test_loss_near_p, test_kill_detected_within_bound,
+          test_keep_going_outage_and_recovery, test_server_events,
+          test_server_text_events_and_report, test_garbage_changes_only_a_counter,
+          test_bounded_table_and_rate_limit, test_never_answered_and_usage,
+          test_phi_detector_acts_and_csv])
