@@ -182,11 +182,16 @@ delay_bridge() {
 		local bin log="$STATE/linkemu.log"
 		bin=$(find_linkemu)
 		: >"$log"
-		nsx agent3 setsid "$bin" --delay-ab "$a" --delay-ba "$b" --loss "$l%" \
-			${JITTER:+--jitter "$JITTER"} port12 port22 >"$log" 2>&1 </dev/null &
-		echo $! >"$STATE/linkemu.pid"
 		record "pid $STATE/linkemu.pid"
-		for _ in $(seq 100); do grep -q forwarding "$log" && break; sleep 0.05; done
+		nsx agent3 setsid -w "$bin" --delay-ab "$a" --delay-ba "$b" --loss "$l%" \
+			${JITTER:+--jitter "$JITTER"} --pidfile "$STATE/linkemu.pid" port12 port22 \
+			>"$log" 2>&1 </dev/null &
+		local bg=$!
+		for _ in $(seq 100); do
+			grep -q forwarding "$log" && [ -s "$STATE/linkemu.pid" ] && break
+			kill -0 "$bg" 2>/dev/null || break
+			sleep 0.05
+		done
 		grep -q forwarding "$log" || die "linkemu did not start: $(cat "$log")"
 	fi
 	note "agent3: $emu, agent1->agent2 $a, agent2->agent1 $b, round-trip loss $LOSS%"

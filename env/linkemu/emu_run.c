@@ -210,6 +210,13 @@ int emu_run(const struct emu_cfg *cfg)
 	if (rc != 0) {
 		fprintf(stderr, "linkemu: %s: %s\n", what, strerror(-rc));
 	} else {
+		if (cfg->pidfile != NULL) {
+			FILE *pf = fopen(cfg->pidfile, "w");
+			if (pf != NULL) {
+				fprintf(pf, "%ld\n", (long)getpid());
+				fclose(pf);
+			}
+		}
 		printf("linkemu: forwarding %s <-> %s\n", cfg->if_a, cfg->if_b);
 		fflush(stdout);
 		event_base_dispatch(e.base);
@@ -217,6 +224,8 @@ int emu_run(const struct emu_cfg *cfg)
 			print_counts(&e.ab);
 			print_counts(&e.ba);
 		}
+		if (cfg->pidfile != NULL)
+			unlink(cfg->pidfile);
 	}
 	dir_free(&e.ab);
 	dir_free(&e.ba);

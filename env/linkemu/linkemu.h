@@ -31,6 +31,7 @@ struct emu_cfg {
 	size_t limit;        /* frames queued per direction at most */
 	int64_t spin_ns;     /* busy-wait this long before each departure */
 	uint64_t seed;
+	const char *pidfile; /* written when ready, removed on exit */
 	int quiet;
 };
 

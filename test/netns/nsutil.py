@@ -33,9 +33,18 @@ def skip(why):
     sys.exit(SKIP)
 
 
+_lock = None
+
+
 def require_root():
+    """Skips unless root; then takes the netns lock: the topologies use fixed
+    namespace names, so test programs (of any build directory) run one at a time."""
+    global _lock
     if os.geteuid() != 0:
         skip("needs root (network namespaces, Open vSwitch)")
+    import fcntl
+    _lock = open("/run/probekit-netns.lock", "w")
+    fcntl.flock(_lock, fcntl.LOCK_EX)
     for tool in ("ip",):
         if subprocess.run(["sh", "-c", "command -v " + tool], capture_output=True).returncode:
             skip("%s is not installed" % tool)
