@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""vxlan-agent on the loopback interface (no root needed): several agents on
+one host keep distinct addresses (127.0.0.2, .3, the seed's at 127.0.0.1)
+through OWN_ADDR. All multicast stays on lo (--iface lo, TTL 1)."""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pkutil  # noqa: E402
+from pkutil import Fail, check  # noqa: E402
+
+GROUP = "239.255.255.250"
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def agent_bin():
+    p = os.path.join(pkutil.build_dir(), "agent", "vxlan-agent")
+    check(os.access(p, os.X_OK), "vxlan-agent not built under %s" % pkutil.build_dir())
+    return p
+
+
+def free_port():
+    """A UDP port nobody uses now (the agents must share one group port)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def agent(port, own, *args):
+    return pkutil.start_server([agent_bin(), "-I", "lo", "-p", str(port)] + list(args) + [own])
+
+
+def reports(out):
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+
+
+def finish(proc, timeout=20):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pkutil.stop(proc)
+        raise Fail("agent did not stop after its reports")
+    return proc.returncode, out, err
+
+
+def member(port):
+    """A socket in the group on lo: it hears the agents' probes."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("", port))
+    idx = socket.if_nametoindex("lo")
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                 struct.pack("4s4si", socket.inet_aton(GROUP), bytes(4), idx))
+    s.settimeout(3)
+    return s
+
+
+def test_usage():
+    r = pkutil.run([agent_bin(), "-i", "x"])
+    check(r.returncode == 2 and "interval 'x': invalid" in r.stderr, r.stderr)
+    r = pkutil.run([agent_bin(), "--port", "0"])
+    check(r.returncode == 2, "port 0 accepted")
+    r = pkutil.run([agent_bin(), "a", "b"])
+    check(r.returncode == 2, "two addresses accepted")
+    r = pkutil.run([agent_bin(), "--help"])
+    check(r.returncode == 0 and "usage: vxlan-agent" in r.stdout and "--metrics-port" in r.stdout, r.stdout)
+    r = pkutil.run([agent_bin(), "-V"])
+    check(r.returncode == 0 and r.stdout.startswith("vxlan-agent "), r.stdout)
+
+
+def test_two_agents_measure_each_other():
+    port = free_port()
+    a, _ = agent(port, "127.0.0.2", "-J", "-i", "50ms", "-W", "300ms", "-r", "1s", "-c", "3")
+    b, _ = agent(port, "127.0.0.3", "-J", "-i", "50ms", "-W", "300ms", "-r", "1s", "-c", "3")
+    for proc, me, other in ((a, "127.0.0.2", "127.0.0.3"), (b, "127.0.0.3", "127.0.0.2")):
+        rc, out, err = finish(proc)
+        docs = reports(out)
+        check(rc == 0, "%s: exit %d %s" % (me, rc, err))
+        check(len(docs) == 3, "%s: %d reports" % (me, len(docs)))
+        last = docs[-1]
+        check([p["peer"] for p in last["peers"]] == [other], "%s: peers %s" % (me, last["peers"]))
+        p = last["peers"][0]
+        check(p["answered"] >= 15 and p["lost"] == 0, "%s: %s" % (me, p))
+        check(last["avg_latency_ms"] is not None and 0 < last["avg_latency_ms"] < 5, last)
+        check(last["lost"] == 0 and last["sent"] >= 18, last)
+        check(p["latency_ms"]["min"] <= p["latency_ms"]["avg"] <= p["latency_ms"]["max"], p)
+        check(last["totals"]["own_replies"] == 0, "own echo not suppressed: %s" % last["totals"])
+        check(set(last) >= {"time", "interval_s", "avg_latency_ms", "lost", "peers"}, last)
+
+
+def test_against_seed_agent():
+    port = free_port()
+    seed = subprocess.Popen([sys.executable, os.path.join(SRC, "test", "peers", "agent_seed.py"),
+                             "--iface", "lo", "--port", str(port), "--interval", "0.05",
+                             "--report", "1", "127.0.0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    try:
+        check(pkutil.read_line(seed, 10) is not None, "seed agent did not start")
+        ours, _ = agent(port, "127.0.0.2", "-J", "-i", "50ms", "-r", "1s", "-c", "3")
+        rc, out, _ = finish(ours)
+        last = reports(out)[-1]
+        check([p["peer"] for p in last["peers"]] == ["127.0.0.1"], last["peers"])
+        check(last["peers"][0]["answered"] >= 15 and last["peers"][0]["probes_heard"] >= 15, last)
+    finally:
+        _, sout, _ = pkutil.stop(seed)
+    lines = [l for l in sout.splitlines() if l.startswith("Average latency")]
+    check(len(lines) >= 2, "the seed agent measured nothing: %r" % sout)
+
+
+def test_only_probes_are_echoed():
+    port = free_port()
+    a, _ = agent(port, "127.0.0.2", "-J", "-i", "1s", "-r", "1h")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.9", 0))
+    s.settimeout(0.3)
+    try:
+        for payload in (b"hello", b"123456789012345678901", b"12 ", b"-1", b"", b"\x00" * 8):
+            s.sendto(payload, ("127.0.0.1", port))
+            try:
+                data, _ = s.recvfrom(100)
+                raise Fail("%r was echoed as %r" % (payload, data))
+            except socket.timeout:
+                pass
+        for payload in (b"12", b"18446744073709551616", b"00000000000000000001"):
+            s.sendto(payload, ("127.0.0.1", port))
+            try:
+                data, src = s.recvfrom(100)
+            except socket.timeout:
+                raise Fail("probe %r not echoed" % payload)
+            check(data == payload, "probe %r echoed as %r" % (payload, data))
+    finally:
+        s.close()
+    rc, out, _ = pkutil.stop(a)     # SIGTERM: the final report
+    tot = reports(out)[-1]["totals"]
+    check(tot["bad_probes"] == 6, "bad probes %s" % tot)
+    check(tot["echoed"] == 3, "echoed %s" % tot)
+
+
+def test_unknown_bad_and_duplicate_replies():
+    """Replies to the agent's probes from a fake peer at 127.0.0.9: one good,
+    one duplicate, one to a probe never sent, one not a number."""
+    port = free_port()
+    m = member(port)
+    a, _ = agent(port, "127.0.0.2", "-J", "-i", "200ms", "-r", "1s", "-c", "2")
+    fake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    fake.bind(("127.0.0.9", 0))
+    try:
+        while True:
+            data, src = m.recvfrom(100)
+            if src[0] == "127.0.0.2":
+                break
+        fake.sendto(data, src)
+        fake.sendto(data, src)
+        fake.sendto(b"99999999", src)
+        fake.sendto(b"not a number", src)
+    finally:
+        m.close()
+        fake.close()
+    rc, out, _ = finish(a)
+    docs = reports(out)
+    tot = docs[-1]["totals"]
+    peers = {p["peer"]: p for d in docs for p in d["peers"]}
+    check("127.0.0.9" in peers, "fake peer not found: %s" % docs)
+    check(sum(p["duplicates"] for d in docs for p in d["peers"]) == 1, docs)
+    check(sum(p["answered"] for d in docs for p in d["peers"]) == 1, docs)
+    check(tot["unknown_replies"] == 1 and tot["bad_replies"] == 1, tot)
+
+
+def test_metrics_http_and_file():
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="pk-agent-integ-")
+    try:
+        path = os.path.join(tmp, "agent.prom")
+        b, _ = agent(port, "127.0.0.3", "-q", "-i", "50ms", "-r", "500ms")
+        a = subprocess.Popen([agent_bin(), "-I", "lo", "-p", str(port), "-q", "-i", "50ms", "-r", "500ms",
+                              "--prom-file", path, "--metrics-port", "0", "--metrics-addr", "127.0.0.1",
+                              "127.0.0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, bufsize=1)
+        pkutil.read_line(a, 5)
+        line = pkutil.read_line(a, 5)
+        check(line and line.startswith("metrics listening on 127.0.0.1:"), line)
+        mport = int(line.strip().rsplit(":", 1)[1])
+        for _ in range(4):               # two reports: the peer's gauges exist
+            pkutil.read_line(a, 5)
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5) as r:
+            body = r.read().decode()
+            ctype = r.headers["Content-Type"]
+        check(ctype.startswith("text/plain; version=0.0.4"), ctype)
+        check('vxlan_agent_peer_latency_avg_seconds{peer="127.0.0.3"}' in body, body[:3000])
+        check("# TYPE vxlan_agent_probes_sent_total counter" in body, body[:500])
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/other" % mport, timeout=5)
+            raise Fail("/other answered")
+        except urllib.error.HTTPError as e:
+            check(e.code == 404, "status %d" % e.code)
+        text = open(path).read()
+        check("vxlan_agent_peer_answered_probes_total" in text, text[:500])
+        if shutil.which("promtool"):
+            r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True)
+            check(r.returncode == 0, "promtool: %s %s" % (r.stdout, r.stderr))
+        pkutil.stop(a)
+        pkutil.stop(b)
+        check(not [n for n in os.listdir(tmp) if n.endswith(".tmp")], os.listdir(tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_interrupt_prints_summary():
+    port = free_port()
+    a, _ = agent(port, "127.0.0.2", "-i", "50ms", "-r", "1h")
+    time.sleep(0.3)   # let it send a few probes into an empty group
+    rc, out, _ = pkutil.stop(a, sig=signal.SIGINT)
+    check("final report" in out and "All packets are lost" in out, out)
+    check(rc == 1, "exit %d with no peer" % rc)
+
+
+if __name__ == "__main__":
+    pkutil.main([test_usage, test_two_agents_measure_each_other, test_against_seed_agent,
+                 test_only_probes_are_echoed, test_unknown_bad_and_duplicate_replies,
+                 test_metrics_http_and_file, test_interrupt_prints_summary])
