@@ -54,8 +54,7 @@ int echo_parse_delay(const char *p, size_t n, int64_t max_ns, int64_t *ns)
 		unsigned d = (unsigned char)p[i] - '0';
 		if (d > 9)
 			return -EINVAL;
-		if (sec < cap)
-			sec = sec * 10 + d;
+		sec = sec < 1000000000000LL ? sec * 10 + d : sec;   /* saturates */
 	}
 	if (i == 0)
 		return -EINVAL;                 /* ".5": no integer part */
