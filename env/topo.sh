@@ -68,14 +68,15 @@ ovs_up() {
 		[ -f "$d/conf.db" ] || ovsdb-tool create "$d/conf.db" "$SCHEMA"
 		OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d nsx "$name" ovsdb-server "$d/conf.db" \
 			--remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" \
-			--unixctl="$d/ovsdb-server.ctl" --log-file="$d/ovsdb-server.log" --detach ||
+			--unixctl="$d/ovsdb-server.ctl" --log-file="$d/ovsdb-server.log" --detach \
+			-vconsole:off 2>>"$d/start.err" ||
 			EXIT=3 die "ovsdb-server did not start (see $d/ovsdb-server.log)"
 		vsctl "$name" --no-wait init
 	fi
 	if ! alive "$d/ovs-vswitchd.pid"; then
 		OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d nsx "$name" ovs-vswitchd "unix:$d/db.sock" \
 			--pidfile="$d/ovs-vswitchd.pid" --unixctl="$d/ovs-vswitchd.ctl" \
-			--log-file="$d/ovs-vswitchd.log" --detach -vconsole:off ||
+			--log-file="$d/ovs-vswitchd.log" --detach -vconsole:off 2>>"$d/start.err" ||
 			EXIT=3 die "ovs-vswitchd did not start (see $d/ovs-vswitchd.log)"
 	fi
 }
