@@ -20,6 +20,8 @@
 #include "pk_sock.h"
 #include "pk_stats.h"
 
+struct hb_io;
+
 #define HB_DEFAULT_PORT 12000
 
 /* ---- server ------------------------------------------------------------ */
@@ -61,6 +63,7 @@ struct hb_server {
 	struct event *rd, *dead_tm, *report_tm, *sigint, *sigterm;
 	int fd;
 	struct pk_addr local;
+	struct hb_io *io;        /* batch buffers, owned */
 	struct hb_table tab;
 	struct pk_limit lim;
 	struct pk_sim sim;

@@ -3,15 +3,17 @@
  * restarted. Event loop callbacks and state only; printing in hb_report*.c.
  */
 #include "hb.h"
+#include "hb_io.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
-#define BATCH 256                /* datagrams per read callback */
+#define ROUNDS 16                /* recvmmsg batches per read callback */
 
 /* Arms the stop timer for the client that has been silent longest. */
 static void arm_dead_timer(struct hb_server *s)
@@ -113,22 +115,12 @@ static void record(struct hb_server *s, const struct pk_rx *rx,
 		arm_dead_timer(s);
 }
 
-static void reply(struct hb_server *s, const struct pk_rx *rx, uint64_t seq,
-                  int64_t diff)
+/* One datagram (number i of the batch): rate limit, parse, simulated
+ * loss, record, queue the reply. */
+static void handle(struct hb_server *s, unsigned i)
 {
-	char out[64];
-	int n = hb_format_reply(out, sizeof out, seq, diff);
-
-	if (n > 0 && sendto(s->fd, out, (size_t)n, MSG_DONTWAIT,
-	                    (const struct sockaddr *)&rx->from.ss, rx->from.len) == n)
-		s->tot.replies++;
-	else
-		s->tot.send_errors++;
-}
-
-/* One datagram: rate limit, parse, simulated loss, record, reply. */
-static void handle(struct hb_server *s, const char *buf, const struct pk_rx *rx)
-{
+	const struct pk_rx *rx = &s->io->rx[i];
+	const char *buf = s->io->buf[i];
 	struct hb_beat m;
 	int rc;
 	int64_t diff;
@@ -150,26 +142,33 @@ static void handle(struct hb_server *s, const char *buf, const struct pk_rx *rx)
 	s->tot.accepted++;
 	diff = rx->rx_ns + s->wall_offset_ns - m.ts_ns;
 	record(s, rx, &m, diff);
-	reply(s, rx, m.seq, diff);
+	rc = hb_format_reply(s->io->reply[i], sizeof s->io->reply[i], m.seq, diff);
+	if (rc > 0)
+		hb_io_queue(s->io, i, (unsigned)rc);
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct hb_server *s = arg;
-	char buf[HB_MSG_MAX + 1];
-	struct pk_rx rx;
 
 	(void)what;
 	s->wall_offset_ns = pk_wall_ns() - pk_now_ns();
-	for (int i = 0; i < BATCH; i++) {
-		ssize_t n = pk_recv_ts(fd, buf, sizeof buf, &rx);
-		if (n < 0) {
-			if (n == -EAGAIN || n == -EWOULDBLOCK)
-				break;
-			continue;             /* e.g. ICMP errors: nothing to do */
-		}
-		s->tot.datagrams++;
-		handle(s, buf, &rx);
+	/* a bounded number of batches per event keeps timers and signals live */
+	for (int round = 0; round < ROUNDS; round++) {
+		int n = hb_io_recv(fd, s->io);
+		unsigned queued, sent;
+
+		if (n <= 0)
+			break;    /* nothing queued, or an ICMP error: nothing to do */
+		s->tot.datagrams += (uint64_t)n;
+		for (unsigned i = 0; i < (unsigned)n; i++)
+			handle(s, i);
+		queued = s->io->nout;
+		sent = hb_io_flush(fd, s->io);
+		s->tot.replies += sent;
+		s->tot.send_errors += queued - sent;
+		if (n < HB_IO_BATCH)
+			break;
 	}
 }
 
@@ -227,6 +226,7 @@ static void server_close(struct hb_server *s)
 			event_free(evs[i]);
 	if (s->base)
 		event_base_free(s->base);
+	free(s->io);
 	if (s->fd >= 0)
 		close(s->fd);
 	hb_table_free(&s->tab);
@@ -247,7 +247,8 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 	s.start_ns = pk_now_ns();
 	s.start_wall_ns = pk_wall_ns();
 	s.wall_offset_ns = s.start_wall_ns - s.start_ns;
-	rc = hb_table_init(&s.tab, cfg->max_clients);
+	s.io = calloc(1, sizeof *s.io);
+	rc = s.io ? hb_table_init(&s.tab, cfg->max_clients) : -ENOMEM;
 	if (rc == 0)
 		rc = pk_limit_init(&s.lim, cfg->max_clients < 4096 ? 4096 : cfg->max_clients,
 		                   cfg->rate_limit, cfg->rate_limit < 10 ? 10 : cfg->rate_limit);

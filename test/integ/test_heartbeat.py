@@ -165,8 +165,9 @@ def test_loss_near_p():
                                  "-i", "4ms", "-W", "3ms", "-p", str(port), host])
         finally:
             srv.finish(signal.SIGTERM)
-        check([x["status"] for x in doc2["samples"]] == [x["status"] for x in doc["samples"]],
-              "same seed, same drops")
+        # (a reply may be late in one run and in time in the other: compare drops)
+        check([x["status"] == "lost" for x in doc2["samples"]] ==
+              [x["status"] == "lost" for x in doc["samples"]], "same seed, same drops")
 
 
 def kill_detected(host, flag, interval, timeout, k):
