@@ -110,13 +110,16 @@ static void compact(struct echo_conn_c *c)
 	c->roff = 0;
 }
 
-/* Makes room for a line of up to max bytes. */
+/* Makes room to read up to `max` more bytes; compacts only when the tail
+ * is short, so pipelined reads rarely move data. */
 static int reserve(struct echo_conn_c *c, size_t max)
 {
-	compact(c);
-	if (c->rcap >= max + 1 && c->rlen < c->rcap)
+	if (c->rcap - c->rlen >= max)
 		return 0;
-	size_t ncap = c->rcap * 2 > max + 1 ? c->rcap * 2 : max + 1;
+	compact(c);
+	if (c->rcap - c->rlen >= max)
+		return 0;
+	size_t ncap = c->rcap * 2 > c->rlen + max ? c->rcap * 2 : c->rlen + max;
 	char *b = realloc(c->rbuf, ncap);
 	if (b == NULL)
 		return -ENOMEM;
@@ -164,16 +167,20 @@ int echo_read_line(struct echo_conn_c *c, size_t max, const char **line, size_t 
 	}
 }
 
-/* Checks an echo against what probe `seq` sent. */
-static int check_echo(const char *line, size_t len, const char *payload, size_t size,
+/* Checks an echo against what probe `seq` sent: `sent` holds "m <payload>"
+ * (the seq suffix may be another probe's). One pass over the payload. */
+static int check_echo(const char *line, size_t len, const char *sent, size_t size,
                       uint64_t seq)
 {
-	struct echo_probe p;
+	char tail[32];
+	size_t tlen = echo_probe_len(size, seq) - 1 - (2 + size);
 
-	if (echo_parse_probe(line, len, &p) != 0 || p.seq != seq || p.payload_len != size ||
-	    memcmp(p.payload, payload, size) != 0)
-		return echo_parse_reply(line, len) == ECHO_R_OTHER ? ECHO_C_UNEXPECTED : ECHO_C_404;
-	return ECHO_C_OK;
+	tail[0] = 'm';                           /* echo_fmt_probe_seq needs the frame */
+	if (len == 2 + size + tlen && memcmp(line, sent, 2 + size) == 0 &&
+	    echo_fmt_probe_seq(tail, sizeof tail, 0, seq) > 0 &&
+	    memcmp(line + 2 + size, tail + 2, tlen) == 0)
+		return ECHO_C_OK;
+	return echo_parse_reply(line, len) == ECHO_R_OTHER ? ECHO_C_UNEXPECTED : ECHO_C_404;
 }
 
 static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
@@ -182,9 +189,11 @@ static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cf
 {
 	const struct echo_setup *s = &res->setup;
 
+	size_t cap = echo_probe_len(s->size, s->probes);
+
+	echo_fmt_probe(linebuf, cap, payload, s->size, 1);
 	for (uint64_t seq = 1; seq <= s->probes; seq++) {
-		int n = echo_fmt_probe(linebuf, echo_probe_len(s->size, s->probes), payload,
-		                       s->size, seq), rc;
+		int n = echo_fmt_probe_seq(linebuf, cap, s->size, seq), rc;
 		const char *line;
 		size_t len;
 		int64_t t0, t1;
@@ -200,7 +209,7 @@ static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cf
 		rc = echo_read_line(c, (size_t)n + 64, &line, &len, &t1);
 		if (rc != ECHO_C_OK)
 			return rc;
-		if ((rc = check_echo(line, len, payload, s->size, seq)) != ECHO_C_OK) {
+		if ((rc = check_echo(line, len, linebuf, s->size, seq)) != ECHO_C_OK) {
 			c->bad_line = line;
 			c->bad_len = len;
 			return rc;
@@ -214,14 +223,14 @@ static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cf
 
 /* Reads what is there (non-blocking) and takes every complete echo. */
 static int take_echoes(struct echo_conn_c *c, struct echo_result *res, int64_t *sent_at,
-                       const char *payload, const struct echo_report *rep, size_t maxline)
+                       const char *linebuf, const struct echo_report *rep, size_t maxline)
 {
 	const char *line;
 	size_t len;
 	ssize_t n;
 	int rc;
 
-	if (reserve(c, maxline + 1) != 0)
+	if (reserve(c, maxline + 1 > 256 * 1024 ? maxline + 1 : 256 * 1024) != 0)
 		return c->err = -ENOMEM, ECHO_C_SYS;
 	n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
 	c->rx_ns = pk_now_ns();
@@ -232,7 +241,7 @@ static int take_echoes(struct echo_conn_c *c, struct echo_result *res, int64_t *
 	c->rlen += (size_t)n;
 	while (buffered_line(c, &line, &len)) {
 		uint64_t seq = res->echoed + 1;
-		if (seq > res->sent || (rc = check_echo(line, len, payload, res->setup.size, seq)) != ECHO_C_OK) {
+		if (seq > res->sent || (rc = check_echo(line, len, linebuf, res->setup.size, seq)) != ECHO_C_OK) {
 			c->bad_line = line;
 			c->bad_len = len;
 			return seq > res->sent ? (echo_parse_reply(line, len) == ECHO_R_OTHER ?
@@ -259,6 +268,7 @@ static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 
 	if (sent_at == NULL)
 		return c->err = -ENOMEM, ECHO_C_SYS;
+	echo_fmt_probe(linebuf, maxline, payload, s->size, 1);
 	while (res->echoed < s->probes && rc == ECHO_C_OK) {
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		int progress = 0;
@@ -268,7 +278,7 @@ static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 			break;
 		}
 		if (off == len && res->sent < s->probes && res->sent - res->echoed < cfg->window) {
-			len = (size_t)echo_fmt_probe(linebuf, maxline, payload, s->size, res->sent + 1);
+			len = (size_t)echo_fmt_probe_seq(linebuf, maxline, s->size, res->sent + 1);
 			off = 0;
 			sent_at[res->sent] = pk_now_ns();
 			if (res->sent == 0)
@@ -286,7 +296,7 @@ static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 			}
 		}
 		uint64_t before = res->echoed;
-		if ((rc = take_echoes(c, res, sent_at, payload, rep, maxline)) != ECHO_C_OK)
+		if ((rc = take_echoes(c, res, sent_at, linebuf, rep, maxline)) != ECHO_C_OK)
 			break;
 		if (progress || res->echoed != before)
 			continue;

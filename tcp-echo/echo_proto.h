@@ -140,6 +140,9 @@ void echo_fill_payload(char *payload, size_t size);
 size_t echo_probe_len(uint64_t size, uint64_t seq);
 /* Writes "m <payload> <seq>\n"; returns its length, -ENOSPC if cap is short. */
 int echo_fmt_probe(char *buf, size_t cap, const char *payload, size_t size, uint64_t seq);
+/* Rewrites only the " <seq>\n" of a line echo_fmt_probe() made (the payload
+ * stays), so a sender formats each probe in O(digits). Same returns. */
+int echo_fmt_probe_seq(char *buf, size_t cap, size_t size, uint64_t seq);
 
 enum echo_reply {
 	ECHO_R_READY,       /* 200 OK: Ready */

@@ -15,8 +15,11 @@
 #include "pk_clock.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -46,6 +49,8 @@ struct echo_conn {
 	uint64_t queued, sent, ready;   /* absolute output offsets */
 	struct mark *marks;
 	size_t mhead, mcount, mcap;
+	const char *dp;                 /* echoes to write straight from the read buffer */
+	size_t dn;
 	char *in;                       /* partial line */
 	size_t in_len, in_cap;
 	struct echo_session sess;
@@ -163,10 +168,46 @@ static int mark_push(struct echo_conn *c, uint64_t end, int64_t due)
 	return 0;
 }
 
+/* Echoes due now that sit back to back in the read buffer are written
+ * straight from it at the end of the read (no copy, no allocation) while
+ * nothing else is queued; anything queued after them moves them to the
+ * evbuffer first, so the order holds. */
+static int direct_spill(struct echo_conn *c)
+{
+	if (c->dn == 0)
+		return 0;
+	if (evbuffer_add(c->out, c->dp, c->dn) != 0)
+		return -ENOMEM;
+	c->queued += c->dn;
+	c->ready = c->queued;
+	c->dn = 0;
+	return 0;
+}
+
+/* Writes the direct range; what the socket does not take is copied. 0, or
+ * -1 on a socket error. */
+static int direct_write(struct echo_conn *c)
+{
+	ssize_t k;
+
+	if (c->dn == 0)
+		return 0;
+	k = send(c->fd, c->dp, c->dn, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		return -1;
+	if (k > 0) {
+		c->queued += (uint64_t)k;
+		c->sent = c->ready = c->queued;
+		c->dp += k;
+		c->dn -= (size_t)k;
+	}
+	return direct_spill(c) == 0 ? 0 : -1;
+}
+
 /* Queues bytes to go out at `due` (after everything queued before). */
 static int conn_queue(struct echo_conn *c, const void *p, size_t n, int64_t due, int64_t now)
 {
-	if (evbuffer_add(c->out, p, n) != 0)
+	if (direct_spill(c) != 0 || evbuffer_add(c->out, p, n) != 0)
 		return -ENOMEM;
 	c->queued += n;
 	if (c->mcount == 0 && due <= now) {
@@ -197,15 +238,34 @@ static enum echo_end end_of(enum echo_verdict v)
 	}
 }
 
-/* Acts on a verdict; line[len] is its "\n". 0 or -ENOMEM. */
+/* Bytes due now; `stable`: p is in the read buffer, valid to the end of
+ * this read. */
+static int conn_echo_now(struct echo_conn *c, const char *p, size_t n, int stable, int64_t now)
+{
+	if (c->dn > 0 && c->dp + c->dn == p) {
+		c->dn += n;
+		return 0;
+	}
+	if (stable && c->dn == 0 && c->mcount == 0 && c->sent == c->queued) {
+		c->dp = p;
+		c->dn = n;
+		return 0;
+	}
+	return conn_queue(c, p, n, now, now);
+}
+
+/* Acts on a verdict; line[len] is its "\n", in the read buffer when
+ * `stable`. 0 or -ENOMEM. */
 static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *line,
-                        size_t len, int64_t now)
+                        size_t len, int stable, int64_t now)
 {
 	size_t rlen;
 	const char *reply = echo_verdict_reply(v, &rlen);
 
 	if (v == ECHO_V_ECHO) {
 		c->srv->st.probes++;
+		if (c->sess.setup.delay_ns == 0)
+			return conn_echo_now(c, line, len + 1, stable, now);
 		return conn_queue(c, line, len + 1, now + c->sess.setup.delay_ns, now);
 	}
 	if (v == ECHO_V_READY)
@@ -246,13 +306,13 @@ static ssize_t feed_partial(struct echo_conn *c, const char *p, size_t n, size_t
 	if (content > max) {
 		v = echo_session_broken(&c->sess, (unsigned char)c->in[0]);
 		c->in_len = 0;
-		return conn_verdict(c, v, NULL, 0, now) == 0 ? (ssize_t)n : -1;
+		return conn_verdict(c, v, NULL, 0, 0, now) == 0 ? (ssize_t)n : -1;
 	}
 	if (keep_partial(c, p, take, max) != 0)
 		return -1;
 	if (nl != NULL) {
 		v = echo_session_line(&c->sess, &c->srv->cfg->lim, c->in, c->in_len - 1);
-		if (conn_verdict(c, v, c->in, c->in_len - 1, now) != 0)
+		if (conn_verdict(c, v, c->in, c->in_len - 1, 0, now) != 0)
 			return -1;
 		c->in_len = 0;
 		if (c->in_cap > 4096) {
@@ -284,10 +344,10 @@ static int conn_feed(struct echo_conn *c, const char *p, size_t n, int64_t now)
 			return keep_partial(c, p, n, max);
 		if (r == ECHO_BAD) {
 			v = echo_session_broken(&c->sess, (unsigned char)p[0]);
-			return conn_verdict(c, v, NULL, 0, now);
+			return conn_verdict(c, v, NULL, 0, 0, now);
 		}
 		v = echo_session_line(&c->sess, &c->srv->cfg->lim, p, ll);
-		if (conn_verdict(c, v, p, ll, now) != 0)
+		if (conn_verdict(c, v, p, ll, 1, now) != 0)
 			return -1;
 		p += r;
 		n -= (size_t)r;
@@ -303,9 +363,11 @@ static int conn_eof(struct echo_conn *c, int64_t now)
 	if (!c->srv->cfg->plain && c->in_len > 0 && c->sess.phase != ECHO_PH_DONE) {
 		enum echo_verdict v = echo_session_broken(&c->sess, (unsigned char)c->in[0]);
 		c->in_len = 0;
-		if (conn_verdict(c, v, NULL, 0, now) != 0)
+		if (conn_verdict(c, v, NULL, 0, 0, now) != 0)
 			return -1;
 	}
+	if (direct_spill(c) != 0)
+		return -1;
 	if (!c->closing) {
 		c->closing = 1;
 		c->close_at = c->queued;
@@ -346,11 +408,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			return;             /* after a closing verdict: ignored */
 		if (s->cfg->plain) {
 			echo_report_plain_data(&s->rep, &c->peer, s->scratch, (size_t)n);
-			if (conn_queue(c, s->scratch, (size_t)n, now, now) != 0) {
+			if (conn_echo_now(c, s->scratch, (size_t)n, 1, now) != 0) {
 				conn_free(c, ECHO_END_ERROR);
 				return;
 			}
 		} else if (conn_feed(c, s->scratch, (size_t)n, now) != 0) {
+			conn_free(c, ECHO_END_ERROR);
+			return;
+		}
+		if (direct_write(c) != 0) {
 			conn_free(c, ECHO_END_ERROR);
 			return;
 		}
@@ -400,7 +466,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		/* a message cut off mid-line is incomplete: answer it */
 		enum echo_verdict v = echo_session_broken(&c->sess, (unsigned char)c->in[0]);
 		c->in_len = 0;
-		if (conn_verdict(c, v, NULL, 0, now) != 0) {
+		if (conn_verdict(c, v, NULL, 0, 0, now) != 0) {
 			conn_free(c, ECHO_END_ERROR);
 			return;
 		}
@@ -415,9 +481,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 static struct echo_conn *conn_new(struct echo_srv *s, int fd, const struct pk_addr *peer)
 {
 	struct echo_conn *c = calloc(1, sizeof *c);
+	int one = 1;
 
 	if (c == NULL)
 		return NULL;
+	/* echoes go out as soon as they are due, never held for coalescing */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->srv = s;
 	c->fd = fd;
 	c->peer = *peer;
@@ -545,6 +614,10 @@ int echo_server_run(const struct echo_server_cfg *cfg)
 	int rc = 2;
 
 	s.rep = (struct echo_report){ .out = stdout, .json = cfg->json, .quiet = cfg->quiet };
+	/* output chains of large probes come and go: keep freed memory instead of
+	 * returning it to the kernel and faulting it back in on the next probe */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
 	raise_nofile(cfg->max_conns);
 	pk_timer_slack_min();
 	s.scratch = malloc(SCRATCH_SIZE);
