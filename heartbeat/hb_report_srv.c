@@ -128,11 +128,15 @@ void hb_report_server_event(const struct hb_server *s, enum hb_srv_event ev,
 static void totals_json(const struct hb_server *s, cJSON *o)
 {
 	const struct hb_server_totals *t = &s->tot;
+	cJSON *bad;
 
 	cJSON_AddNumberToObject(o, "datagrams", (double)t->datagrams);
 	cJSON_AddNumberToObject(o, "accepted", (double)t->accepted);
 	cJSON_AddNumberToObject(o, "replies", (double)t->replies);
 	cJSON_AddNumberToObject(o, "malformed", (double)t->malformed);
+	bad = cJSON_AddObjectToObject(o, "malformed_by_kind");
+	for (int i = 0; bad != NULL && i < HB_BAD_KINDS; i++)
+		cJSON_AddNumberToObject(bad, hb_bad_str(-i - 1), (double)t->bad[i]);
 	cJSON_AddNumberToObject(o, "rate_limited", (double)t->rate_limited);
 	cJSON_AddNumberToObject(o, "sim_dropped", (double)t->sim_dropped);
 	cJSON_AddNumberToObject(o, "send_errors", (double)t->send_errors);
@@ -220,5 +224,12 @@ void hb_report_server_table(const struct hb_server *s, int64_t now_ns, int final
 	       ", resumed %" PRIu64 ", restarted %" PRIu64 ", %zu bytes per client slot\n",
 	       t->clients_seen, t->evicted, t->ev_stopped, t->ev_resumed,
 	       t->ev_restarted, hb_table_bytes_per_client(&s->tab));
+	if (t->malformed) {
+		printf("malformed:");
+		for (int i = 0; i < HB_BAD_KINDS; i++)
+			if (t->bad[i])
+				printf(" %s %" PRIu64, hb_bad_str(-i - 1), t->bad[i]);
+		putchar('\n');
+	}
 	fflush(stdout);
 }

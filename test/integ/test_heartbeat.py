@@ -304,6 +304,9 @@ def test_garbage_changes_only_a_counter():
         rc, out, err = srv.finish(signal.SIGTERM)
     fin, _ = final_json(out)
     check(fin["malformed"] == len(garbage) + 1, "malformed %d" % fin["malformed"])
+    kinds = fin["malformed_by_kind"]
+    check(kinds["empty"] == 1 and kinds["oversized"] == 1 and kinds["out of range"] == 2 and
+          sum(kinds.values()) == fin["malformed"], "by kind: %r" % kinds)
     check(fin["accepted"] == 2 and fin["replies"] == 2, "%r" % fin)
     check(fin["clients"] and len(fin["clients"]) == 1, "garbage made no client")
     c = fin["clients"][0]
