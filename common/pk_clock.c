@@ -1,6 +1,7 @@
 #include "pk_clock.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/time.h>
@@ -75,6 +76,36 @@ int pk_timer_at(struct event *ev, int64_t deadline_ns)
 		tv.tv_usec -= 1000000;
 	}
 	return event_add(ev, &tv);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct pk_stop *s = arg;
+	(void)what;
+	s->signo = (int)sig;
+	event_base_loopbreak(event_get_base(s->ev[0]));
+}
+
+int pk_stop_on_signals(struct event_base *base, struct pk_stop *s)
+{
+	s->signo = 0;
+	s->ev[0] = evsignal_new(base, SIGINT, on_stop_signal, s);
+	s->ev[1] = evsignal_new(base, SIGTERM, on_stop_signal, s);
+	if (s->ev[0] == NULL || s->ev[1] == NULL ||
+	    event_add(s->ev[0], NULL) != 0 || event_add(s->ev[1], NULL) != 0) {
+		pk_stop_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void pk_stop_free(struct pk_stop *s)
+{
+	for (int i = 0; i < 2; i++) {
+		if (s->ev[i] != NULL)
+			event_free(s->ev[i]);
+		s->ev[i] = NULL;
+	}
 }
 
 void pk_sched_init(struct pk_sched *s, int64_t start_ns, int64_t interval_ns)

@@ -43,6 +43,18 @@ struct event_base *pk_base_new(void);
  * when it is already past. Returns 0 or -1 (libevent error). */
 int pk_timer_at(struct event *ev, int64_t deadline_ns);
 
+/* SIGINT and SIGTERM end the loop: the run stops, records which signal,
+ * and the tool prints its summary so far. Caller-owned; pk_stop_free()
+ * frees the two events. */
+struct pk_stop {
+	struct event *ev[2];
+	int signo;              /* 0 until a signal came */
+};
+
+/* 0, or -1 when libevent could not add the events. */
+int pk_stop_on_signals(struct event_base *base, struct pk_stop *s);
+void pk_stop_free(struct pk_stop *s);
+
 /* Absolute-deadline schedule: deadline(n) = start + n * interval. */
 struct pk_sched {
 	int64_t start_ns;

@@ -223,6 +223,20 @@ int pk_udp_bind(const struct pk_addr *addr)
 	return fd;
 }
 
+int pk_udp_connect(const struct pk_addr *peer)
+{
+	int fd = pk_socket(peer->ss.ss_family, SOCK_DGRAM);
+
+	if (fd < 0)
+		return fd;
+	if (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
 int pk_tcp_listen(const struct pk_addr *addr, int backlog)
 {
 	int fd = pk_socket(addr->ss.ss_family, SOCK_STREAM);

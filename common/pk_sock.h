@@ -48,6 +48,9 @@ uint64_t pk_addr_hash(const struct pk_addr *a);
 int pk_socket(int family, int type);
 /* UDP socket bound to addr (SO_REUSEADDR; IPV6_V6ONLY off for "::"). */
 int pk_udp_bind(const struct pk_addr *addr);
+/* UDP socket connected to peer (replies from elsewhere are filtered, ICMP
+ * errors are reported on receive). fd or -errno. */
+int pk_udp_connect(const struct pk_addr *peer);
 /* TCP listener on addr with backlog. */
 int pk_tcp_listen(const struct pk_addr *addr, int backlog);
 /* Starts a non-blocking TCP connect: fd (connect may still be in progress:

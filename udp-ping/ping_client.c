@@ -11,7 +11,6 @@
 #include "pk_clock.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +20,8 @@
 struct ping_client {
 	const struct ping_client_cfg *cfg;
 	struct event_base *base;
-	struct event *ev_send, *ev_expire, *ev_read, *ev_int, *ev_term;
+	struct event *ev_send, *ev_expire, *ev_read;
+	struct pk_stop stop;
 	int fd;
 	struct pk_addr peer;
 	struct pk_sched sched;
@@ -33,7 +33,7 @@ struct ping_client {
 	uint64_t samples_dropped;
 	uint64_t rx_kernel, rx_mono, altered, icmp_errors, send_errors;
 	int64_t start_ns, start_wall, last_send_ns;
-	int all_sent, interrupted, draining;
+	int all_sent, draining;
 	char txbuf[PING_MAX_PAYLOAD];
 };
 
@@ -238,16 +238,6 @@ static void on_expire(evutil_socket_t fd, short what, void *arg)
 	expire_due(c, pk_now_ns());
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct ping_client *c = arg;
-
-	(void)sig;
-	(void)what;
-	c->interrupted = 1;
-	event_base_loopbreak(c->base);
-}
-
 static int client_open(struct ping_client *c)
 {
 	const struct ping_client_cfg *cfg = c->cfg;
@@ -257,9 +247,9 @@ static int client_open(struct ping_client *c)
 		ping_report_error("%s: %s", cfg->host, pk_sock_strerror(rc));
 		return -1;
 	}
-	c->fd = pk_socket(pk_addr_family(&c->peer), SOCK_DGRAM);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&c->peer.ss, c->peer.len) != 0) {
-		ping_report_error("%s: %s", cfg->host, strerror(errno));
+	c->fd = pk_udp_connect(&c->peer);
+	if (c->fd < 0) {
+		ping_report_error("%s: %s", cfg->host, pk_sock_strerror(c->fd));
 		return -1;
 	}
 	pk_sock_rx_timestamps(c->fd);
@@ -271,14 +261,9 @@ static int client_events(struct ping_client *c)
 	c->ev_send = evtimer_new(c->base, on_send, c);
 	c->ev_expire = evtimer_new(c->base, on_expire, c);
 	c->ev_read = event_new(c->base, c->fd, EV_READ | EV_PERSIST, on_readable, c);
-	c->ev_int = evsignal_new(c->base, SIGINT, on_signal, c);
-	c->ev_term = evsignal_new(c->base, SIGTERM, on_signal, c);
-	if (!c->ev_send || !c->ev_expire || !c->ev_read || !c->ev_int || !c->ev_term)
+	if (!c->ev_send || !c->ev_expire || !c->ev_read || event_add(c->ev_read, NULL))
 		return -1;
-	if (event_add(c->ev_read, NULL) || event_add(c->ev_int, NULL) ||
-	    event_add(c->ev_term, NULL))
-		return -1;
-	return 0;
+	return pk_stop_on_signals(c->base, &c->stop);
 }
 
 static void client_result(struct ping_client *c)
@@ -318,7 +303,9 @@ static void decide_rest(struct ping_client *c)
 
 static void client_free(struct ping_client *c)
 {
-	struct event *evs[] = { c->ev_send, c->ev_expire, c->ev_read, c->ev_int, c->ev_term };
+	struct event *evs[] = { c->ev_send, c->ev_expire, c->ev_read };
+
+	pk_stop_free(&c->stop);
 
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])

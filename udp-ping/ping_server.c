@@ -10,7 +10,6 @@
 #include "pk_clock.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,13 +117,6 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	event_base_loopbreak(arg);
-}
-
 static int server_open(const struct ping_server_cfg *cfg, struct pk_addr *local)
 {
 	struct pk_addr bind_addr;
@@ -160,7 +152,8 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	struct ping_server s;
 	struct pk_addr local;
 	struct event_base *base = NULL;
-	struct event *ev_read = NULL, *ev_int = NULL, *ev_term = NULL;
+	struct event *ev_read = NULL;
+	struct pk_stop stop = { { NULL, NULL }, 0 };
 	uint64_t seed = cfg->have_seed ? cfg->seed : pk_sim_random_seed();
 	int ret = 2;
 
@@ -179,10 +172,7 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	if (s.fd < 0 || base == NULL)
 		goto out;
 	ev_read = event_new(base, s.fd, EV_READ | EV_PERSIST, on_readable, &s);
-	ev_int = evsignal_new(base, SIGINT, on_signal, base);
-	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
-	if (!ev_read || !ev_int || !ev_term || event_add(ev_read, NULL) ||
-	    event_add(ev_int, NULL) || event_add(ev_term, NULL)) {
+	if (!ev_read || event_add(ev_read, NULL) || pk_stop_on_signals(base, &stop)) {
 		ping_report_error("event loop set-up failed");
 		goto out;
 	}
@@ -193,10 +183,7 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 out:
 	if (ev_read)
 		event_free(ev_read);
-	if (ev_int)
-		event_free(ev_int);
-	if (ev_term)
-		event_free(ev_term);
+	pk_stop_free(&stop);
 	if (base)
 		event_base_free(base);
 	if (s.fd >= 0)

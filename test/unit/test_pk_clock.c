@@ -1,6 +1,7 @@
 /* pk_clock: conversions, schedule arithmetic, timers at absolute deadlines. */
 #include "cm.h"
 #include <event2/event.h>
+#include <signal.h>
 #include <string.h>
 
 #include "pk_clock.h"
@@ -105,6 +106,31 @@ static void timer_in_the_past_fires_now(void **st)
 	event_base_free(base);
 }
 
+static void raise_term(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	raise(SIGTERM);
+}
+
+static void signals_stop_the_loop(void **st)
+{
+	struct event_base *base = pk_base_new();
+	struct pk_stop stop;
+	struct event *t = evtimer_new(base, raise_term, NULL);
+	struct timeval tv = { 0, 1000 };
+	(void)st;
+	assert_int_equal(pk_stop_on_signals(base, &stop), 0);
+	assert_int_equal(stop.signo, 0);
+	event_add(t, &tv);
+	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(stop.signo, SIGTERM);
+	assert_true(event_base_got_break(base));
+	event_free(t);
+	pk_stop_free(&stop);
+	pk_stop_free(&stop);   /* safe twice */
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +140,7 @@ int main(void)
 		cmocka_unit_test(iso_format),
 		cmocka_unit_test(timer_fires_at_deadlines),
 		cmocka_unit_test(timer_in_the_past_fires_now),
+		cmocka_unit_test(signals_stop_the_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

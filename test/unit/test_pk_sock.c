@@ -98,6 +98,32 @@ static void udp_roundtrip_with_timestamp(const char *host)
 static void udp_v4(void **st) { (void)st; udp_roundtrip_with_timestamp("127.0.0.1"); }
 static void udp_v6(void **st) { (void)st; udp_roundtrip_with_timestamp("::1"); }
 
+static void udp_connected_filters(void **st)
+{
+	struct pk_addr a, srv_addr, other_addr;
+	char buf[8];
+	(void)st;
+	pk_resolve("127.0.0.1", 0, AF_INET, SOCK_DGRAM, 1, &a);
+	int srv = pk_udp_bind(&a), other = pk_udp_bind(&a);
+	pk_sock_local(srv, &srv_addr);
+	pk_sock_local(other, &other_addr);
+	int c = pk_udp_connect(&srv_addr);
+	assert_true(c >= 0);
+	struct pk_addr cl;
+	pk_sock_local(c, &cl);
+	/* a datagram from a stranger is not delivered to a connected socket */
+	sendto(other, "x", 1, 0, (struct sockaddr *)&cl.ss, cl.len);
+	sendto(srv, "y", 1, 0, (struct sockaddr *)&cl.ss, cl.len);
+	struct pollfd p = { .fd = c, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(recv(c, buf, sizeof buf, 0), 1);
+	assert_int_equal(buf[0], 'y');
+	assert_int_equal(recv(c, buf, sizeof buf, 0), -1);   /* nothing else */
+	close(c);
+	close(srv);
+	close(other);
+}
+
 static void tcp_listen_connect(void **st)
 {
 	struct pk_addr a, local;
@@ -143,6 +169,7 @@ int main(void)
 		cmocka_unit_test(equal_and_hash),
 		cmocka_unit_test(udp_v4),
 		cmocka_unit_test(udp_v6),
+		cmocka_unit_test(udp_connected_filters),
 		cmocka_unit_test(tcp_listen_connect),
 		cmocka_unit_test(bind_in_use),
 	};
