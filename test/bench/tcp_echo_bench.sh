@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# tcp-echo benchmark: side by side in one run on loopback, ratios printed.
+#   bash test/bench/tcp_echo_bench.sh            (or: env/run.sh bench)
+# Environment: PK_BUILD_DIR (build dir), PK_BENCH_CPUS="C S" (client and
+# server CPUs, default "0 0": sharing a vCPU, as a ping-pong floor is usually
+# measured; "0 1" adds the ~45 us wake-up of a halted vCPU), PK_BENCH_RUNS
+# (repeats of our and the minimal programs' runs, median shown, default 3),
+# PK_BENCH_SESSIONS (server scale, default 10000), PK_BENCH_SECS (default 10).
+# Every load is bounded in count and time and sent to 127.0.0.1 only.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${PK_BUILD_DIR:-$root/build}
+read -r ccpu scpu <<<"${PK_BENCH_CPUS:-0 0}"
+runs=${PK_BENCH_RUNS:-3}
+sessions=${PK_BENCH_SESSIONS:-10000}
+secs=${PK_BENCH_SECS:-10}
+bin=$build/tcp-echo/tcp-echo
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+need=()
+for p in sockperf qperf iperf3; do command -v "$p" >/dev/null || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || true
+fi
+for c in tcp_echo_min tcp_echo_load; do
+	gcc -O2 -D_GNU_SOURCE -o "$work/$c" "$root/test/bench/$c.c"
+done
+ulimit -n $((2 * sessions + 256)) 2>/dev/null || true
+
+# start_bg CPU LOGFILE CMD...: a server pinned to CPU; waits for its
+# "listening on ...:PORT" line and sets $port (and $spid).
+start_bg() {
+	local cpu=$1 log=$2
+	shift 2
+	taskset -c "$cpu" "$@" >"$log" 2>&1 &
+	spid=$!
+	pids+=("$spid")
+	for _ in $(seq 250); do
+		port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+		[ -n "$port" ] && return 0
+		sleep 0.02
+	done
+	echo "server did not start: $*" >&2
+	cat "$log" >&2
+	return 1
+}
+# start_fixed CPU PORT CMD...: a third-party server on a port we chose.
+start_fixed() {
+	local cpu=$1
+	port=$2
+	shift 2
+	taskset -c "$cpu" "$@" >"$work/fixed.log" 2>&1 &
+	spid=$!
+	pids+=("$spid")
+	for _ in $(seq 250); do
+		ss -ltn "sport = :$port" | grep -q LISTEN && return 0
+		sleep 0.02
+	done
+	return 1
+}
+stop_bg() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2fx' % (a/b) if b else 'n/a')" "$1" "$2"; }
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# our client's figures from its text summary
+ours_rtt_us() { python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["rtt_ms"]["avg"]*1000)'; }
+ours_goodput() { sed -n 's/.*goodput \([0-9.]*\) Mbit.*/\1/p'; }
+# "latency = 7.69 us" (qperf), any unit, to us
+to_us() { awk '{v=$1; u=$2; if (u=="ns") v/=1000; else if (u=="ms") v*=1000; else if (u=="sec"||u=="s") v*=1e6; print v}'; }
+
+echo "tcp-echo benchmark on $(nproc) vCPUs, $(uname -r); client on CPU $ccpu, server on CPU $scpu;"
+echo "median of $runs runs for tcp-echo and the minimal C programs, one run for the others"
+echo
+
+# 1. RTT of stop-and-wait probes ------------------------------------------
+n=50000
+echo "1. RTT, $n stop-and-wait probes (mean, us; sockperf/qperf print one-way latency: x2)"
+for size in 1 1000; do
+	start_bg "$scpu" "$work/min.log" "$work/tcp_echo_min" server
+	m=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$work/tcp_echo_min" pingpong 127.0.0.1 "$port" "$size" $n | awk '{print $1}'; done | median)
+	stop_bg
+	start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q
+	o=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$bin" client -J -n $n -s "$size" -p "$port" 127.0.0.1 | ours_rtt_us; done | median)
+	stop_bg
+	printf '   %5s B  %-36s %8.2f us\n' "$size" "minimal C ping-pong" "$m"
+	printf '   %5s B  %-36s %8.2f us   %s of minimal\n' "$size" "tcp-echo client/server" "$o" "$(ratio "$o" "$m")"
+	if command -v sockperf >/dev/null; then
+		p=$(free_port)
+		start_fixed "$scpu" "$p" sockperf sr --tcp -i 127.0.0.1 -p "$p"
+		# sockperf's smallest message is 14 bytes (its header)
+		s=$(taskset -c "$ccpu" sockperf pp --tcp -i 127.0.0.1 -p "$p" -m $((size < 14 ? 14 : size)) -t 3 2>&1 |
+			sed -n 's/.*avg-latency=\([0-9.]*\).*/\1/p' | head -1 | awk '{print $1*2}')
+		stop_bg
+		[ -n "$s" ] && printf '   %5s B  %-36s %8.2f us   %s of minimal\n' "$size" \
+			"sockperf ping-pong --tcp$([ "$size" -lt 14 ] && echo ' (14 B)')" "$s" "$(ratio "$s" "$m")"
+	fi
+	if command -v qperf >/dev/null; then
+		p=$(free_port)
+		start_fixed "$scpu" "$p" qperf -lp "$p"
+		q=$(taskset -c "$ccpu" qperf 127.0.0.1 -lp "$p" -ip "$(free_port)" -m "$size" -t 3 tcp_lat 2>&1 |
+			sed -n 's/.*latency *= *\([0-9.]*\) *\([a-z]*\).*/\1 \2/p' | to_us | awk '{print $1*2}')
+		stop_bg
+		[ -n "$q" ] && printf '   %5s B  %-36s %8.2f us   %s of minimal\n' "$size" "qperf tcp_lat" "$q" "$(ratio "$q" "$m")"
+	fi
+done
+echo
+
+# 2. Throughput of 32 KiB probes ------------------------------------------
+echo "2. throughput of 32 KiB probes (goodput: echoed payload bits / time, Mbit/s)"
+n=20000
+start_bg "$scpu" "$work/min.log" "$work/tcp_echo_min" server
+m=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$work/tcp_echo_min" pingpong 127.0.0.1 "$port" 32768 $n | awk '{print $4}'; done | median)
+mp=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$work/tcp_echo_min" pipe 127.0.0.1 "$port" 32768 $((10 * n)) 16; done | median)
+stop_bg
+start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q
+o=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$bin" client -q -m ttput -s 32K -n $n -p "$port" 127.0.0.1 | ours_goodput; done | median)
+op=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$bin" client -q -m ttput -s 32K -n $((10 * n)) --window 16 -p "$port" 127.0.0.1 | ours_goodput; done | median)
+stop_bg
+printf '   %-44s %10.0f Mbit/s\n' "minimal C stop-and-wait echo" "$m"
+printf '   %-44s %10.0f Mbit/s   %s of minimal\n' "tcp-echo stop-and-wait (--window 1)" "$o" "$(ratio "$o" "$m")"
+printf '   %-44s %10.0f Mbit/s\n' "minimal C pipelined echo, 16 in flight" "$mp"
+printf '   %-44s %10.0f Mbit/s   %s of minimal\n' "tcp-echo --window 16" "$op" "$(ratio "$op" "$mp")"
+if command -v iperf3 >/dev/null; then
+	p=$(free_port)
+	start_fixed "$scpu" "$p" iperf3 -s -p "$p" -1
+	i=$(taskset -c "$ccpu" iperf3 -c 127.0.0.1 -p "$p" -l 32K -N -t 3 -J 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6)' || echo "")
+	stop_bg
+	[ -n "$i" ] && printf '   %-44s %10.0f Mbit/s   (one way, no echo)\n' "iperf3 -l 32K -N" "$i"
+fi
+echo
+
+# 3. Server scale -----------------------------------------------------------
+# the load generator gets its own vCPU when there is one
+lcpu=$ccpu
+[ "$lcpu" = "$scpu" ] && [ "$(nproc)" -ge 2 ] && lcpu=$(( (scpu + 1) % $(nproc) ))
+echo "3. server scale: $sessions sessions, each one 1-byte probe a second for $secs s"
+echo "   (server on CPU $scpu, load generator on CPU $lcpu)"
+start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q --max-conns $((sessions + 16))
+line=$(taskset -c "$lcpu" "$work/tcp_echo_load" "$port" "$sessions" "$secs" "$spid" || true)
+stop_bg
+python3 - "$line" <<'PY'
+import sys
+kv = dict(x.split("=") for x in sys.argv[1].split())
+if not kv:
+    print("   load generator failed"); sys.exit(0)
+print("   sessions set up in %s s; server RSS %s KiB before, %s KiB with all idle"
+      % (kv["open_s"], kv["rss_before_kb"], kv["rss_idle_kb"]))
+print("   memory per idle session: %s bytes in the server (user space), kernel TCP buffers %s bytes"
+      % (kv["user_bytes_per_session"], kv["kernel_bytes_per_session"]))
+print("   probes %s, answered %s; RTT p50 %s us, p99 %s us, max %s us"
+      % (kv["probes"], kv["answered"], kv["p50_us"], kv["p99_us"], kv["max_us"]))
+print("   answered after 1 ms: %s, after 10 ms: %s, after 100 ms: %s (late = after 10 ms)"
+      % (kv["late_1ms"], kv["late_10ms"], kv["late_100ms"]))
+PY
