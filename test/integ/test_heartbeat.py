@@ -124,8 +124,9 @@ def test_loss_near_p():
         s = doc["summary"]
         check(doc["tool"] == "heartbeat" and doc["target"]["port"] == port, "doc shape")
         check(s["transmitted"] == 400 and len(doc["samples"]) == 400, "400 sent: %r" % s)
-        missed = s["lost"] + s["late"]
-        check(0.22 <= missed / 400 <= 0.38, "%s: loss %d/400 not near 0.3" % (host, missed))
+        # heartbeats with no reply at all are exactly the simulated drops
+        # (checked against the server below); late replies only depend on load
+        check(0.22 <= s["lost"] / 400 <= 0.38, "%s: loss %d/400 not near 0.3" % (host, s["lost"]))
         check(s["received"] + s["lost"] + s["late"] == 400, "adds up")
         check(s["malformed_replies"] == 0 and s["unknown_replies"] == 0, "clean replies")
         check(s["time_diff_ms"]["min"] is not None and abs(s["time_diff_ms"]["avg"]) < 50,
@@ -150,7 +151,8 @@ def test_loss_near_p():
         check(len(s["outages"]) == runs and s["detectors"]["kmiss"]["ups"] >= runs - 1, "outages")
         check(rc == 0, "server exit %d" % rc)
         fin, _ = final_json(out)
-        check(fin["datagrams"] == 400 and fin["accepted"] + fin["sim_dropped"] == 400,
+        check(fin["datagrams"] == 400 and fin["accepted"] + fin["sim_dropped"] == 400 and
+              fin["sim_dropped"] == s["lost"],
               "server counts: %r" % fin)
         check(fin["replies"] == fin["accepted"] == s["received"] + s["late"], "replies")
         c = fin["clients"][0]
