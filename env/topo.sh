@@ -185,7 +185,7 @@ delay_bridge() {
 		: >"$log"
 		record "pid $STATE/linkemu.pid"
 		nsx agent3 setsid -w "$bin" --delay-ab "$a" --delay-ba "$b" --loss "$l%" \
-			${JITTER:+--jitter "$JITTER"} --pidfile "$STATE/linkemu.pid" port12 port22 \
+			${JITTER:+--jitter "$JITTER"} --realtime --pidfile "$STATE/linkemu.pid" port12 port22 \
 			>"$log" 2>&1 </dev/null &
 		local bg=$!
 		for _ in $(seq 100); do

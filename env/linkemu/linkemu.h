@@ -32,6 +32,7 @@ struct emu_cfg {
 	int64_t spin_ns;     /* busy-wait this long before each departure */
 	uint64_t seed;
 	const char *pidfile; /* written when ready, removed on exit */
+	int realtime;        /* SCHED_FIFO (best effort, reported) */
 	int quiet;
 };
 

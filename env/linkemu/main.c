@@ -14,16 +14,18 @@ static const char usage_text[] =
 	"               [--jitter DUR] [--jitter-ab DUR] [--jitter-ba DUR]\n"
 	"               [--loss P] [--loss-ab P] [--loss-ba P]\n"
 	"               [--rate BPS] [--rate-ab BPS] [--rate-ba BPS]\n"
-	"               [--limit N] [--spin DUR] [--seed N] [--pidfile PATH] [-q] IF_A IF_B\n"
+	"               [--limit N] [--spin DUR] [--seed N] [--pidfile PATH] [--realtime]\n"
+	"               [-q] IF_A IF_B\n"
 	"\n"
 	"Bridges IF_A and IF_B (packet sockets): frames from A leave B after the\n"
 	"a->b delay, normal jitter (standard deviation), loss and rate, and the\n"
 	"same the other way. P: probability (0.1) or percent (10%); BPS: bits/s\n"
 	"with k, M or G (1000s). Prints 'linkemu: forwarding A <-> B' when ready;\n"
-	"SIGINT/SIGTERM print the counters and stop.\n";
+	"SIGINT/SIGTERM print the counters and stop. --realtime: SCHED_FIFO, so\n"
+	"other processes cannot delay a departure.\n";
 
 enum { O_D = 256, O_DAB, O_DBA, O_J, O_JAB, O_JBA, O_L, O_LAB, O_LBA,
-       O_R, O_RAB, O_RBA, O_LIMIT, O_SPIN, O_SEED, O_PIDFILE };
+       O_R, O_RAB, O_RBA, O_LIMIT, O_SPIN, O_SEED, O_PIDFILE, O_RT };
 
 static const struct option longopts[] = {
 	{ "delay", 1, NULL, O_D }, { "delay-ab", 1, NULL, O_DAB }, { "delay-ba", 1, NULL, O_DBA },
@@ -31,7 +33,7 @@ static const struct option longopts[] = {
 	{ "loss", 1, NULL, O_L }, { "loss-ab", 1, NULL, O_LAB }, { "loss-ba", 1, NULL, O_LBA },
 	{ "rate", 1, NULL, O_R }, { "rate-ab", 1, NULL, O_RAB }, { "rate-ba", 1, NULL, O_RBA },
 	{ "limit", 1, NULL, O_LIMIT }, { "spin", 1, NULL, O_SPIN }, { "seed", 1, NULL, O_SEED },
-	{ "pidfile", 1, NULL, O_PIDFILE },
+	{ "pidfile", 1, NULL, O_PIDFILE }, { "realtime", 0, NULL, O_RT },
 	{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -106,6 +108,7 @@ static void option(struct emu_cfg *c, int ch, const char *a)
 			errx(2, "seed '%s': %s", a, errstr);
 		break;
 	case O_PIDFILE: c->pidfile = a; break;
+	case O_RT: c->realtime = 1; break;
 	case 'q': c->quiet = 1; break;
 	case 'h': fputs(usage_text, stdout); exit(0);
 	case 'V': printf("linkemu %s\n", PK_VERSION); exit(0);

@@ -89,15 +89,15 @@ def test_against_seed_agent():
         docs = json_reports(out)
         check(len(docs) == 2, "%d reports" % len(docs))
         # the seed's echo runs in Python's asyncio loop: its wake-up and
-        # processing time is in every RTT we measure of it, hence 1 ms here
-        check_25("ours vs seed", docs[-1], OWN4["agent2"], tol=1.0)
+        # processing time is in every RTT we measure of it, hence 2 ms here
+        check_25("ours vs seed", docs[-1], OWN4["agent2"], tol=2.0)
         check(docs[-1]["peers"][0]["probes_heard"] >= 25, "the seed's probes were not heard")
         _, sout, _ = stop(seed)
         lines = [l for l in sout.splitlines() if l.startswith("Average latency:")]
         check(lines, "the seed agent measured nothing: %r" % sout)
         seed_ms = float(lines[-1].split()[2])
         print("  seed agent: %s" % lines[-1])
-        check(abs(seed_ms - 25.0) < 1.0, "seed agent measured %.3f ms" % seed_ms)
+        check(abs(seed_ms - 25.0) < 2.0, "seed agent measured %.3f ms" % seed_ms)
     finally:
         for p in (seed, ours):
             if p is not None:

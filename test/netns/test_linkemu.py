@@ -48,7 +48,7 @@ def teardown():
 
 
 def emu(*args):
-    p = nsexec("pk-le-m", [prog("env", "linkemu")] + list(args) + ["ea", "eb"])
+    p = nsexec("pk-le-m", [prog("env", "linkemu"), "--realtime"] + list(args) + ["ea", "eb"])
     wait_line(p, "forwarding")
     return p
 
@@ -97,29 +97,40 @@ def mean(xs):
     return sum(xs) / len(xs)
 
 
+def median(xs):
+    s = sorted(xs)
+    return s[len(s) // 2]
+
+
+# The figure checked is the median one-way delay: the sender (Python) takes
+# its timestamp before sendto, so a preemption of the sender between the two
+# on a busy 2-vCPU machine lengthens single samples; the mean is printed.
+
+
 def test_delay_each_direction():
     p = emu("--delay-ab", "20ms", "--delay-ba", "30ms")
     try:
         for src, dst, want in (("pk-le-a", "pk-le-b", 20.0), ("pk-le-b", "pk-le-a", 30.0)):
             d = one_way(src, dst, 100, 0.01)
             check(len(d) == 100, "%s->%s: %d of 100 arrived" % (src, dst, len(d)))
-            m = mean(d)
-            print("  %s->%s asked %.1f ms: mean %.4f min %.4f max %.4f" % (src, dst, want, m, min(d), max(d)))
-            check(abs(m - want) < 0.2, "mean %.4f ms, asked %.1f ms" % (m, want))
+            m = median(d)
+            print("  %s->%s asked %.1f ms: median %.4f mean %.4f min %.4f max %.4f"
+                  % (src, dst, want, m, mean(d), min(d), max(d)))
+            check(abs(m - want) < 0.2, "median %.4f ms, asked %.1f ms" % (m, want))
             check(min(d) >= want - 0.05, "a datagram came early: %.4f ms" % min(d))
     finally:
         stop(p)
 
 
 def test_delay_points():
-    for want in (1.0, 5.0, 100.0):
+    for want in (1.0, 5.0, 20.0, 100.0):
         p = emu("--delay", "%gms" % want)
         try:
             d = one_way("pk-le-a", "pk-le-b", 30, 0.005)
             check(len(d) == 30, "%d of 30 arrived" % len(d))
-            m = mean(d)
-            print("  asked %.1f ms: mean %.4f max %.4f" % (want, m, max(d)))
-            check(abs(m - want) < 0.2, "mean %.4f ms, asked %.1f ms" % (m, want))
+            m = median(d)
+            print("  asked %.1f ms: median %.4f mean %.4f max %.4f" % (want, m, mean(d), max(d)))
+            check(abs(m - want) < 0.2, "median %.4f ms, asked %.1f ms" % (m, want))
         finally:
             stop(p)
 
