@@ -4,14 +4,21 @@
  * echo_frame() (a partial line is kept in a per-connection buffer no longer
  * than the longest valid line of the phase) and feeds them to the session
  * state machine of echo_proto. Replies and echoes go to an output evbuffer
- * in order; a delayed echo is held by a "mark" (end offset, due time) and a
- * per-connection timer releases the bytes when their time comes, so a slow
- * session never holds up another. Output beyond OUT_LIMIT pauses reading.
+ * in order; a delayed echo is held by a "mark" (end offset, due time) and
+ * the bytes are released when their time comes, so a slow session never
+ * holds up another. Output beyond OUT_LIMIT pauses reading.
+ *
+ * Timing: libevent's precise-timer base re-arms its timerfd on every loop
+ * iteration (a syscall per event, ~1 us on each echo). So the base is a
+ * plain one (idle and linger timers to the millisecond are fine) and the
+ * delays run on a timerfd of our own, armed at the earliest due time of a
+ * heap of connections and re-armed only when that time changes.
  *
  * A closing verdict sends its reply, then shuts down the write side and
  * drains input until EOF or LINGER_NS (so the reply is not lost to a reset).
  */
 #include "echo.h"
+#include "echo_heap.h"
 #include "pk_clock.h"
 
 #include <errno.h>
@@ -22,6 +29,7 @@
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -44,7 +52,8 @@ struct echo_conn {
 	struct echo_conn *prev, *next;
 	int fd;
 	struct pk_addr peer;
-	struct event *ev_read, *ev_write, *ev_timer, *ev_delay;
+	struct event *ev_read, *ev_write, *ev_timer;
+	size_t hpos;                    /* in srv->heap, keyed by the first mark's due */
 	struct evbuffer *out;
 	uint64_t queued, sent, ready;   /* absolute output offsets */
 	struct mark *marks;
@@ -66,7 +75,10 @@ struct echo_srv {
 	struct echo_report rep;
 	struct event_base *base;
 	int lfd;
-	struct event *ev_accept, *ev_retry, *ev_int, *ev_term;
+	struct event *ev_accept, *ev_retry, *ev_int, *ev_term, *ev_tick;
+	int tfd;                        /* delay timerfd */
+	int64_t armed;                  /* its deadline, 0 = disarmed */
+	struct echo_heap heap;
 	char *scratch;
 	struct echo_conn *conns;
 	struct echo_server_stats st;
@@ -96,7 +108,7 @@ static void conn_free(struct echo_conn *c, enum echo_end why)
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_timer);
-	event_free(c->ev_delay);
+	echo_heap_remove(&s->heap, &c->hpos);
 	evbuffer_free(c->out);
 	close(c->fd);
 	free(c->marks);
@@ -148,6 +160,29 @@ static int conn_flush(struct echo_conn *c)
 	return 0;
 }
 
+/* Arms the delay timerfd at the heap's earliest due time, if it changed. */
+static void srv_arm(struct echo_srv *s)
+{
+	const struct echo_heap_ent *top = echo_heap_top(&s->heap);
+	int64_t want = top ? top->due : 0;
+	struct itimerspec its = { .it_value = pk_ns_to_timespec(want > 0 ? want : 0) };
+
+	if (want == s->armed)
+		return;
+	if (want > 0 && its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	s->armed = want;
+}
+
+static int conn_schedule(struct echo_conn *c, int64_t due)
+{
+	if (echo_heap_set(&c->srv->heap, c, &c->hpos, due) != 0)
+		return -ENOMEM;
+	srv_arm(c->srv);
+	return 0;
+}
+
 static int mark_push(struct echo_conn *c, uint64_t end, int64_t due)
 {
 	if (c->mcount == c->mcap) {
@@ -164,7 +199,7 @@ static int mark_push(struct echo_conn *c, uint64_t end, int64_t due)
 	}
 	c->marks[(c->mhead + c->mcount) % c->mcap] = (struct mark){ end, due };
 	if (c->mcount++ == 0)
-		pk_timer_at(c->ev_delay, due);
+		return conn_schedule(c, due);
 	return 0;
 }
 
@@ -225,7 +260,9 @@ static void release_due(struct echo_conn *c, int64_t now)
 		c->mcount--;
 	}
 	if (c->mcount > 0)
-		pk_timer_at(c->ev_delay, c->marks[c->mhead].due);
+		conn_schedule(c, c->marks[c->mhead].due);   /* the heap has room for c */
+	else
+		echo_heap_remove(&c->srv->heap, &c->hpos);
 }
 
 static enum echo_end end_of(enum echo_verdict v)
@@ -435,14 +472,23 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	conn_flush(arg);
 }
 
-static void on_delay(evutil_socket_t fd, short what, void *arg)
+/* The delay timerfd: releases every connection's due echoes. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
-	struct echo_conn *c = arg;
+	struct echo_srv *s = arg;
+	const struct echo_heap_ent *top;
+	uint64_t expirations;
+	int64_t now = pk_now_ns();
 
-	(void)fd;
 	(void)what;
-	release_due(c, pk_now_ns());
-	conn_flush(c);
+	(void)!read(fd, &expirations, sizeof expirations);
+	s->armed = 0;
+	while ((top = echo_heap_top(&s->heap)) != NULL && top->due <= now) {
+		struct echo_conn *c = top->item;
+		release_due(c, now);
+		conn_flush(c);          /* may free c; it leaves the heap then */
+	}
+	srv_arm(s);
 }
 
 /* Idle timeout, or the end of lingering. */
@@ -495,15 +541,14 @@ static struct echo_conn *conn_new(struct echo_srv *s, int fd, const struct pk_ad
 	c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	c->ev_timer = evtimer_new(s->base, on_timer, c);
-	c->ev_delay = evtimer_new(s->base, on_delay, c);
+	c->hpos = ECHO_HEAP_NONE;
 	c->out = evbuffer_new();
-	if (!c->ev_read || !c->ev_write || !c->ev_timer || !c->ev_delay || !c->out ||
+	if (!c->ev_read || !c->ev_write || !c->ev_timer || !c->out ||
 	    event_add(c->ev_read, NULL) != 0 ||
 	    pk_timer_at(c->ev_timer, c->start_ns + s->cfg->idle_ns) != 0) {
 		if (c->ev_read) event_free(c->ev_read);
 		if (c->ev_write) event_free(c->ev_write);
 		if (c->ev_timer) event_free(c->ev_timer);
-		if (c->ev_delay) event_free(c->ev_delay);
 		if (c->out) evbuffer_free(c->out);
 		free(c);
 		return NULL;
@@ -610,7 +655,7 @@ static int srv_open(struct echo_srv *s)
 
 int echo_server_run(const struct echo_server_cfg *cfg)
 {
-	struct echo_srv s = { .cfg = cfg, .lfd = -1 };
+	struct echo_srv s = { .cfg = cfg, .lfd = -1, .tfd = -1 };
 	int rc = 2;
 
 	s.rep = (struct echo_report){ .out = stdout, .json = cfg->json, .quiet = cfg->quiet };
@@ -621,15 +666,18 @@ int echo_server_run(const struct echo_server_cfg *cfg)
 	raise_nofile(cfg->max_conns);
 	pk_timer_slack_min();
 	s.scratch = malloc(SCRATCH_SIZE);
-	s.base = pk_base_new();
-	if (s.scratch == NULL || s.base == NULL || srv_open(&s) != 0)
+	s.base = event_base_new();      /* not precise: see the top of this file */
+	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s.scratch == NULL || s.base == NULL || s.tfd < 0 || srv_open(&s) != 0)
 		goto out;
+	s.ev_tick = event_new(s.base, s.tfd, EV_READ | EV_PERSIST, on_tick, &s);
 	s.ev_accept = event_new(s.base, s.lfd, EV_READ | EV_PERSIST, on_accept, &s);
 	s.ev_retry = evtimer_new(s.base, on_retry, &s);
 	s.ev_int = evsignal_new(s.base, SIGINT, on_signal, &s);
 	s.ev_term = evsignal_new(s.base, SIGTERM, on_signal, &s);
-	if (!s.ev_accept || !s.ev_retry || !s.ev_int || !s.ev_term ||
-	    event_add(s.ev_accept, NULL) || event_add(s.ev_int, NULL) || event_add(s.ev_term, NULL)) {
+	if (!s.ev_accept || !s.ev_retry || !s.ev_int || !s.ev_term || !s.ev_tick ||
+	    event_add(s.ev_accept, NULL) || event_add(s.ev_int, NULL) ||
+	    event_add(s.ev_term, NULL) || event_add(s.ev_tick, NULL)) {
 		echo_report_error("cannot set up the event loop");
 		goto out;
 	}
@@ -647,6 +695,10 @@ out:
 	if (s.ev_retry) event_free(s.ev_retry);
 	if (s.ev_int) event_free(s.ev_int);
 	if (s.ev_term) event_free(s.ev_term);
+	if (s.ev_tick) event_free(s.ev_tick);
+	if (s.tfd >= 0)
+		close(s.tfd);
+	echo_heap_free(&s.heap);
 	if (s.lfd >= 0)
 		close(s.lfd);
 	if (s.base)
