@@ -8,6 +8,7 @@ exit codes, sweep output that adds up, CSV, JSON and the plot file.
 import csv
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -204,6 +205,38 @@ def test_delayed_session_beside_fast_one():
         slow.sendall(b"t\n")
         check(read_all(slow) == CLOSING, "slow close")
         slow.close()
+
+
+def test_many_delays_at_once():
+    """20 sessions, delays 10..200 ms, each probe echoed after its own delay."""
+    with Server("-q") as srv:
+        socks = []
+        for i in range(20):
+            s = connect("127.0.0.1" if i % 2 else "::1", srv.port)
+            s.sendall(b"s RTT 2 3 %.3f\n" % (0.01 * (20 - i)))
+            socks.append(s)
+        for s in socks:
+            read_exact(s, len(READY))
+        t0 = time.monotonic()
+        for s in socks:
+            s.sendall(b"m ab 1\nm cd 2\nm ef 3\n")  # three at once: each waits its delay
+        bufs, done = [b""] * 20, [None] * 20
+        while None in done and time.monotonic() - t0 < 3:
+            r, _, _ = select.select([x for i, x in enumerate(socks) if done[i] is None], [], [], 1)
+            for x in r:
+                i = socks.index(x)
+                bufs[i] += x.recv(100)
+                if len(bufs[i]) >= 21:
+                    done[i] = time.monotonic() - t0
+        for i, s in enumerate(socks):
+            want = 0.01 * (20 - i)
+            check(bufs[i] == b"m ab 1\nm cd 2\nm ef 3\n", "echoes of %d: %r" % (i, bufs[i]))
+            check(want <= done[i] < want + 0.15, "session %d (delay %.2f s) after %.3f s"
+                  % (i, want, done[i]))
+            s.sendall(b"t\n")
+            check(read_all(s) == CLOSING, "close %d" % i)
+            s.close()
+        check(time.monotonic() - t0 < 1.0, "delays ran side by side")
 
 
 def test_limits():
@@ -478,6 +511,7 @@ pkutil.main([
     test_cut_off_message,
     test_bad_input_ends_only_that_connection,
     test_delayed_session_beside_fast_one,
+    test_many_delays_at_once,
     test_limits,
     test_connection_cap,
     test_idle_timeout,
