@@ -47,24 +47,54 @@ def check_25(name, doc, peer, tol=0.5):
           "%s: answered %d lost %d" % (name, p["answered"], p["lost"]))
 
 
-def delay_test(link):
-    topo_up("--link", link, "--delay", "20ms,30ms")
+class Timing(Fail):
+    """A latency off by more than the tolerance (as opposed to a functional failure)."""
+
+
+def delay_run(link):
     procs = {}
     try:
         for ns in ("agent1", "agent2"):
             procs[ns + "/4"] = agent(ns, *FAST, "-c", "2", OWN4[ns])
             procs[ns + "/6"] = agent(ns, *FAST, "-c", "2", "-6", OWN6[ns])
+        results = []
         for key, p in procs.items():
             out, _ = finish(p, 30)
             docs = json_reports(out)
             check(len(docs) == 2, "%s: %d reports" % (key, len(docs)))
             ns, fam = key.split("/")
             other = "agent2" if ns == "agent1" else "agent1"
-            peer = (OWN4 if fam == "4" else OWN6)[other]
-            check_25("%s %s IPv%s" % (link, ns, fam), docs[-1], peer)
+            results.append(("%s %s IPv%s" % (link, ns, fam), docs[-1],
+                            (OWN4 if fam == "4" else OWN6)[other]))
     finally:
         for p in procs.values():
             stop(p)
+    timing = None
+    for name, doc, peer in results:
+        try:
+            check_25(name, doc, peer)
+        except Fail as e:
+            if "latency" not in str(e):
+                raise
+            timing = e
+    if timing is not None:
+        raise Timing(str(timing))
+
+
+def delay_test(link):
+    """Four agents (two per family) for 2 x 3 s; the second report counts.
+    A run whose average misses 25 +- 0.5 ms is repeated once: on a shared
+    2-vCPU machine one process held off the CPU for tens of ms (seen: a single
+    57 ms sample among 30) moves a 30-sample mean by 1 ms. A functional
+    failure (no peer, losses) is never retried."""
+    topo_up("--link", link, "--delay", "20ms,30ms")
+    try:
+        try:
+            delay_run(link)
+        except Timing as e:
+            print("  timing miss, once more: %s" % e)
+            delay_run(link)
+    finally:
         topo_down()
 
 
