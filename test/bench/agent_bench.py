@@ -3,28 +3,31 @@
 
 accuracy: injected one-way delay (the same both ways, through the link
   emulator or netem on agent3) against the latency two agents measure, at
-  0 (the path itself), 1, 5, 20 and 100 ms, over the patch and the VXLAN link.
-  Goal: error under 0.2 ms at every point.
+  0 (the path itself), 1, 5, 20 and 100 ms: over a bare veth path (agent -
+  linkemu - agent, no switch: the agent and the emulator alone), over the
+  patch link and over the VXLAN link. Goal: error under 0.2 ms at every point.
 cpu: CPU time per agent in a 12-agent mesh (VXLAN) at the default rate
   (0.5 s) and at a 10 ms interval, from /proc/PID/stat over a fixed window.
 
 usage: agent_bench.py BUILD_DIR SRC_DIR [accuracy|cpu]...
 """
 import os
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "netns"))
-from nsutil import (agent_bin, finish, json_reports, nsexec, require_root, stop, topo_down,  # noqa: E402
-                    topo_up, wait_line)
+from nsutil import (agent_bin, finish, json_reports, nsexec, prog, require_root, stop,  # noqa: E402
+                    topo_down, topo_up, wait_line)
+import test_linkemu as le  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")
 
 
-def pair(interval, report, count, extra=()):
+def pair(interval, report, count, extra=(), agents=(("agent1", "10.1.1.5"), ("agent2", "10.1.1.6"))):
     procs = {ns: nsexec(ns, [agent_bin(), "-J", "-i", interval, "-r", report, "-c", str(count)]
                         + list(extra) + [own])
-             for ns, own in (("agent1", "10.1.1.5"), ("agent2", "10.1.1.6"))}
+             for ns, own in agents}
     docs = {}
     for ns, p in procs.items():
         out, _ = finish(p, 120)
@@ -36,20 +39,40 @@ def accuracy():
     print("accuracy: injected one-way delay vs measured latency (RTT/2); 100 ms probes, 2 x 5 s,"
           " second report; both agents averaged")
     print("%-6s %8s %12s %10s %14s" % ("link", "delay", "measured", "error", "error-base"))
-    for link in ("patch", "vxlan"):
+    for link in ("veth", "patch", "vxlan"):
         base = None
         for d in (0, 1, 5, 20, 100):
-            topo_up("--link", link, "--delay", "%dms,%dms" % (d, d), "--ip", "4")
-            try:
-                docs = pair("100ms", "5s", 2)
-            finally:
-                topo_down()
+            if link == "veth":
+                docs = bare_pair(d)
+            else:
+                topo_up("--link", link, "--delay", "%dms,%dms" % (d, d), "--ip", "4")
+                try:
+                    docs = pair("100ms", "5s", 2)
+                finally:
+                    topo_down()
             vals = [docs[ns][-1]["avg_latency_ms"] for ns in docs]
             m = sum(vals) / len(vals)
             if d == 0:
                 base = m
             print("%-6s %6d ms %9.3f ms %+7.3f ms %+11.3f ms" % (link, d, m, m - d, m - d - base),
                   flush=True)
+
+
+def bare_pair(d):
+    """Agents in pk-le-a and pk-le-b, linkemu between them (no switch)."""
+    le.setup()
+    emu = None
+    try:
+        for ns in ("pk-le-a", "pk-le-b"):
+            subprocess.run(["ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", "eth0"], check=True)
+        emu = nsexec("pk-le-m", [prog("env", "linkemu"), "--realtime", "--delay", "%dms" % d, "ea", "eb"])
+        wait_line(emu, "forwarding")
+        return pair("100ms", "5s", 2, agents=(("pk-le-a", le.ADDR["pk-le-a"]),
+                                              ("pk-le-b", le.ADDR["pk-le-b"])))
+    finally:
+        if emu is not None:
+            stop(emu)
+        le.teardown()
 
 
 def cpu_ticks(pid):
