@@ -9,6 +9,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifdef IPV6_MULTICAST_ALL
+#define AGENT_IPV6_MULTICAST_ALL IPV6_MULTICAST_ALL
+#else
+#define AGENT_IPV6_MULTICAST_ALL 29   /* Linux 4.20 */
+#endif
+
 int agent_own_addrs(struct agent *a)
 {
 	struct ifaddrs *ifa, *i;
@@ -100,8 +106,11 @@ static int open_rx(struct agent *a)
 	if (fd < 0)
 		return fd;
 	rc = pk_mcast_join(fd, &a->group, a->ifindex);
+	/* only the group joined here, not every group some socket joined */
 	if (rc == 0 && a->cfg->family == AF_INET)
 		(void)setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &(int){0}, sizeof(int));
+	if (rc == 0 && a->cfg->family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, AGENT_IPV6_MULTICAST_ALL, &(int){0}, sizeof(int));
 	if (rc != 0) {
 		close(fd);
 		return rc;
