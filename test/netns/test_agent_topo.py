@@ -135,6 +135,49 @@ def test_against_seed_agent():
         topo_down()
 
 
+def test_vxlan_mtu():
+    """The overlay's MTU (1450) fits in the underlay's (1500) after the 50
+    bytes of VXLAN: the largest datagram that fits with DF set crosses the
+    tunnel whole, IPv4 and IPv6, and one byte more is refused at the sender."""
+    import socket
+    from nsutil import InNetns
+    topo_up("--link", "vxlan")
+    try:
+        for fam, own, hdr in ((socket.AF_INET, OWN4, 28), (socket.AF_INET6, OWN6, 48)):
+            with InNetns("agent2"):
+                rx = socket.socket(fam, socket.SOCK_DGRAM)
+                rx.bind((own["agent2"], 0))
+                rx.settimeout(3)
+            with InNetns("agent1"):
+                tx = socket.socket(fam, socket.SOCK_DGRAM)
+            if fam == socket.AF_INET:
+                tx.setsockopt(socket.IPPROTO_IP, 10, 2)      # IP_MTU_DISCOVER = IP_PMTUDISC_DO
+            else:
+                tx.setsockopt(socket.IPPROTO_IPV6, 23, 2)    # IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DO
+                tx.setsockopt(socket.IPPROTO_IPV6, 62, 1)    # IPV6_DONTFRAG
+            size = 1450 - hdr
+            dst = (own["agent2"], rx.getsockname()[1])
+            got = None
+            for _ in range(10):                  # the first may wait for ARP / ND
+                tx.sendto(b"m" * size, dst)
+                try:
+                    got, _ = rx.recvfrom(4096)
+                    break
+                except socket.timeout:
+                    pass
+            check(got is not None and len(got) == size, "a %d-byte datagram did not cross" % size)
+            try:
+                tx.sendto(b"m" * (size + 1), dst)
+                raise Fail("%d bytes with DF were sent on a 1450-byte link" % (size + 1))
+            except OSError:
+                pass
+            print("  family %d: %d-byte datagrams cross the tunnel" % (fam, size))
+            tx.close()
+            rx.close()
+    finally:
+        topo_down()
+
+
 def test_loss_10():
     topo_up("--link", "patch", "--loss", "10", "--ip", "4")
     procs = {}
@@ -236,7 +279,8 @@ def main():
     require_root()
     import sys
     only = sys.argv[3:]
-    tests = [test_delay_patch, test_delay_vxlan, test_against_seed_agent, test_loss_10, test_metrics]
+    tests = [test_delay_patch, test_delay_vxlan, test_against_seed_agent, test_vxlan_mtu, test_loss_10,
+             test_metrics]
     run_tests([t for t in tests if not only or t.__name__ in only])
 
 
