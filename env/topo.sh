@@ -65,7 +65,8 @@ ovs_up() {
 	record "ovs $name"
 	mkdir -p "$d"
 	if ! alive "$d/ovsdb-server.pid"; then
-		[ -f "$d/conf.db" ] || ovsdb-tool create "$d/conf.db" "$SCHEMA"
+		[ -f "$d/conf.db" ] || ovsdb-tool create "$d/conf.db" "$SCHEMA" 2>>"$d/start.err" ||
+			EXIT=3 die "cannot create the Open vSwitch database (schema $SCHEMA)"
 		OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d nsx "$name" ovsdb-server "$d/conf.db" \
 			--remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" \
 			--unixctl="$d/ovsdb-server.ctl" --log-file="$d/ovsdb-server.log" --detach \
