@@ -217,6 +217,50 @@ def test_metrics_http_and_file():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_peer_expiry_and_bound():
+    """--max-peers 1: a second peer is counted, not stored; a peer silent for
+    --peer-timeout is forgotten (and the other can then take its place)."""
+    port = free_port()
+    a, _ = agent(port, "127.0.0.2", "-J", "-i", "100ms", "-r", "400ms", "--max-peers", "1",
+                 "--peer-timeout", "600ms")
+    fakes = []
+    try:
+        for host in ("127.0.0.8", "127.0.0.9"):
+            f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            f.bind((host, 0))
+            f.settimeout(1)
+            fakes.append(f)
+        # both "peers" probe the agent (unicast to its group port) for 1 s
+        end = time.monotonic() + 1.0
+        n = 1
+        while time.monotonic() < end:
+            for f in fakes:
+                f.sendto(str(n).encode(), ("127.0.0.1", port))
+                f.recvfrom(100)                       # its echo
+            n += 1
+            time.sleep(0.05)
+        # then only 127.0.0.9 goes on; 127.0.0.8 falls silent
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            fakes[1].sendto(str(n).encode(), ("127.0.0.1", port))
+            fakes[1].recvfrom(100)
+            n += 1
+            time.sleep(0.05)
+    finally:
+        for f in fakes:
+            f.close()
+    rc, out, _ = pkutil.stop(a)
+    docs = reports(out)
+    first = [p["peer"] for p in docs[0]["peers"]]
+    check(first == ["127.0.0.8"] or first == ["127.0.0.9"], "first report peers %s" % first)
+    check(docs[0]["totals"]["untracked"] > 0, "second peer not counted: %s" % docs[0]["totals"])
+    check(all(len(d["peers"]) <= 1 for d in docs), "table grew past 1")
+    last = docs[-1]
+    check([p["peer"] for p in last["peers"]] == ["127.0.0.9"], "last peers %s" % last["peers"])
+    if first == ["127.0.0.8"]:
+        check(last["totals"]["peers_expired"] >= 1, "silent peer not expired: %s" % last["totals"])
+
+
 def test_interrupt_prints_summary():
     port = free_port()
     a, _ = agent(port, "127.0.0.2", "-i", "50ms", "-r", "1h")
@@ -229,4 +273,4 @@ def test_interrupt_prints_summary():
 if __name__ == "__main__":
     pkutil.main([test_usage, test_two_agents_measure_each_other, test_against_seed_agent,
                  test_only_probes_are_echoed, test_unknown_bad_and_duplicate_replies,
-                 test_metrics_http_and_file, test_interrupt_prints_summary])
+                 test_metrics_http_and_file, test_peer_expiry_and_bound, test_interrupt_prints_summary])
