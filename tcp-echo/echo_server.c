@@ -625,6 +625,24 @@ static void raise_nofile(uint64_t want)
 	}
 }
 
+/* An IPv6-only listener (pk_tcp_listen lets "::" take IPv4 too). */
+static int listen_v6only(const struct pk_addr *a)
+{
+	int fd = pk_socket(AF_INET6, SOCK_STREAM), one = 1, rc = 0;
+
+	if (fd < 0)
+		return fd;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0 ||
+	    bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, 1024) != 0)
+		rc = -errno;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 static int srv_open(struct echo_srv *s)
 {
 	const struct echo_server_cfg *cfg = s->cfg;
@@ -634,8 +652,11 @@ static int srv_open(struct echo_srv *s)
 	if (cfg->bind_host == NULL && family == AF_UNSPEC)
 		family = AF_INET6;          /* "::" takes IPv4 too (V6ONLY off) */
 	rc = pk_resolve(cfg->bind_host, cfg->port, family, SOCK_STREAM, 1, &a);
-	if (rc == 0 && (rc = pk_tcp_listen(&a, 1024)) >= 0)
-		s->lfd = rc;
+	if (rc == 0) {
+		rc = cfg->family == AF_INET6 ? listen_v6only(&a) : pk_tcp_listen(&a, 1024);
+		if (rc >= 0)
+			s->lfd = rc;
+	}
 	if (rc < 0 && cfg->bind_host == NULL && cfg->family == AF_UNSPEC) {
 		/* no IPv6 on this host: fall back to 0.0.0.0 */
 		rc = pk_resolve(NULL, cfg->port, AF_INET, SOCK_STREAM, 1, &a);

@@ -314,6 +314,20 @@ def test_idle_timeout():
         s.close()
 
 
+def test_address_families():
+    for args, ok, refused in ((["-6"], "::1", "127.0.0.1"), (["-4"], "127.0.0.1", "::1"),
+                              (["-b", "::1"], "::1", "127.0.0.1"),
+                              (["-b", "127.0.0.1"], "127.0.0.1", "::1")):
+        with Server("-q", *args) as srv:
+            check(exchange(ok, srv.port, b"s RTT 1 1 0\nt\n") == READY + CLOSING,
+                  "%r on %s" % (args, ok))
+            try:
+                connect(refused, srv.port).close()
+                check(False, "%r accepted %s" % (args, refused))
+            except OSError:
+                pass
+
+
 def test_server_log_json():
     with Server("-J") as srv:
         exchange("127.0.0.1", srv.port, b"s TTPUT 2 2 0.001\nm ab 1\nm ab 2\nt\n")
@@ -515,6 +529,7 @@ pkutil.main([
     test_limits,
     test_connection_cap,
     test_idle_timeout,
+    test_address_families,
     test_server_log_json,
     test_plain_mode,
     test_client_session_output,
