@@ -45,6 +45,12 @@ void echo_report_sweep(const struct echo_report *r, const struct echo_client_cfg
 	        "rtt_p50", "rtt_p99", "tput_Mbps", "goodput_Mbps");
 	for (size_t i = 0; i < npts; i++) {
 		const struct echo_figures *g = &pts[i].fig;
+		if (g->n == 0) {                /* not measured (interrupted or failed) */
+			fprintf(f, "%9.3f %9" PRIu64 " %7d %10s %10s %10s %10s %10s %10s %12s %12s\n",
+			        ns_s(pts[i].delay_ns), pts[i].size, 0, "-", "-", "-", "-", "-", "-",
+			        "-", "-");
+			continue;
+		}
 		fprintf(f, "%9.3f %9" PRIu64 " %7" PRIu64 " %10.3f %10.3f %10.3f %10.3f %10.3f"
 		        " %10.3f %12.3f %12.3f\n", ns_s(pts[i].delay_ns), pts[i].size, g->n,
 		        g->rtt.avg, g->rtt.min, g->rtt.max, g->rtt.mdev, g->rtt.p50, g->rtt.p99,
