@@ -45,7 +45,8 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 ovs_dir() { echo "$STATE/ovs-$1"; }
 vsctl() { local d; d=$(ovs_dir "$1"); shift; ovs-vsctl --timeout=10 --db="unix:$d/db.sock" "$@"; }
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# a pid file can vanish between a test and a read (ovs-vswitchd removes its own)
+alive() { local p; p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 
 datapath_type() {
 	if [ -d /sys/module/openvswitch ] || modprobe openvswitch 2>/dev/null; then
