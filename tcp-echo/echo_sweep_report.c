@@ -220,10 +220,29 @@ static void gp_quoted(FILE *g, const char *s)
 	fputc('\'', g);
 }
 
-static void gp_panel(FILE *g, const struct echo_fit *fits, size_t nfits, int col,
+/* Curves that differ by more than 50x (a delay next to none) would be flat
+ * on a linear axis: such a panel gets a log y axis. */
+static int wide_range(const struct echo_point *pts, size_t npts, int col)
+{
+	double lo = 0, hi = 0;
+
+	for (size_t i = 0; i < npts; i++) {
+		double v = col == 2 ? pts[i].fig.rtt.avg : pts[i].fig.tput_mbps[EF_MEAN];
+		if (pts[i].fig.n == 0 || v <= 0)
+			continue;
+		lo = lo == 0 || v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	return lo > 0 && hi / lo > 50;
+}
+
+static void gp_panel(FILE *g, const struct echo_point *pts, size_t npts,
+                     const struct echo_fit *fits, size_t nfits, int col,
                      const char *ylabel, int with_fit)
 {
-	fprintf(g, "set ylabel \"%s\"\nplot ", ylabel);
+	fprintf(g, "%s logscale y\n", wide_range(pts, npts, col) ? "set" : "unset");
+	fprintf(g, "set ylabel \"%s%s\"\nplot ", ylabel,
+	        wide_range(pts, npts, col) ? ", log scale" : "");
 	for (size_t d = 0; d < nfits; d++) {
 		char b[32];
 		pk_fmt_duration(fits[d].delay_ns, b, sizeof b);
@@ -258,8 +277,8 @@ static void gp_script(FILE *g, const char *path, const char *fmt, enum echo_mtyp
 	fprintf(g, "set multiplot layout 1,2 title \"tcp-echo %s sweep: mean of each size, "
 	        "one curve per server delay\"\n", echo_mtype_name(type));
 	fprintf(g, "set grid\nset key top left\nset xlabel \"message size (bytes)\"\n");
-	gp_panel(g, fits, nfits, 2, "mean RTT (ms)", 1);
-	gp_panel(g, fits, nfits, 3, "mean throughput (Mbit/s)", 0);
+	gp_panel(g, pts, npts, fits, nfits, 2, "mean RTT (ms)", 1);
+	gp_panel(g, pts, npts, fits, nfits, 3, "mean throughput (Mbit/s)", 0);
 	fprintf(g, "unset multiplot\nset output\n");
 }
 
