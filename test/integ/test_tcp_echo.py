@@ -259,6 +259,36 @@ def test_limits():
         s.close()
 
 
+def test_reader_that_never_reads():
+    """Probes pipelined by a peer that never reads: the server stops reading
+    (its output is bounded), memory stays small, other sessions go on."""
+    with Server("-q") as srv:
+        def rss_kb():
+            with open("/proc/%d/status" % srv.proc.pid) as f:
+                return int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+        before = rss_kb()
+        s = connect("127.0.0.1", srv.port)
+        s.sendall(b"s TTPUT 32768 100000 0\n")
+        read_exact(s, len(READY))
+        s.setblocking(False)
+        pay, sent, seq, buf = b"y" * 32768, 0, 1, b""
+        end = time.monotonic() + 1
+        while time.monotonic() < end:
+            if not buf:
+                buf, seq = b"m " + pay + b" %d\n" % seq, seq + 1
+            try:
+                k = s.send(buf)
+                buf, sent = buf[k:], sent + k
+            except BlockingIOError:
+                time.sleep(0.01)
+        grown = rss_kb() - before
+        check(sent > 4e6, "sent only %d bytes" % sent)
+        check(grown < 8 * 1024, "server grew by %d KiB after %d bytes unread" % (grown, sent))
+        check(exchange("::1", srv.port, b"s RTT 1 1 0\nm z 1\nt\n") == READY + b"m z 1\n" + CLOSING,
+              "another session while one is stuck")
+        s.close()
+
+
 def test_connection_cap():
     with Server("--max-conns", "2") as srv:
         a, b = connect("127.0.0.1", srv.port), connect("127.0.0.1", srv.port)
@@ -527,6 +557,7 @@ pkutil.main([
     test_delayed_session_beside_fast_one,
     test_many_delays_at_once,
     test_limits,
+    test_reader_that_never_reads,
     test_connection_cap,
     test_idle_timeout,
     test_address_families,
