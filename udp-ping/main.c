@@ -192,11 +192,14 @@ static int client_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
 		usage_error(usage_top, "a role is required: server or client%s", "", NULL);
-	if (strcmp(argv[1], "server") == 0)
+	if (strcmp(argv[1], "server") == 0) {
+		/* a line per datagram, visible as it happens even through a pipe;
+		 * the client flushes each event line itself */
+		setvbuf(stdout, NULL, _IOLBF, 0);
 		return server_main(argc - 1, argv + 1);
+	}
 	if (strcmp(argv[1], "client") == 0)
 		return client_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {

@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 
 need=()
-for p in irtt fping; do command -v "$p" >/dev/null || need+=("$p"); done
+for p in irtt fping hyperfine; do command -v "$p" >/dev/null || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
 	apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || true
 fi
@@ -118,23 +118,20 @@ printf '   %-34s %10s echoes/s   %s of minimal\n' "udp-ping server -q" "$ours" "
 echo
 
 # 4. Start, one ping, exit
-echo "4. start, one ping, exit (200 runs each)"
+echo "4. start, one ping, exit (hyperfine, 500 runs each, mean)"
 start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q --loss 0 --rate-limit 0
-python3 - "$bin" "$port" "$ccpu" <<'PY'
-import shutil, subprocess, sys, time
-binp, port, cpu = sys.argv[1], sys.argv[2], sys.argv[3]
-def timeit(cmd, n=200):
-    t = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        subprocess.run(["taskset", "-c", cpu] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        t.append(time.perf_counter() - t0)
-    t.sort()
-    return t[len(t) // 2] * 1e3
-ours = timeit([binp, "client", "-q", "-c", "1", "-p", port, "127.0.0.1"])
-print("   %-34s median %.3f ms" % ("udp-ping client -c 1", ours))
-if shutil.which("fping"):
-    fp = timeit(["fping", "-q", "-c", "1", "127.0.0.1"])
-    print("   %-34s median %.3f ms   udp-ping %.2fx of fping" % ("fping -c 1", fp, ours / fp))
+if command -v hyperfine >/dev/null && command -v fping >/dev/null; then
+	hyperfine -N --warmup 50 -r 500 --export-json "$work/hf.json" \
+		"taskset -c $ccpu $bin client -q -c 1 -p $port 127.0.0.1" \
+		"taskset -c $ccpu fping -q -c 1 127.0.0.1" >/dev/null 2>&1
+	python3 - "$work/hf.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+ours, fp = r[0]["mean"] * 1e3, r[1]["mean"] * 1e3
+print("   %-34s mean %.3f ms (sd %.3f)" % ("udp-ping client -c 1", ours, r[0]["stddev"] * 1e3))
+print("   %-34s mean %.3f ms (sd %.3f)   udp-ping %.2fx of fping" % ("fping -c 1", fp, r[1]["stddev"] * 1e3, ours / fp))
 PY
+else
+	echo "   (hyperfine or fping missing: skipped)"
+fi
 stop_bg
