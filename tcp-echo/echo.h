@@ -27,6 +27,7 @@ struct echo_server_cfg {
 	struct echo_limits lim;
 	int64_t idle_ns;
 	uint64_t max_conns;
+	uint64_t max_buffer;         /* bytes of partial lines, all connections */
 	int json, quiet;
 };
 
@@ -42,6 +43,7 @@ enum echo_end {
 	ECHO_END_IDLE,          /* idle timeout */
 	ECHO_END_ERROR,         /* reset or socket error */
 	ECHO_END_SHUTDOWN,      /* server stopped */
+	ECHO_END_MEMORY,        /* its partial line would pass the server's budget */
 	ECHO_END_COUNT
 };
 

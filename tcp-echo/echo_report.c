@@ -28,6 +28,7 @@ const char *echo_end_name(enum echo_end e)
 	static const char *const names[] = {
 		"terminated", "invalid setup", "invalid measurement", "invalid termination",
 		"peer closed", "idle timeout", "connection error", "server shutdown",
+		"memory budget",
 	};
 	return (unsigned)e < ECHO_END_COUNT ? names[e] : "?";
 }

@@ -79,6 +79,7 @@ struct echo_srv {
 	int tfd;                        /* delay timerfd */
 	int64_t armed;                  /* its deadline, 0 = disarmed */
 	struct echo_heap heap;
+	size_t partial_bytes;           /* sum of every connection's in_cap */
 	char *scratch;
 	struct echo_conn *conns;
 	struct echo_server_stats st;
@@ -112,6 +113,7 @@ static void conn_free(struct echo_conn *c, enum echo_end why)
 	evbuffer_free(c->out);
 	close(c->fd);
 	free(c->marks);
+	s->partial_bytes -= c->in_cap;
 	free(c->in);
 	free(c);
 }
@@ -317,14 +319,38 @@ static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *li
 	return 0;
 }
 
+/* Keeps the start of a line until its end arrives. The buffer grows by
+ * doubling up to the line limit (max + 1), not to the limit at once, and all
+ * connections' buffers share one budget. 0, -ENOMEM or -ENOBUFS (over the
+ * budget: that connection ends). */
 static int keep_partial(struct echo_conn *c, const char *p, size_t n, size_t max)
 {
-	if (c->in_cap < max + 1) {
-		char *in = realloc(c->in, max + 1);
+	struct echo_srv *s = c->srv;
+	size_t need = c->in_len + n;
+
+	if (c->in_cap < need) {
+		/* all partial lines together stay within --max-buffer (at least
+		 * two maximum-size messages): 10,000 slow peers each sending most
+		 * of a 1 MiB line cannot make the server hold 10 GB */
+		size_t cap = c->in_cap ? c->in_cap : 4096, budget = s->cfg->max_buffer;
+		char *in;
+
+		while (cap < need)
+			cap *= 2;
+		if (cap > max + 1)
+			cap = max + 1;
+		if (budget < 2 * (max + 1))
+			budget = 2 * (max + 1);
+		if (s->partial_bytes - c->in_cap + cap > budget) {
+			c->end = ECHO_END_MEMORY;
+			return -ENOBUFS;
+		}
+		in = realloc(c->in, cap);
 		if (in == NULL)
 			return -ENOMEM;
+		s->partial_bytes += cap - c->in_cap;
 		c->in = in;
-		c->in_cap = max + 1;
+		c->in_cap = cap;
 	}
 	memcpy(c->in + c->in_len, p, n);
 	c->in_len += n;
@@ -353,6 +379,7 @@ static ssize_t feed_partial(struct echo_conn *c, const char *p, size_t n, size_t
 			return -1;
 		c->in_len = 0;
 		if (c->in_cap > 4096) {
+			c->srv->partial_bytes -= c->in_cap;
 			free(c->in);
 			c->in = NULL;
 			c->in_cap = 0;
@@ -450,7 +477,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 				return;
 			}
 		} else if (conn_feed(c, s->scratch, (size_t)n, now) != 0) {
-			conn_free(c, ECHO_END_ERROR);
+			conn_free(c, c->end == ECHO_END_MEMORY ? ECHO_END_MEMORY : ECHO_END_ERROR);
 			return;
 		}
 		if (direct_write(c) != 0) {

@@ -18,7 +18,7 @@ static volatile sig_atomic_t stop_flag;
 static const char usage_top[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
 	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
-	"                       [--max-conns N] [-J] [-q]\n"
+	"                       [--max-conns N] [--max-buffer BYTES] [-J] [-q]\n"
 	"       tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-n PROBES] [-d DELAY]\n"
 	"                       [-W TIMEOUT] [--window N] [--sweep] [--sizes LIST]\n"
 	"                       [--delays LIST] [--repeat R] [-J] [--csv FILE] [--plot FILE]\n"
@@ -28,7 +28,7 @@ static const char usage_top[] =
 static const char usage_server[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
 	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
-	"                       [--max-conns N] [-J] [-q]\n"
+	"                       [--max-conns N] [--max-buffer BYTES] [-J] [-q]\n"
 	"Serves the measurement protocol (setup s, probes m, termination t) to every\n"
 	"connection at once on one event loop; each session's delay is its own timer.\n"
 	"  -p, --port PORT        port to serve (default 9900; 0 = any)\n"
@@ -40,6 +40,8 @@ static const char usage_server[] =
 	"      --max-delay DUR    longest server delay (default 60s)\n"
 	"      --idle-timeout DUR close a connection silent this long (default 30s)\n"
 	"      --max-conns N      connections at once; more are closed at once (default 10000)\n"
+	"      --max-buffer BYTES partial lines of all connections together (default 256M;\n"
+	"                         at least 2 x max-size); a line past it ends its connection\n"
 	"  -J, --json             log one JSON object per line\n"
 	"  -q, --quiet            no log line per session\n"
 	"On SIGINT or SIGTERM prints its totals and exits 0.\n";
@@ -72,7 +74,7 @@ static const char usage_client[] =
 	"system error.\n";
 
 enum {
-	OPT_PLAIN = 256, OPT_MAX_SIZE, OPT_MAX_PROBES, OPT_MAX_DELAY, OPT_IDLE, OPT_MAX_CONNS,
+	OPT_PLAIN = 256, OPT_MAX_SIZE, OPT_MAX_PROBES, OPT_MAX_DELAY, OPT_IDLE, OPT_MAX_CONNS, OPT_MAX_BUFFER,
 	OPT_WINDOW, OPT_SWEEP, OPT_SIZES, OPT_DELAYS, OPT_REPEAT, OPT_CSV, OPT_PLOT, OPT_MESSAGE,
 };
 
@@ -114,6 +116,7 @@ static int server_main(int argc, char **argv)
 		{ "max-delay", required_argument, NULL, OPT_MAX_DELAY },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -125,6 +128,7 @@ static int server_main(int argc, char **argv)
 		.lim = { .max_size = 1024 * 1024, .max_probes = 1000000,
 		         .max_delay_ns = 60 * PK_NS_PER_S },
 		.idle_ns = 30 * PK_NS_PER_S, .max_conns = 10000,
+		.max_buffer = 256 * 1024 * 1024,
 	};
 	const char *e = NULL;
 	int c;
@@ -158,6 +162,11 @@ static int server_main(int argc, char **argv)
 		case OPT_MAX_CONNS:
 			if (pk_opt_uint(optarg, 1, 1000000, &cfg.max_conns, &e))
 				bad_value(usage_server, "max conns", optarg, e);
+			break;
+		case OPT_MAX_BUFFER:
+			if (pk_opt_size(optarg, 4096, (uint64_t)64 * 1024 * 1024 * 1024,
+			                &cfg.max_buffer, &e))
+				bad_value(usage_server, "max buffer", optarg, e);
 			break;
 		case 'J': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;

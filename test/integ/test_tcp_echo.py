@@ -259,6 +259,34 @@ def test_limits():
         s.close()
 
 
+def test_partial_line_budget():
+    """Unfinished lines of all connections share --max-buffer: the connection
+    whose line would pass it is closed, the others finish their probes."""
+    size = 100000
+    with Server("--max-size", str(size), "--max-buffer", "256K") as srv:
+        conns = []
+        for i in range(3):
+            s = connect(HOSTS[i % 2], srv.port)
+            s.sendall(b"s RTT %d 1 0\n" % size)
+            read_exact(s, len(READY))
+            s.sendall(b"m " + b"a" * 90000)     # most of a line, no newline yet
+            conns.append(s)
+            time.sleep(0.2)                     # let the server buffer it
+        # the third line took the partial buffers past 256 KiB: closed
+        try:
+            got = read_all(conns[2], 3)
+        except ConnectionResetError:
+            got = b""
+        check(got == b"", "third connection got %r" % got[:80])
+        for s in conns[:2]:
+            s.sendall(b"a" * (size - 90000) + b" 1\nt\n")
+            got = read_exact(s, size + 5 + len(CLOSING))
+            check(got == b"m " + b"a" * size + b" 1\n" + CLOSING, "a line within the budget")
+            s.close()
+        conns[2].close()
+    check("memory budget" in srv.log, "the budget end is logged: %s" % srv.log[-400:])
+
+
 def test_reader_that_never_reads():
     """Probes pipelined by a peer that never reads: the server stops reading
     (its output is bounded), memory stays small, other sessions go on."""
@@ -557,7 +585,7 @@ pkutil.main([
     test_delayed_session_beside_fast_one,
     test_many_delays_at_once,
     test_limits,
-    test_reader_that_never_reads,
+    test_partial_line_budget, test_reader_that_never_reads,
     test_connection_cap,
     test_idle_timeout,
     test_address_families,
