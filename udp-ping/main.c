@@ -3,7 +3,7 @@
 #include "ping.h"
 #include "ping_proto.h"
 #include "pk_clock.h"
-#include "pk_opt.h"
+#include "pk_cli.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -47,23 +47,6 @@ static const char usage_client[] =
 
 enum { OPT_LOSS = 256, OPT_SEED, OPT_RATE, OPT_CSV };
 
-static void usage_error(const char *usage, const char *fmt, const char *a, const char *b)
-{
-	fprintf(stderr, "udp-ping: ");
-	fprintf(stderr, fmt, a, b);
-	fprintf(stderr, "\n%s", usage);
-	exit(2);
-}
-
-static void bad_value(const char *usage, const char *what, const char *errstr,
-                      const char *arg)
-{
-	char msg[128];
-
-	snprintf(msg, sizeof msg, "%s %%s: %s", what, errstr);
-	usage_error(usage, msg, arg, NULL);
-}
-
 static int server_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -78,33 +61,22 @@ static int server_main(int argc, char **argv)
 	};
 	struct ping_server_cfg cfg = { .port = 12000, .family = AF_UNSPEC, .loss = 0.30,
 	                               .rate_limit = 50000 };
-	const char *e;
 	int ch;
 
+	pk_cli_set_usage(usage_server);
 	while ((ch = getopt_long(argc, argv, "+p:b:46qh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'p':
-			if (pk_opt_port(optarg, &cfg.port, &e))
-				bad_value(usage_server, "port", e, optarg);
-			break;
+		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
 		case 'b': cfg.bind = optarg; break;
 		case '4': cfg.family = AF_INET; break;
 		case '6': cfg.family = AF_INET6; break;
 		case 'q': cfg.quiet = 1; break;
-		case OPT_LOSS:
-			if (pk_opt_prob(optarg, &cfg.loss, &e))
-				bad_value(usage_server, "loss", e, optarg);
-			break;
+		case OPT_LOSS: cfg.loss = pk_cli_prob("loss", optarg); break;
 		case OPT_SEED:
-			if (pk_opt_uint(optarg, 0, UINT64_MAX, &cfg.seed, &e))
-				bad_value(usage_server, "seed", e, optarg);
+			cfg.seed = pk_cli_uint("seed", optarg, 0, UINT64_MAX);
 			cfg.have_seed = 1;
 			break;
-		case OPT_RATE: {
-			if (pk_opt_double(optarg, 0, 1e9, &cfg.rate_limit, &e))
-				bad_value(usage_server, "rate limit", e, optarg);
-			break;
-		}
+		case OPT_RATE: cfg.rate_limit = pk_cli_double("rate limit", optarg, 0, 1e9); break;
 		case 'h':
 			fputs(usage_server, stdout);
 			return 0;
@@ -114,7 +86,7 @@ static int server_main(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		usage_error(usage_server, "unexpected argument '%s'", argv[optind], NULL);
+		pk_cli_error("unexpected argument '%s'", argv[optind]);
 	return ping_server_run(&cfg);
 }
 
@@ -132,35 +104,22 @@ static void client_options(int argc, char **argv, struct ping_client_cfg *cfg)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *e;
-	uint64_t v;
 	int ch;
 
+	pk_cli_set_usage(usage_client);
 	while ((ch = getopt_long(argc, argv, "+c:i:W:s:p:46qJh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'c':
-			if (pk_opt_uint(optarg, 0, 1000000000, &cfg->count, &e))
-				bad_value(usage_client, "count", e, optarg);
-			break;
+		case 'c': cfg->count = pk_cli_uint("count", optarg, 0, 1000000000); break;
 		case 'i':
-			if (pk_opt_duration(optarg, PK_NS_PER_US, 3600 * PK_NS_PER_S,
-			                    &cfg->interval_ns, &e))
-				bad_value(usage_client, "interval", e, optarg);
+			cfg->interval_ns = pk_cli_duration("interval", optarg, PK_NS_PER_US,
+			                                   3600 * PK_NS_PER_S);
 			break;
 		case 'W':
-			if (pk_opt_duration(optarg, PK_NS_PER_US, 3600 * PK_NS_PER_S,
-			                    &cfg->timeout_ns, &e))
-				bad_value(usage_client, "timeout", e, optarg);
+			cfg->timeout_ns = pk_cli_duration("timeout", optarg, PK_NS_PER_US,
+			                                  3600 * PK_NS_PER_S);
 			break;
-		case 's':
-			if (pk_opt_size(optarg, 0, PING_MAX_PAYLOAD, &v, &e))
-				bad_value(usage_client, "size", e, optarg);
-			cfg->size = (size_t)v;
-			break;
-		case 'p':
-			if (pk_opt_port(optarg, &cfg->port, &e) || cfg->port == 0)
-				bad_value(usage_client, "port", e ? e : "too small", optarg);
-			break;
+		case 's': cfg->size = (size_t)pk_cli_size("size", optarg, 0, PING_MAX_PAYLOAD); break;
+		case 'p': cfg->port = pk_cli_port("port", optarg, 0); break;
 		case '4': cfg->family = AF_INET; break;
 		case '6': cfg->family = AF_INET6; break;
 		case 'q': cfg->quiet = 1; break;
@@ -183,17 +142,19 @@ static int client_main(int argc, char **argv)
 
 	client_options(argc, argv, &cfg);
 	if (optind >= argc)
-		usage_error(usage_client, "client: a HOST is required%s", "", NULL);
+		pk_cli_error("client: a HOST is required");
 	if (optind + 1 != argc)
-		usage_error(usage_client, "unexpected argument '%s'", argv[optind + 1], NULL);
+		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	cfg.host = argv[optind];
 	return ping_client_run(&cfg);
 }
 
 int main(int argc, char **argv)
 {
+	pk_cli_init("udp-ping");
+	pk_cli_set_usage(usage_top);
 	if (argc < 2)
-		usage_error(usage_top, "a role is required: server or client%s", "", NULL);
+		pk_cli_error("a role is required: server or client");
 	if (strcmp(argv[1], "server") == 0) {
 		/* a line per datagram, visible as it happens even through a pipe;
 		 * the client flushes each event line itself */
@@ -210,6 +171,5 @@ int main(int argc, char **argv)
 		printf("udp-ping (probekit) %s\n", PK_VERSION);
 		return 0;
 	}
-	usage_error(usage_top, "unknown role '%s' (server or client)", argv[1], NULL);
-	return 2;
+	pk_cli_error("unknown role '%s' (server or client)", argv[1]);
 }
