@@ -34,6 +34,13 @@ void pk_cli_error(const char *fmt, ...)
 	exit(2);
 }
 
+void pk_cli_usage(void)
+{
+	if (cli_usage != NULL)
+		fputs(cli_usage, stderr);
+	exit(2);
+}
+
 static void check(int rc, const char *what, const char *arg, const char *why)
 {
 	if (rc != 0)

@@ -19,6 +19,9 @@ void pk_cli_set_usage(const char *usage);
 /* "prog: <message>\n" and the usage text on stderr, exit 2. */
 void pk_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* The usage text alone on stderr (after getopt's own complaint), exit 2. */
+void pk_cli_usage(void) __attribute__((noreturn));
+
 uint64_t pk_cli_uint(const char *what, const char *arg, uint64_t min, uint64_t max);
 double pk_cli_double(const char *what, const char *arg, double min, double max);
 int64_t pk_cli_duration(const char *what, const char *arg, int64_t min_ns, int64_t max_ns);

@@ -5,12 +5,11 @@
 #include "hb.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pk_opt.h"
+#include "pk_cli.h"
 
 static const char server_usage[] =
 "usage: heartbeat server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
@@ -54,58 +53,6 @@ static const char top_usage[] =
 "       heartbeat -h | -V\n"
 "Run `heartbeat server -h' or `heartbeat client -h' for the options.\n";
 
-/* `heartbeat: what 'arg': why' and exit 2, as usage errors do. */
-static void bad(const char *what, const char *arg, const char *why)
-{
-	fprintf(stderr, "heartbeat: %s '%s': %s\n", what, arg, why);
-	exit(2);
-}
-
-static void usage_error(const char *text, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (fmt) {
-		fputs("heartbeat: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	fputs(text, stderr);
-	exit(2);
-}
-
-static int64_t opt_dur(const char *what, const char *s, int64_t min, int64_t max)
-{
-	const char *why;
-	int64_t v;
-
-	if (pk_opt_duration(s, min, max, &v, &why) != 0)
-		bad(what, s, why);
-	return v;
-}
-
-static uint64_t opt_uint(const char *what, const char *s, uint64_t min, uint64_t max)
-{
-	const char *why;
-	uint64_t v;
-
-	if (pk_opt_uint(s, min, max, &v, &why) != 0)
-		bad(what, s, why);
-	return v;
-}
-
-static uint16_t opt_port(const char *s)
-{
-	const char *why;
-	uint16_t v;
-
-	if (pk_opt_port(s, &v, &why) != 0)
-		bad("port", s, why);
-	return v;
-}
-
 enum {
 	O_LOSS = 256, O_SEED, O_DEAD, O_REPORT, O_MAXC, O_RATE, O_MISSES,
 	O_DETECTOR, O_PHI, O_KEEP, O_CSV,
@@ -127,69 +74,61 @@ static int server_main(int argc, char **argv)
 		.dead_after_ns = 3 * PK_NS_PER_S, .max_clients = 10000,
 		.rate_limit = 2000,
 	};
-	const char *why;
 	int ch;
 
+	pk_cli_set_usage(server_usage);
 	while ((ch = getopt_long(argc, argv, "p:b:46JqhV", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'p': cfg.port = opt_port(optarg); break;
+		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
 		case 'b': cfg.bind = optarg; break;
 		case '4': cfg.family = AF_INET; break;
 		case '6': cfg.family = AF_INET6; break;
-		case O_LOSS:
-			if (pk_opt_prob(optarg, &cfg.loss, &why) != 0)
-				bad("loss", optarg, why);
-			break;
+		case O_LOSS: cfg.loss = pk_cli_prob("loss", optarg); break;
 		case O_SEED:
-			cfg.seed = opt_uint("seed", optarg, 0, UINT64_MAX);
+			cfg.seed = pk_cli_uint("seed", optarg, 0, UINT64_MAX);
 			cfg.have_seed = 1;
 			break;
 		case O_DEAD:
-			cfg.dead_after_ns = opt_dur("dead-after", optarg, PK_NS_PER_MS, 86400 * PK_NS_PER_S);
+			cfg.dead_after_ns = pk_cli_duration("dead-after", optarg, PK_NS_PER_MS, 86400 * PK_NS_PER_S);
 			break;
 		case O_REPORT:
-			cfg.report_ns = opt_dur("report", optarg, 10 * PK_NS_PER_MS, 86400 * PK_NS_PER_S);
+			cfg.report_ns = pk_cli_duration("report", optarg, 10 * PK_NS_PER_MS, 86400 * PK_NS_PER_S);
 			break;
 		case O_MAXC:
-			cfg.max_clients = (uint32_t)opt_uint("max-clients", optarg, 1, 1u << 24);
+			cfg.max_clients = (uint32_t)pk_cli_uint("max-clients", optarg, 1, 1u << 24);
 			break;
 		case O_RATE:
-			cfg.rate_limit = (double)opt_uint("rate-limit", optarg, 0, 10000000);
+			cfg.rate_limit = (double)pk_cli_uint("rate-limit", optarg, 0, 10000000);
 			break;
 		case 'J': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'h': fputs(server_usage, stdout); return 0;
 		case 'V': printf("heartbeat %s\n", PK_VERSION); return 0;
-		default: usage_error(server_usage, NULL);
+		default: pk_cli_usage();
 		}
 	}
 	if (optind != argc)
-		usage_error(server_usage, "unexpected argument '%s'", argv[optind]);
+		pk_cli_error("unexpected argument '%s'", argv[optind]);
 	return hb_server_run(&cfg);
 }
 
 static void client_opt(struct hb_client_cfg *cfg, int ch, const char *arg)
 {
-	const char *why;
-
 	switch (ch) {
-	case 'c': cfg->count = opt_uint("count", arg, 0, UINT64_C(1) << 40); break;
-	case 'i': cfg->interval_ns = opt_dur("interval", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
-	case 'W': cfg->timeout_ns = opt_dur("timeout", arg, PK_NS_PER_MS, 600 * PK_NS_PER_S); break;
-	case 'p': cfg->port = opt_port(arg); break;
-	case O_MISSES: cfg->misses = (unsigned)opt_uint("misses", arg, 1, 1000); break;
+	case 'c': cfg->count = pk_cli_uint("count", arg, 0, UINT64_C(1) << 40); break;
+	case 'i': cfg->interval_ns = pk_cli_duration("interval", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
+	case 'W': cfg->timeout_ns = pk_cli_duration("timeout", arg, PK_NS_PER_MS, 600 * PK_NS_PER_S); break;
+	case 'p': cfg->port = pk_cli_port("port", arg, 0); break;
+	case O_MISSES: cfg->misses = (unsigned)pk_cli_uint("misses", arg, 1, 1000); break;
 	case O_DETECTOR:
 		if (strcmp(arg, "kmiss") == 0)
 			cfg->detector = HB_DET_KMISS;
 		else if (strcmp(arg, "phi") == 0)
 			cfg->detector = HB_DET_PHI;
 		else
-			bad("detector", arg, "invalid (kmiss or phi)");
+			pk_cli_error("detector '%s': invalid (kmiss or phi)", arg);
 		break;
-	case O_PHI:
-		if (pk_opt_double(arg, 0.1, 300, &cfg->phi_threshold, &why) != 0)
-			bad("phi-threshold", arg, why);
-		break;
+	case O_PHI: cfg->phi_threshold = pk_cli_double("phi-threshold", arg, 0.1, 300); break;
 	case O_KEEP: cfg->keep_going = 1; break;
 	case O_CSV: cfg->csv = 1; break;
 	case '4': cfg->family = AF_INET; break;
@@ -197,7 +136,7 @@ static void client_opt(struct hb_client_cfg *cfg, int ch, const char *arg)
 	case 'D': cfg->timestamps = 1; break;
 	case 'q': cfg->quiet = 1; break;
 	case 'J': cfg->json = 1; break;
-	default: usage_error(client_usage, NULL);
+	default: pk_cli_usage();
 	}
 }
 
@@ -220,6 +159,7 @@ static int client_main(int argc, char **argv)
 	};
 	int ch;
 
+	pk_cli_set_usage(client_usage);
 	while ((ch = getopt_long(argc, argv, "c:i:W:p:46DqJhV", lo, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(client_usage, stdout);
@@ -231,11 +171,12 @@ static int client_main(int argc, char **argv)
 		}
 		client_opt(&cfg, ch, optarg);
 	}
+	if (optind == argc)
+		pk_cli_error("missing HOST");
 	if (optind + 1 != argc)
-		usage_error(client_usage, optind == argc ? "missing HOST" :
-		            "unexpected argument '%s'", argv[optind + 1]);
+		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	if (cfg.json && cfg.csv)
-		usage_error(client_usage, "-J and --csv exclude each other");
+		pk_cli_error("-J and --csv exclude each other");
 	cfg.host = argv[optind];
 	return hb_client_run(&cfg);
 }
@@ -243,8 +184,10 @@ static int client_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	pk_cli_init("heartbeat");
+	pk_cli_set_usage(top_usage);
 	if (argc < 2)
-		usage_error(top_usage, NULL);
+		pk_cli_usage();
 	if (strcmp(argv[1], "server") == 0)
 		return server_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "client") == 0)
@@ -257,6 +200,5 @@ int main(int argc, char **argv)
 		printf("heartbeat %s\n", PK_VERSION);
 		return 0;
 	}
-	usage_error(top_usage, "unknown role '%s'", argv[1]);
-	return 2;
+	pk_cli_error("unknown role '%s'", argv[1]);
 }
