@@ -3,6 +3,7 @@
  * Command line to config struct; echo_server_run / echo_client_run do the rest. */
 #include "echo.h"
 #include "pk_clock.h"
+#include "pk_cli.h"
 #include "pk_opt.h"
 
 #include <getopt.h>
@@ -78,21 +79,6 @@ enum {
 	OPT_WINDOW, OPT_SWEEP, OPT_SIZES, OPT_DELAYS, OPT_REPEAT, OPT_CSV, OPT_PLOT, OPT_MESSAGE,
 };
 
-static void usage_error(const char *usage, const char *msg)
-{
-	fprintf(stderr, "tcp-echo: %s\n%s", msg, usage);
-	exit(2);
-}
-
-static void bad_value(const char *usage, const char *what, const char *arg,
-                      const char *errstr)
-{
-	char msg[512];
-
-	snprintf(msg, sizeof msg, "%s '%s': %s", what, arg, errstr ? errstr : "invalid");
-	usage_error(usage, msg);
-}
-
 static void on_stop(int sig)
 {
 	(void)sig;
@@ -130,53 +116,43 @@ static int server_main(int argc, char **argv)
 		.idle_ns = 30 * PK_NS_PER_S, .max_conns = 10000,
 		.max_buffer = 256 * 1024 * 1024,
 	};
-	const char *e = NULL;
 	int c;
 
+	pk_cli_set_usage(usage_server);
 	while ((c = getopt_long(argc, argv, "p:b:46JqhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			if (pk_opt_port(optarg, &cfg.port, &e))
-				bad_value(usage_server, "port", optarg, e);
-			break;
+		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
 		case 'b': cfg.bind_host = optarg; break;
 		case '4': cfg.family = AF_INET; break;
 		case '6': cfg.family = AF_INET6; break;
 		case OPT_PLAIN: cfg.plain = 1; break;
 		case OPT_MAX_SIZE:
-			if (pk_opt_size(optarg, 1, 64 * 1024 * 1024, &cfg.lim.max_size, &e))
-				bad_value(usage_server, "max size", optarg, e);
+			cfg.lim.max_size = pk_cli_size("max size", optarg, 1, 64 * 1024 * 1024);
 			break;
 		case OPT_MAX_PROBES:
-			if (pk_opt_uint(optarg, 1, 1000000000, &cfg.lim.max_probes, &e))
-				bad_value(usage_server, "max probes", optarg, e);
+			cfg.lim.max_probes = pk_cli_uint("max probes", optarg, 1, 1000000000);
 			break;
 		case OPT_MAX_DELAY:
-			if (pk_opt_duration(optarg, 0, 3600 * PK_NS_PER_S, &cfg.lim.max_delay_ns, &e))
-				bad_value(usage_server, "max delay", optarg, e);
+			cfg.lim.max_delay_ns = pk_cli_duration("max delay", optarg, 0, 3600 * PK_NS_PER_S);
 			break;
 		case OPT_IDLE:
-			if (pk_opt_duration(optarg, PK_NS_PER_MS, 24 * 3600 * PK_NS_PER_S, &cfg.idle_ns, &e))
-				bad_value(usage_server, "idle timeout", optarg, e);
+			cfg.idle_ns = pk_cli_duration("idle timeout", optarg, PK_NS_PER_MS,
+			                              24 * 3600 * PK_NS_PER_S);
 			break;
-		case OPT_MAX_CONNS:
-			if (pk_opt_uint(optarg, 1, 1000000, &cfg.max_conns, &e))
-				bad_value(usage_server, "max conns", optarg, e);
-			break;
+		case OPT_MAX_CONNS: cfg.max_conns = pk_cli_uint("max conns", optarg, 1, 1000000); break;
 		case OPT_MAX_BUFFER:
-			if (pk_opt_size(optarg, 4096, (uint64_t)64 * 1024 * 1024 * 1024,
-			                &cfg.max_buffer, &e))
-				bad_value(usage_server, "max buffer", optarg, e);
+			cfg.max_buffer = pk_cli_size("max buffer", optarg, 4096,
+			                             (uint64_t)64 * 1024 * 1024 * 1024);
 			break;
 		case 'J': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'h': fputs(usage_server, stdout); return 0;
 		case 'V': version(); break;
-		default: usage_error(usage_server, "unknown option");
+		default: pk_cli_usage();
 		}
 	}
 	if (optind != argc)
-		usage_error(usage_server, "unexpected argument");
+		pk_cli_error("unexpected argument '%s'", argv[optind]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	return echo_server_run(&cfg);
@@ -189,18 +165,18 @@ static void parse_mode(const char *arg, struct echo_client_cfg *cfg)
 	else if (strcasecmp(arg, "ttput") == 0)
 		cfg->type = ECHO_TTPUT;
 	else
-		bad_value(usage_client, "mode", arg, "invalid (rtt or ttput)");
+		pk_cli_error("mode '%s': invalid (rtt or ttput)", arg);
 }
 
 /* Checks what only makes sense together; fills defaults. */
 static void client_finish(struct echo_client_cfg *cfg, int have_size)
 {
 	if (!cfg->sweep && (cfg->nsizes || cfg->ndelays || cfg->csv || cfg->plot))
-		usage_error(usage_client, "--sizes, --delays, --csv and --plot need --sweep");
+		pk_cli_error("--sizes, --delays, --csv and --plot need --sweep");
 	if (cfg->sweep && cfg->message)
-		usage_error(usage_client, "--message and --sweep exclude each other");
+		pk_cli_error("--message and --sweep exclude each other");
 	if (cfg->plot && echo_plot_format(cfg->plot) == NULL)
-		bad_value(usage_client, "plot file", cfg->plot, "invalid (ends in .png or .svg)");
+		pk_cli_error("plot file '%s': invalid (ends in .png or .svg)", cfg->plot);
 	if (!have_size)
 		cfg->size = cfg->type == ECHO_RTT ? 1000 : 2048;
 }
@@ -234,58 +210,39 @@ static int client_main(int argc, char **argv)
 		.timeout_ns = 5 * PK_NS_PER_S, .window = 1, .repeat = 1, .stop = &stop_flag,
 	};
 	const char *e = NULL;
-	uint64_t v;
 	int c, have_size = 0;
 
+	pk_cli_set_usage(usage_client);
 	while ((c = getopt_long(argc, argv, "p:m:s:n:c:d:W:46JqhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			if (pk_opt_port(optarg, &cfg.port, &e) || cfg.port == 0)
-				bad_value(usage_client, "port", optarg, e ? e : "too small");
-			break;
+		case 'p': cfg.port = pk_cli_port("port", optarg, 0); break;
 		case 'm': parse_mode(optarg, &cfg); break;
 		case 's':
-			if (pk_opt_size(optarg, 1, 64 * 1024 * 1024, &cfg.size, &e))
-				bad_value(usage_client, "size", optarg, e);
+			cfg.size = pk_cli_size("size", optarg, 1, 64 * 1024 * 1024);
 			have_size = 1;
 			break;
 		case 'n':
-		case 'c':
-			if (pk_opt_uint(optarg, 1, 10000000, &cfg.probes, &e))
-				bad_value(usage_client, "probes", optarg, e);
-			break;
-		case 'd':
-			if (pk_opt_duration(optarg, 0, 3600 * PK_NS_PER_S, &cfg.delay_ns, &e))
-				bad_value(usage_client, "delay", optarg, e);
-			break;
+		case 'c': cfg.probes = pk_cli_uint("probes", optarg, 1, 10000000); break;
+		case 'd': cfg.delay_ns = pk_cli_duration("delay", optarg, 0, 3600 * PK_NS_PER_S); break;
 		case 'W':
-			if (pk_opt_duration(optarg, PK_NS_PER_MS, 3600 * PK_NS_PER_S, &cfg.timeout_ns, &e))
-				bad_value(usage_client, "timeout", optarg, e);
+			cfg.timeout_ns = pk_cli_duration("timeout", optarg, PK_NS_PER_MS, 3600 * PK_NS_PER_S);
 			break;
-		case OPT_WINDOW:
-			if (pk_opt_uint(optarg, 1, 65536, &v, &e))
-				bad_value(usage_client, "window", optarg, e);
-			cfg.window = (unsigned)v;
-			break;
+		case OPT_WINDOW: cfg.window = (unsigned)pk_cli_uint("window", optarg, 1, 65536); break;
 		case OPT_SWEEP: cfg.sweep = 1; break;
 		case OPT_SIZES:
 			if (echo_parse_list_sizes(optarg, cfg.sizes, ECHO_MAX_LIST, &cfg.nsizes, &e) ||
 			    cfg.nsizes == 0)
-				bad_value(usage_client, "sizes", optarg, e);
+				pk_cli_error("sizes '%s': %s", optarg, e ? e : "invalid");
 			for (size_t i = 0; i < cfg.nsizes; i++)
 				if (cfg.sizes[i] > 64 * 1024 * 1024)
-					bad_value(usage_client, "sizes", optarg, "too large");
+					pk_cli_error("sizes '%s': too large", optarg);
 			break;
 		case OPT_DELAYS:
 			if (echo_parse_list_delays(optarg, cfg.delays, ECHO_MAX_LIST, &cfg.ndelays, &e) ||
 			    cfg.ndelays == 0)
-				bad_value(usage_client, "delays", optarg, e);
+				pk_cli_error("delays '%s': %s", optarg, e ? e : "invalid");
 			break;
-		case OPT_REPEAT:
-			if (pk_opt_uint(optarg, 1, 1000, &v, &e))
-				bad_value(usage_client, "repeat", optarg, e);
-			cfg.repeat = (unsigned)v;
-			break;
+		case OPT_REPEAT: cfg.repeat = (unsigned)pk_cli_uint("repeat", optarg, 1, 1000); break;
 		case 'J': cfg.json = 1; break;
 		case OPT_CSV: cfg.csv = optarg; break;
 		case OPT_PLOT: cfg.plot = optarg; break;
@@ -295,11 +252,13 @@ static int client_main(int argc, char **argv)
 		case 'q': cfg.quiet = 1; break;
 		case 'h': fputs(usage_client, stdout); return 0;
 		case 'V': version(); break;
-		default: usage_error(usage_client, "unknown option");
+		default: pk_cli_usage();
 		}
 	}
+	if (optind == argc)
+		pk_cli_error("missing HOST");
 	if (optind + 1 != argc)
-		usage_error(usage_client, optind == argc ? "missing HOST" : "unexpected argument");
+		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	cfg.host = argv[optind];
 	client_finish(&cfg, have_size);
 
@@ -313,6 +272,8 @@ static int client_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	pk_cli_init("tcp-echo");
+	pk_cli_set_usage(usage_top);
 	if (argc >= 2 && strcmp(argv[1], "server") == 0)
 		return server_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "client") == 0)
@@ -323,7 +284,7 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0))
 		version();
-	fprintf(stderr, "tcp-echo: %s\n%s", argc < 2 ? "missing role (server or client)"
-	        : "unknown role (server or client)", usage_top);
-	return 2;
+	if (argc < 2)
+		pk_cli_error("missing role (server or client)");
+	pk_cli_error("unknown role '%s' (server or client)", argv[1]);
 }
