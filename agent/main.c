@@ -5,10 +5,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <err.h>
 
 #include "agent.h"
-#include "pk_opt.h"
+#include "pk_cli.h"
 
 static const char usage_text[] =
 	"usage: vxlan-agent [-4|-6] [--group ADDR] [-p|--port N] [-i|--interval DUR]\n"
@@ -66,32 +65,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(2);
-}
-
-static int64_t dur(const char *name, const char *s, int64_t min, int64_t max)
-{
-	const char *errstr;
-	int64_t v;
-
-	if (pk_opt_duration(s, min, max, &v, &errstr) != 0)
-		errx(2, "%s '%s': %s", name, s, errstr);
-	return v;
-}
-
-static uint64_t num(const char *name, const char *s, uint64_t min, uint64_t max)
-{
-	const char *errstr;
-	uint64_t v;
-
-	if (pk_opt_uint(s, min, max, &v, &errstr) != 0)
-		errx(2, "%s '%s': %s", name, s, errstr);
-	return v;
-}
-
 static void defaults(struct agent_cfg *c)
 {
 	memset(c, 0, sizeof *c);
@@ -110,33 +83,28 @@ static void defaults(struct agent_cfg *c)
 
 static void option(struct agent_cfg *c, int ch, const char *arg)
 {
-	const char *errstr;
-
 	switch (ch) {
 	case '4': c->family = AF_INET; break;
 	case '6': c->family = AF_INET6; break;
 	case O_GROUP: c->group = arg; break;
-	case 'p':
-		if (pk_opt_port(arg, &c->port, &errstr) != 0 || c->port == 0)
-			errx(2, "port '%s': %s", arg, c->port == 0 ? "too small" : errstr);
-		break;
-	case 'i': c->interval_ns = dur("interval", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
-	case 'W': c->timeout_ns = dur("timeout", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
-	case 'r': c->report_ns = dur("report", arg, 10 * PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
+	case 'p': c->port = pk_cli_port("port", arg, 0); break;
+	case 'i': c->interval_ns = pk_cli_duration("interval", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
+	case 'W': c->timeout_ns = pk_cli_duration("timeout", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
+	case 'r': c->report_ns = pk_cli_duration("report", arg, 10 * PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
 	case 'I': c->iface = arg; break;
-	case O_PEER_TIMEOUT: c->peer_timeout_ns = dur("peer-timeout", arg, PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
-	case O_MAXPEERS: c->max_peers = num("max-peers", arg, 1, 65536); break;
-	case O_TTL: c->ttl = (int)num("ttl", arg, 0, 255); break;
-	case O_ECHO: c->echo_rate = (double)num("echo-rate", arg, 1, 1000000); break;
+	case O_PEER_TIMEOUT: c->peer_timeout_ns = pk_cli_duration("peer-timeout", arg, PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
+	case O_MAXPEERS: c->max_peers = pk_cli_uint("max-peers", arg, 1, 65536); break;
+	case O_TTL: c->ttl = (int)pk_cli_uint("ttl", arg, 0, 255); break;
+	case O_ECHO: c->echo_rate = (double)pk_cli_uint("echo-rate", arg, 1, 1000000); break;
 	case 'J': c->json = 1; break;
 	case O_PROM: c->prom_file = arg; break;
-	case O_MPORT: c->metrics_port = (int)num("metrics-port", arg, 0, 65535); break;
+	case O_MPORT: c->metrics_port = (int)pk_cli_uint("metrics-port", arg, 0, 65535); break;
 	case O_MADDR: c->metrics_addr = arg; break;
-	case 'c': c->reports = num("count", arg, 1, UINT64_MAX); break;
+	case 'c': c->reports = pk_cli_uint("count", arg, 1, UINT64_MAX); break;
 	case 'q': c->quiet = 1; break;
 	case 'h': fputs(usage_text, stdout); exit(0);
 	case 'V': printf("vxlan-agent %s\n", PK_VERSION); exit(0);
-	default: usage();
+	default: pk_cli_usage();
 	}
 }
 
@@ -156,11 +124,13 @@ int main(int argc, char **argv)
 	struct agent_cfg cfg;
 	int ch;
 
+	pk_cli_init("vxlan-agent");
+	pk_cli_set_usage(usage_text);
 	defaults(&cfg);
 	while ((ch = getopt_long(argc, argv, "46p:i:W:r:I:Jc:qhV", longopts, NULL)) != -1)
 		option(&cfg, ch, optarg);
 	if (argc - optind > 1)
-		usage();
+		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	if (argc - optind == 1)
 		cfg.own = argv[optind];
 	cfg.family = pick_family(&cfg);
