@@ -60,7 +60,8 @@ enum hb_srv_event {
 struct hb_server {
 	const struct hb_server_cfg *cfg;
 	struct event_base *base;
-	struct event *rd, *dead_tm, *report_tm, *sigint, *sigterm;
+	struct event *rd, *dead_tm, *report_tm;
+	struct pk_stop stop;            /* SIGINT / SIGTERM end the loop */
 	int fd;
 	struct pk_addr local;
 	struct hb_io *io;        /* batch buffers, owned */
@@ -124,7 +125,8 @@ struct hb_sample {
 struct hb_client {
 	const struct hb_client_cfg *cfg;
 	struct event_base *base;
-	struct event *rd, *send_tm, *expire_tm, *phi_tm, *sigint, *sigterm;
+	struct event *rd, *send_tm, *expire_tm, *phi_tm;
+	struct pk_stop stop;            /* SIGINT / SIGTERM end the loop */
 	int fd;
 	struct pk_addr peer;
 	struct pk_sched sched;
@@ -139,7 +141,7 @@ struct hb_client {
 	uint64_t cur_run;
 	uint64_t bad_replies, unknown_replies, send_errors, icmp_errors;
 	int64_t start_ns, start_wall_ns, end_ns;
-	int interrupted, stopped_down;
+	int stopped_down;
 	struct hb_sample *samples; /* owned; NULL without -J / --csv */
 	uint64_t nsamples, samples_cap, samples_dropped;
 };

@@ -262,16 +262,6 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	expire(c, pk_now_ns());
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct hb_client *c = arg;
-
-	(void)sig;
-	(void)what;
-	c->interrupted = 1;
-	event_base_loopbreak(c->base);
-}
-
 static int client_open(struct hb_client *c)
 {
 	const struct hb_client_cfg *cfg = c->cfg;
@@ -279,12 +269,10 @@ static int client_open(struct hb_client *c)
 
 	if (rc < 0)
 		return rc;
-	c->fd = pk_socket(pk_addr_family(&c->peer), SOCK_DGRAM);
+	c->fd = pk_udp_connect(&c->peer);
 	if (c->fd < 0)
 		return c->fd;
 	(void)pk_sock_rx_timestamps(c->fd);
-	if (connect(c->fd, (const struct sockaddr *)&c->peer.ss, c->peer.len) != 0)
-		return -errno;
 	return 0;
 }
 
@@ -297,12 +285,9 @@ static int client_events(struct hb_client *c)
 	c->send_tm = evtimer_new(c->base, on_send, c);
 	c->expire_tm = evtimer_new(c->base, on_expire, c);
 	c->phi_tm = evtimer_new(c->base, on_phi, c);
-	c->sigint = evsignal_new(c->base, SIGINT, on_signal, c);
-	c->sigterm = evsignal_new(c->base, SIGTERM, on_signal, c);
-	if (!c->rd || !c->send_tm || !c->expire_tm || !c->phi_tm || !c->sigint || !c->sigterm)
+	if (!c->rd || !c->send_tm || !c->expire_tm || !c->phi_tm)
 		return -ENOMEM;
-	if (event_add(c->rd, NULL) || event_add(c->sigint, NULL) ||
-	    event_add(c->sigterm, NULL))
+	if (event_add(c->rd, NULL) || pk_stop_on_signals(c->base, &c->stop))
 		return -EIO;
 	return 0;
 }
@@ -337,8 +322,9 @@ static int client_init(struct hb_client *c, const struct hb_client_cfg *cfg)
 
 static void client_close(struct hb_client *c)
 {
-	struct event *evs[] = { c->rd, c->send_tm, c->expire_tm, c->phi_tm,
-	                        c->sigint, c->sigterm };
+	struct event *evs[] = { c->rd, c->send_tm, c->expire_tm, c->phi_tm };
+
+	pk_stop_free(&c->stop);
 
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])

@@ -376,7 +376,7 @@ static void json_summary(cJSON *s, const struct hb_client *c)
 	cJSON_AddNumberToObject(s, "send_errors", (double)c->send_errors);
 	cJSON_AddNumberToObject(s, "unknown_replies", (double)c->unknown_replies);
 	cJSON_AddStringToObject(s, "final_state", c->v[c->cfg->detector].down ? "down" : "up");
-	cJSON_AddBoolToObject(s, "interrupted", c->interrupted);
+	cJSON_AddBoolToObject(s, "interrupted", c->stop.signo != 0);
 	cJSON_AddItemToObject(s, "false_alarm", json_false_alarm(c));
 	o = cJSON_AddObjectToObject(s, "detectors");
 	cJSON_AddItemToObject(o, "kmiss", json_detector(c, HB_DET_KMISS));

@@ -56,15 +56,6 @@ static void on_report_timer(evutil_socket_t fd, short what, void *arg)
 	            (now - s->start_ns) % s->cfg->report_ns);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct hb_server *s = arg;
-
-	(void)sig;
-	(void)what;
-	event_base_loopbreak(s->base);
-}
-
 static void update_diff(struct hb_peer *p, int64_t diff)
 {
 	if (p->diff_n == 0 || diff < p->diff_min_ns)
@@ -208,12 +199,9 @@ static int server_events(struct hb_server *s)
 	s->rd = event_new(s->base, s->fd, EV_READ | EV_PERSIST, on_read, s);
 	s->dead_tm = evtimer_new(s->base, on_dead_timer, s);
 	s->report_tm = evtimer_new(s->base, on_report_timer, s);
-	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
-	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
-	if (!s->rd || !s->dead_tm || !s->report_tm || !s->sigint || !s->sigterm)
+	if (!s->rd || !s->dead_tm || !s->report_tm)
 		return -ENOMEM;
-	if (event_add(s->rd, NULL) || event_add(s->sigint, NULL) ||
-	    event_add(s->sigterm, NULL))
+	if (event_add(s->rd, NULL) || pk_stop_on_signals(s->base, &s->stop))
 		return -EIO;
 	if (s->cfg->report_ns > 0)
 		pk_timer_at(s->report_tm, s->start_ns + s->cfg->report_ns);
@@ -222,7 +210,9 @@ static int server_events(struct hb_server *s)
 
 static void server_close(struct hb_server *s)
 {
-	struct event *evs[] = { s->rd, s->dead_tm, s->report_tm, s->sigint, s->sigterm };
+	struct event *evs[] = { s->rd, s->dead_tm, s->report_tm };
+
+	pk_stop_free(&s->stop);
 
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
