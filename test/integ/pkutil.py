@@ -65,10 +65,15 @@ def read_line(proc, timeout):
     return line.decode(errors="replace") + "\n"
 
 
-def start_server(args, timeout=10.0, stderr=subprocess.PIPE):
-    """Starts args, waits for its 'listening on' line, returns (proc, port)."""
+def start_server(args, timeout=10.0, stderr=subprocess.PIPE, env=None):
+    """Starts args, waits for its 'listening on' line, returns (proc, port).
+    env: extra environment variables for this process."""
+    full_env = None
+    if env:
+        full_env = dict(os.environ)
+        full_env.update(env)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr,
-                            text=True, bufsize=1)
+                            text=True, bufsize=1, env=full_env)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         line = read_line(proc, end - time.monotonic())
