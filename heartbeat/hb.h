@@ -150,6 +150,8 @@ int hb_client_run(const struct hb_client_cfg *cfg);
 
 /* ---- printing (hb_report.c, hb_report_srv.c) ----------------------------- */
 
+/* `heartbeat: <where>: <error text>` on stderr (set-up failures). */
+void hb_report_error(const char *where, int code);
 void hb_report_listening(const struct hb_server *s);
 void hb_report_server_event(const struct hb_server *s, enum hb_srv_event ev,
                             const struct hb_peer *p, int64_t now_ns,

@@ -361,7 +361,7 @@ int hb_client_run(const struct hb_client_cfg *cfg)
 	if (rc == 0)
 		rc = client_events(c);
 	if (rc < 0) {
-		fprintf(stderr, "heartbeat: %s: %s\n", cfg->host, pk_sock_strerror(rc));
+		hb_report_error(cfg->host, rc);
 		client_close(c);
 		free(c);
 		return 2;

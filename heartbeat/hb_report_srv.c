@@ -20,6 +20,11 @@ static const char *const state_name[] = {
 	[HB_PEER_STOPPED] = "stopped",
 };
 
+void hb_report_error(const char *where, int code)
+{
+	fprintf(stderr, "heartbeat: %s: %s\n", where, pk_sock_strerror(code));
+}
+
 void hb_report_listening(const struct hb_server *s)
 {
 	char a[80], d[32];

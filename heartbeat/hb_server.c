@@ -250,7 +250,7 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 	if (rc == 0)
 		rc = server_events(&s);
 	if (rc < 0) {
-		fprintf(stderr, "heartbeat: server: %s\n", pk_sock_strerror(rc));
+		hb_report_error("server", rc);
 		server_close(&s);
 		return 2;
 	}
