@@ -322,26 +322,40 @@ int pk_sock_rx_timestamps(int fd)
  * realtime_now - stamp; subtracting it from monotonic now puts the stamp on
  * the monotonic clock without mixing the two clocks' absolute values. An age
  * that is negative or implausibly old (a clock step) is not trusted. */
-static int64_t kernel_to_mono(const struct timespec *stamp, int64_t mono_now,
-                              int64_t real_now, int *ok)
+void pk_rx_stamp(struct pk_rx *rx, struct msghdr *m, int64_t mono_ns, int64_t real_ns)
 {
-	int64_t age = real_now - pk_timespec_to_ns(stamp);
+	struct cmsghdr *c;
 
-	*ok = age >= 0 && age < 10 * PK_NS_PER_S;
-	return *ok ? mono_now - age : mono_now;
+	rx->rx_ns = mono_ns;
+	rx->clock = PK_RXCLOCK_MONOTONIC;
+	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		struct timespec ts;
+		int64_t age;
+
+		/* SO_TIMESTAMPING's ts[0] is the software stamp */
+		if (c->cmsg_level != SOL_SOCKET ||
+		    (c->cmsg_type != SO_TIMESTAMPING && c->cmsg_type != SO_TIMESTAMPNS))
+			continue;
+		memcpy(&ts, CMSG_DATA(c), sizeof ts);
+		if (ts.tv_sec == 0 && ts.tv_nsec == 0)
+			continue;
+		age = real_ns - pk_timespec_to_ns(&ts);
+		if (age >= 0 && age < 10 * PK_NS_PER_S) {
+			rx->rx_ns = mono_ns - age;
+			rx->clock = PK_RXCLOCK_KERNEL;
+		}
+	}
 }
 
 ssize_t pk_recv_ts(int fd, void *buf, size_t cap, struct pk_rx *rx)
 {
 	union {
-		char buf[CMSG_SPACE(3 * sizeof(struct timespec)) + 64];
+		char buf[PK_RX_CTL_SIZE];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
 	struct msghdr msg;
-	struct cmsghdr *c;
 	ssize_t n;
-	int64_t mono, real;
 
 	memset(&msg, 0, sizeof msg);
 	msg.msg_name = &rx->from.ss;
@@ -353,33 +367,10 @@ ssize_t pk_recv_ts(int fd, void *buf, size_t cap, struct pk_rx *rx)
 	n = recvmsg(fd, &msg, 0);
 	if (n < 0)
 		return -errno;
-	mono = pk_now_ns();
-	real = pk_wall_ns();
 	rx->from.len = msg.msg_namelen;
 	rx->len = n;
 	rx->truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-	rx->rx_ns = mono;
-	rx->clock = PK_RXCLOCK_MONOTONIC;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		const struct timespec *ts = NULL;
-		struct timespec tmp;
-		int ok;
-
-		if (c->cmsg_level != SOL_SOCKET)
-			continue;
-		if (c->cmsg_type == SO_TIMESTAMPING) {
-			memcpy(&tmp, CMSG_DATA(c), sizeof tmp); /* ts[0]: software */
-			ts = &tmp;
-		} else if (c->cmsg_type == SO_TIMESTAMPNS) {
-			memcpy(&tmp, CMSG_DATA(c), sizeof tmp);
-			ts = &tmp;
-		}
-		if (ts == NULL || (ts->tv_sec == 0 && ts->tv_nsec == 0))
-			continue;
-		rx->rx_ns = kernel_to_mono(ts, mono, real, &ok);
-		if (ok)
-			rx->clock = PK_RXCLOCK_KERNEL;
-	}
+	pk_rx_stamp(rx, &msg, pk_now_ns(), pk_wall_ns());
 	return n;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/types.h>
 
 struct pk_addr {
@@ -82,6 +83,15 @@ struct pk_rx {
 	int64_t rx_ns;        /* monotonic receive time */
 	enum pk_rxclock clock;
 };
+
+/* Room for the control messages of a receive timestamp (msg_control). */
+#define PK_RX_CTL_SIZE (CMSG_SPACE(3 * sizeof(struct timespec)) + 64)
+
+/* The receive time of one datagram from its msghdr's control messages, for
+ * callers that receive themselves (recvmmsg batches): mono_ns and real_ns
+ * are the two clocks read just after the receive. Sets rx->rx_ns and
+ * rx->clock (PK_RXCLOCK_MONOTONIC = mono_ns when the kernel gave no stamp). */
+void pk_rx_stamp(struct pk_rx *rx, struct msghdr *m, int64_t mono_ns, int64_t real_ns);
 
 /* recvmsg() one datagram with its timestamp. Returns bytes (>= 0) or -errno
  * (-EAGAIN when nothing is queued). */

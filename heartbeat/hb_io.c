@@ -5,32 +5,6 @@
 
 #include "pk_clock.h"
 
-/* As pk_recv_ts: the kernel stamp (realtime) is carried onto the monotonic
- * clock by the datagram's age, so both clocks' absolute values never mix. */
-static void stamp(struct pk_rx *rx, struct msghdr *m, int64_t mono, int64_t real)
-{
-	struct cmsghdr *c;
-
-	rx->rx_ns = mono;
-	rx->clock = PK_RXCLOCK_MONOTONIC;
-	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
-		struct timespec ts;
-		int64_t age;
-
-		if (c->cmsg_level != SOL_SOCKET ||
-		    (c->cmsg_type != SO_TIMESTAMPING && c->cmsg_type != SO_TIMESTAMPNS))
-			continue;
-		memcpy(&ts, CMSG_DATA(c), sizeof ts);
-		if (ts.tv_sec == 0 && ts.tv_nsec == 0)
-			continue;
-		age = real - pk_timespec_to_ns(&ts);
-		if (age >= 0 && age < 10 * PK_NS_PER_S) {
-			rx->rx_ns = mono - age;
-			rx->clock = PK_RXCLOCK_KERNEL;
-		}
-	}
-}
-
 int hb_io_recv(int fd, struct hb_io *io)
 {
 	int64_t mono, real;
@@ -61,7 +35,7 @@ int hb_io_recv(int fd, struct hb_io *io)
 		rx->from.len = m->msg_namelen;
 		rx->len = io->in[i].msg_len;
 		rx->truncated = (m->msg_flags & MSG_TRUNC) != 0;
-		stamp(rx, m, mono, real);
+		pk_rx_stamp(rx, m, mono, real);
 	}
 	return n;
 }

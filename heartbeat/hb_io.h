@@ -21,7 +21,7 @@ struct hb_io {
 	char buf[HB_IO_BATCH][HB_MSG_MAX + 1];
 	char reply[HB_IO_BATCH][48];
 	union {
-		char b[CMSG_SPACE(3 * sizeof(struct timespec)) + 64];
+		char b[PK_RX_CTL_SIZE];
 		struct cmsghdr align;
 	} ctl[HB_IO_BATCH];
 	struct pk_rx rx[HB_IO_BATCH];
