@@ -8,49 +8,17 @@
 # PK_BENCH_SESSIONS (server scale, default 10000), PK_BENCH_SECS (default 10).
 # Every load is bounded in count and time and sent to 127.0.0.1 only.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${PK_BUILD_DIR:-$root/build}
-read -r ccpu scpu <<<"${PK_BENCH_CPUS:-0 0}"
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.bash"
 runs=${PK_BENCH_RUNS:-3}
 sessions=${PK_BENCH_SESSIONS:-10000}
 secs=${PK_BENCH_SECS:-10}
 bin=$build/tcp-echo/tcp-echo
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-need=()
-for p in sockperf qperf iperf3; do command -v "$p" >/dev/null || need+=("$p"); done
-if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
-	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || true
-fi
+bench_need sockperf qperf iperf3
 for c in tcp_echo_min tcp_echo_load; do
 	gcc -O2 -D_GNU_SOURCE -o "$work/$c" "$root/test/bench/$c.c"
 done
 ulimit -n $((2 * sessions + 256)) 2>/dev/null || true
 
-# start_bg CPU LOGFILE CMD...: a server pinned to CPU; waits for its
-# "listening on ...:PORT" line and sets $port (and $spid).
-start_bg() {
-	local cpu=$1 log=$2
-	shift 2
-	taskset -c "$cpu" "$@" >"$log" 2>&1 &
-	spid=$!
-	pids+=("$spid")
-	for _ in $(seq 250); do
-		port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
-		[ -n "$port" ] && return 0
-		sleep 0.02
-	done
-	echo "server did not start: $*" >&2
-	cat "$log" >&2
-	return 1
-}
 # start_fixed CPU PORT CMD...: a third-party server on a port we chose.
 start_fixed() {
 	local cpu=$1
@@ -65,9 +33,7 @@ start_fixed() {
 	done
 	return 1
 }
-stop_bg() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2fx' % (a/b) if b else 'n/a')" "$1" "$2"; }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # our client's figures from its text summary
 ours_rtt_us() { python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["rtt_ms"]["avg"]*1000)'; }

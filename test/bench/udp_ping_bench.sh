@@ -6,47 +6,14 @@
 # a halted vCPU), PK_BENCH_SECS (schedule test length, default 10).
 # Every load is bounded in count and time and sent to 127.0.0.1 only.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${PK_BUILD_DIR:-$root/build}
-read -r ccpu scpu <<<"${PK_BENCH_CPUS:-0 0}"
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.bash"
 secs=${PK_BENCH_SECS:-10}
 bin=$build/udp-ping/udp-ping
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-need=()
-for p in irtt fping hyperfine; do command -v "$p" >/dev/null || need+=("$p"); done
-if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
-	apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || true
-fi
+bench_need irtt fping hyperfine
 for c in udp_floor_client udp_min_server udp_loadgen; do
 	gcc -O2 -D_GNU_SOURCE -o "$work/$c" "$root/test/bench/$c.c"
 done
 
-# start_bg CPU LOGFILE CMD...: starts a server pinned to CPU, waits for its
-# "listening on ...:PORT" line, sets $port.
-start_bg() {
-	local cpu=$1 log=$2
-	shift 2
-	taskset -c "$cpu" "$@" >"$log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 200); do
-		port=$(sed -n 's/.*\(listening\|listener\) on .*:\([0-9][0-9]*\).*/\2/p' "$log" | head -1)
-		[ -n "$port" ] && return 0
-		sleep 0.02
-	done
-	echo "server did not start: $*" >&2
-	cat "$log" >&2
-	return 1
-}
-stop_bg() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2fx' % (a/b) if b else 'n/a')" "$1" "$2"; }
 jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 echo "udp-ping benchmark on $(nproc) vCPUs, $(uname -r); client on CPU $ccpu, server on CPU $scpu"
