@@ -13,6 +13,7 @@
 
 #include "echo_proto.h"
 #include "pk_sock.h"
+#include "pk_report.h"
 #include "pk_stats.h"
 
 #define ECHO_MAX_LIST 64          /* entries of --sizes / --delays */
@@ -156,6 +157,9 @@ void echo_report_refused(const struct echo_report *r, const struct pk_addr *peer
                          const char *why);
 void echo_report_server_stats(const struct echo_report *r, const struct echo_server_stats *s);
 const char *echo_end_name(enum echo_end e);
+/* {min, avg, max, mdev, p50, p99} of throughput figures (EF_* order), nulls
+ * when !ok; shared by the session and the sweep JSON. Caller owns it. */
+cJSON *echo_json_tput(const double *t, int ok);
 
 /* Client side. */
 void echo_report_connecting(const struct echo_report *r, const char *host,

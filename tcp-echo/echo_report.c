@@ -249,7 +249,7 @@ void echo_report_session(const struct echo_report *r, const char *host,
 	fflush(r->out);
 }
 
-static cJSON *json_tput(const double *t, int ok)
+cJSON *echo_json_tput(const double *t, int ok)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -265,7 +265,7 @@ static cJSON *json_tput(const double *t, int ok)
 static void json_figures(cJSON *o, const struct echo_figures *g)
 {
 	cJSON_AddItemToObject(o, "rtt_ms", pk_json_rtt(&g->rtt));
-	cJSON_AddItemToObject(o, "throughput_mbps", json_tput(g->tput_mbps, g->n > 0));
+	cJSON_AddItemToObject(o, "throughput_mbps", echo_json_tput(g->tput_mbps, g->n > 0));
 	pk_json_num(o, "goodput_mbps", g->goodput_mbps, g->n > 0);
 }
 

@@ -75,19 +75,6 @@ void echo_report_sweep(const struct echo_report *r, const struct echo_client_cfg
 	fflush(f);
 }
 
-static cJSON *json_tput(const double *t, int ok)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	pk_json_num(o, "min", t[EF_MIN], ok);
-	pk_json_num(o, "avg", t[EF_MEAN], ok);
-	pk_json_num(o, "max", t[EF_MAX], ok);
-	pk_json_num(o, "mdev", t[EF_SD], ok);
-	pk_json_num(o, "p50", t[EF_P50], ok);
-	pk_json_num(o, "p99", t[EF_P99], ok);
-	return o;
-}
-
 static cJSON *json_point(const struct echo_point *p)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -97,7 +84,7 @@ static cJSON *json_point(const struct echo_point *p)
 	cJSON_AddNumberToObject(o, "sessions", p->sessions);
 	cJSON_AddNumberToObject(o, "probes", (double)p->fig.n);
 	cJSON_AddItemToObject(o, "rtt_ms", pk_json_rtt(&p->fig.rtt));
-	cJSON_AddItemToObject(o, "throughput_mbps", json_tput(p->fig.tput_mbps, p->fig.n > 0));
+	cJSON_AddItemToObject(o, "throughput_mbps", echo_json_tput(p->fig.tput_mbps, p->fig.n > 0));
 	pk_json_num(o, "goodput_mbps", p->fig.goodput_mbps, p->fig.n > 0);
 	return o;
 }
