@@ -77,19 +77,24 @@ static void group_datagram(struct agent *a, const char *buf, const struct pk_rx 
 		a->ctr.echo_errors++;
 }
 
-static void on_group(evutil_socket_t fd, short what, void *arg)
+/* Reads up to AGENT_RX_BATCH datagrams from fd, each to handle(). */
+static void drain(int fd, struct agent *a,
+                  void (*handle)(struct agent *, const char *, const struct pk_rx *))
 {
-	struct agent *a = arg;
 	char buf[512];
 	struct pk_rx rx;
-	int i;
 
-	(void)what;
-	for (i = 0; i < AGENT_RX_BATCH; i++) {
+	for (int i = 0; i < AGENT_RX_BATCH; i++) {
 		if (pk_recv_ts(fd, buf, sizeof buf, &rx) < 0)
 			break;
-		group_datagram(a, buf, &rx);
+		handle(a, buf, &rx);
 	}
+}
+
+static void on_group(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	drain(fd, arg, group_datagram);
 }
 
 /* One datagram on the probe socket: a reply to one of our probes. */
@@ -117,17 +122,8 @@ static void reply_datagram(struct agent *a, const char *buf, const struct pk_rx 
 
 static void on_reply(evutil_socket_t fd, short what, void *arg)
 {
-	struct agent *a = arg;
-	char buf[512];
-	struct pk_rx rx;
-	int i;
-
 	(void)what;
-	for (i = 0; i < AGENT_RX_BATCH; i++) {
-		if (pk_recv_ts(fd, buf, sizeof buf, &rx) < 0)
-			break;
-		reply_datagram(a, buf, &rx);
-	}
+	drain(fd, arg, reply_datagram);
 }
 
 /* Ends an interval: decide what is due, forget silent peers, print, export. */
