@@ -57,6 +57,11 @@ int emu_queue_push(struct emu_queue *q, const void *buf, size_t len, int64_t due
 	return 0;
 }
 
+struct emu_frame *emu_queue_tail(struct emu_queue *q)
+{
+	return q->n == 0 ? NULL : &q->ring[(q->head + q->n - 1) % q->cap];
+}
+
 struct emu_frame *emu_queue_head(struct emu_queue *q)
 {
 	return q->n == 0 ? NULL : &q->ring[q->head];

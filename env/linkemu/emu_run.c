@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/virtio_net.h>
 
 #include <event2/event.h>
 
@@ -39,6 +42,7 @@ struct emu {
 	struct emu_dir ab, ba;
 	int fd_a, fd_b;
 	struct event *ev_int, *ev_term;
+	FILE *trace;
 };
 
 static int packet_socket(const char *ifname)
@@ -81,6 +85,20 @@ static void arm(struct emu_dir *d)
 		pk_timer_at(d->ev_tx, f->due_ns - d->emu->cfg->spin_ns);
 }
 
+/* One trace line per frame sent: direction, kernel receive time, read
+ * time, due time, the time send() was called (monotonic ns), length, UDP
+ * ports, digits. */
+static void trace_frame(const struct emu_dir *d, const struct emu_frame *f, int64_t sent_ns)
+{
+	const size_t vh = sizeof(struct virtio_net_hdr);
+	struct emu_key k;
+
+	emu_frame_key(f->len > vh ? f->data + vh : f->data, f->len > vh ? f->len - vh : 0, &k);
+	fprintf(d->emu->trace, "%s %lld %lld %lld %lld %u %u %u %s\n", d->name,
+	        (long long)f->rx_ns, (long long)f->read_ns, (long long)f->due_ns,
+	        (long long)sent_ns, f->len, k.sport, k.dport, k.text[0] ? k.text : "-");
+}
+
 /* Sends every frame that is due; busy-waits the last spin_ns of each. */
 static void on_tx(evutil_socket_t fd, short what, void *arg)
 {
@@ -94,10 +112,13 @@ static void on_tx(evutil_socket_t fd, short what, void *arg)
 			break;
 		while (now < f->due_ns)
 			now = pk_now_ns();
-		if (send(d->out_fd, f->data, f->len, 0) < 0)
+		if (send(d->out_fd, f->data, f->len, 0) < 0) {
 			d->c.tx_errors++;
-		else
+		} else {
 			d->c.tx++;
+			if (d->emu->trace != NULL)
+				trace_frame(d, f, now);
+		}
 		emu_queue_pop(&d->q);
 	}
 	arm(d);
@@ -125,8 +146,12 @@ static void on_rx(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		due = emu_due(&d->q, d->cfg, &d->emu->rng, rx.rx_ns, (size_t)rx.len);
-		if (emu_queue_push(&d->q, buf, (size_t)rx.len, due) != 0)
+		if (emu_queue_push(&d->q, buf, (size_t)rx.len, due) != 0) {
 			d->c.overflow++;
+			continue;
+		}
+		emu_queue_tail(&d->q)->rx_ns = rx.rx_ns;
+		emu_queue_tail(&d->q)->read_ns = pk_now_ns();
 	}
 	if (was_empty)
 		arm(d);
@@ -176,13 +201,29 @@ static void dir_free(struct emu_dir *d)
 }
 
 /* Real-time scheduling so a busy machine does not delay departures (the
- * spin is at most spin_ns per frame, and the kernel's RT throttling stays). */
-static void go_realtime(void)
+ * spin is at most spin_ns per frame, and the kernel's RT throttling stays),
+ * and a PM QoS request that keeps every CPU out of idle states while the
+ * emulator runs, as cyclictest does: a halted virtual CPU can take from
+ * 0.1 to several ms to run a timer (the host must schedule it again), far
+ * more than the spin covers, and each departure waits for one. The request
+ * holds while the returned descriptor is open (-1: none). */
+static int go_realtime(void)
 {
 	struct sched_param sp = { .sched_priority = 50 };
+	int32_t zero = 0;
+	int fd;
 
 	if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
 		fprintf(stderr, "linkemu: SCHED_FIFO: %s (running without)\n", strerror(errno));
+	fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, &zero, sizeof zero) != (ssize_t)sizeof zero) {
+		fprintf(stderr, "linkemu: /dev/cpu_dma_latency: %s (idle states stay on)\n",
+		        strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int setup(struct emu *e, const char **what)
@@ -193,6 +234,12 @@ static int setup(struct emu *e, const char **what)
 	*what = e->cfg->if_b;
 	if ((e->fd_b = packet_socket(e->cfg->if_b)) < 0)
 		return e->fd_b;
+	if (e->cfg->trace != NULL) {
+		*what = e->cfg->trace;
+		if ((e->trace = fopen(e->cfg->trace, "we")) == NULL)
+			return -errno;
+		fprintf(e->trace, "# dir rx_ns read_ns due_ns sent_ns len sport dport payload\n");
+	}
 	*what = "event loop";
 	if ((e->base = pk_base_new()) == NULL)
 		return -ENOMEM;
@@ -210,7 +257,7 @@ int emu_run(const struct emu_cfg *cfg)
 {
 	struct emu e;
 	const char *what = "";
-	int rc;
+	int rc, qos = -1;
 
 	memset(&e, 0, sizeof e);
 	e.cfg = cfg;
@@ -218,7 +265,7 @@ int emu_run(const struct emu_cfg *cfg)
 	pk_sim_seed(&e.rng, cfg->seed);
 	(void)pk_timer_slack_min();
 	if (cfg->realtime)
-		go_realtime();
+		qos = go_realtime();
 	rc = setup(&e, &what);
 	if (rc != 0) {
 		fprintf(stderr, "linkemu: %s: %s\n", what, strerror(-rc));
@@ -248,6 +295,10 @@ int emu_run(const struct emu_cfg *cfg)
 		event_free(e.ev_term);
 	if (e.base)
 		event_base_free(e.base);
+	if (e.trace != NULL)
+		fclose(e.trace);
+	if (qos >= 0)
+		close(qos);
 	if (e.fd_a >= 0)
 		close(e.fd_a);
 	if (e.fd_b >= 0)

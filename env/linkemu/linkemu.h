@@ -34,6 +34,7 @@ struct emu_cfg {
 	const char *pidfile; /* written when ready, removed on exit */
 	int realtime;        /* SCHED_FIFO (best effort, reported) */
 	int quiet;
+	const char *trace;   /* NULL, or a file: one line per frame (see linkemu.1) */
 };
 
 /* A frame as the packet socket gives it: a struct virtio_net_hdr (so a
@@ -43,6 +44,8 @@ struct emu_cfg {
 
 struct emu_frame {
 	int64_t due_ns;
+	int64_t rx_ns;            /* kernel receive time (monotonic) */
+	int64_t read_ns;          /* when the emulator read it */
 	uint32_t len;
 	unsigned char *data;      /* malloc'd, owned by the queue */
 };
@@ -67,10 +70,23 @@ int64_t emu_due(struct emu_queue *q, const struct emu_dir_cfg *d, struct pk_sim 
 /* Appends a copy of a frame; -ENOBUFS when full, -EMSGSIZE when too large,
  * -ENOMEM. */
 int emu_queue_push(struct emu_queue *q, const void *buf, size_t len, int64_t due_ns);
+/* The newest frame, or NULL. */
+struct emu_frame *emu_queue_tail(struct emu_queue *q);
 /* The oldest frame, or NULL. */
 struct emu_frame *emu_queue_head(struct emu_queue *q);
 void emu_queue_pop(struct emu_queue *q);
 
 int emu_run(const struct emu_cfg *cfg);
+
+/* What the trace names a frame by: the UDP ports and, when the UDP payload
+ * is 1 to 31 ASCII digits (an agent's probe), the digits. A VXLAN frame
+ * (UDP port 4789) is named by the frame it carries. Ports 0 and text ""
+ * when the frame is not UDP over IPv4/IPv6. */
+struct emu_key {
+	unsigned sport, dport;
+	char text[32];
+};
+
+void emu_frame_key(const void *frame, size_t len, struct emu_key *k);
 
 #endif

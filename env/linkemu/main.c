@@ -15,6 +15,7 @@ static const char usage_text[] =
 	"               [--loss P] [--loss-ab P] [--loss-ba P]\n"
 	"               [--rate BPS] [--rate-ab BPS] [--rate-ba BPS]\n"
 	"               [--limit N] [--spin DUR] [--seed N] [--pidfile PATH] [--realtime]\n"
+	"               [--trace FILE]\n"
 	"               [-q] IF_A IF_B\n"
 	"\n"
 	"Bridges IF_A and IF_B (packet sockets): frames from A leave B after the\n"
@@ -25,7 +26,7 @@ static const char usage_text[] =
 	"other processes cannot delay a departure.\n";
 
 enum { O_D = 256, O_DAB, O_DBA, O_J, O_JAB, O_JBA, O_L, O_LAB, O_LBA,
-       O_R, O_RAB, O_RBA, O_LIMIT, O_SPIN, O_SEED, O_PIDFILE, O_RT };
+       O_R, O_RAB, O_RBA, O_LIMIT, O_SPIN, O_SEED, O_PIDFILE, O_RT, O_TRACE };
 
 static const struct option longopts[] = {
 	{ "delay", 1, NULL, O_D }, { "delay-ab", 1, NULL, O_DAB }, { "delay-ba", 1, NULL, O_DBA },
@@ -34,6 +35,7 @@ static const struct option longopts[] = {
 	{ "rate", 1, NULL, O_R }, { "rate-ab", 1, NULL, O_RAB }, { "rate-ba", 1, NULL, O_RBA },
 	{ "limit", 1, NULL, O_LIMIT }, { "spin", 1, NULL, O_SPIN }, { "seed", 1, NULL, O_SEED },
 	{ "pidfile", 1, NULL, O_PIDFILE }, { "realtime", 0, NULL, O_RT },
+	{ "trace", 1, NULL, O_TRACE },
 	{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -109,6 +111,7 @@ static void option(struct emu_cfg *c, int ch, const char *a)
 		break;
 	case O_PIDFILE: c->pidfile = a; break;
 	case O_RT: c->realtime = 1; break;
+	case O_TRACE: c->trace = a; break;
 	case 'q': c->quiet = 1; break;
 	case 'h': fputs(usage_text, stdout); exit(0);
 	case 'V': printf("linkemu %s\n", PK_VERSION); exit(0);
