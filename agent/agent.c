@@ -33,24 +33,77 @@ static void on_expire(evutil_socket_t fd, short what, void *arg)
 	arm_expire(a);
 }
 
+/* The kernel's transmit stamps queued on the probe socket: each replaces
+ * the send time of its probe while the probe awaits its replies. */
+static void tx_stamps(struct agent *a)
+{
+	uint32_t key;
+	int64_t ns;
+	int rc;
+
+	while ((rc = pk_recv_tx_stamp(a->tx_fd, &key, &ns)) >= 0) {
+		struct agent_sent *s;
+		if (rc == 0)
+			continue;
+		s = &a->sent[a->key_seq[key % a->window] % a->window];
+		if (s->key != key || s->num == 0 || s->kernel)
+			continue;
+		if (agent_table_restamp(&a->tab, s->seq, ns) != 0)
+			continue;
+		s->kernel = 1;
+		a->ctr.tx_kernel++;
+		agent_trace_txstamp(a, s, ns);
+	}
+}
+
 static void on_send(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
 	int64_t now = pk_now_ns();
-	uint64_t num;
+	uint64_t seq = agent_table_send(&a->tab, now);
+	struct agent_sent *s = &a->sent[seq % a->window];
 
 	(void)fd, (void)what;
-	num = agent_table_send(&a->tab, now);
-	if (agent_send_probe(a, num) == 0)
+	s->seq = seq;
+	s->num = a->cfg->seq_probes ? seq : agent_stamp_make(pk_wall_ns(), seq);
+	s->key = a->tx_key;
+	s->kernel = 0;
+	if (agent_send_probe(a, s->num) == 0) {
 		a->ctr.sent++;
-	else
+		a->key_seq[a->tx_key % a->window] = seq;
+		a->tx_key++;
+		agent_trace_probe(a, s, now);
+		tx_stamps(a);
+	} else {
 		a->ctr.send_errors++;
+	}
 	/* a deadline missed by more than an interval is skipped, not bunched */
 	do
 		a->sched.next++;
 	while (pk_sched_next_deadline(&a->sched) < now - a->cfg->interval_ns);
 	pk_timer_at(a->ev_send, pk_sched_next_deadline(&a->sched));
 	arm_expire(a);
+}
+
+static void count_rx_clock(struct agent *a, const struct pk_rx *rx)
+{
+	if (rx->clock == PK_RXCLOCK_KERNEL)
+		a->ctr.rx_kernel++;
+	else
+		a->ctr.rx_user++;
+}
+
+/* A peer's probe: its one-way delay and loss when it is stamped. */
+static void inbound(struct agent *a, struct agent_peer *p, uint64_t num, const struct pk_rx *rx)
+{
+	struct agent_stamp st;
+	int64_t owd = -1;
+
+	if (p != NULL && agent_stamp_parse(num, &st)) {
+		owd = agent_stamp_delay_ns(&st, rx->rx_wall_ns);
+		(void)agent_table_oneway(&a->tab, p, st.seq, owd);
+	}
+	agent_trace_rx(a, "heard", rx, num, owd);
 }
 
 /* One datagram on the group socket: echo it when it is a probe of someone else. */
@@ -66,15 +119,19 @@ static void group_datagram(struct agent *a, const char *buf, const struct pk_rx 
 		a->ctr.own_probes++;
 		return;
 	}
-	agent_table_heard(&a->tab, &rx->from, rx->rx_ns);
+	count_rx_clock(a, rx);
+	inbound(a, agent_table_heard(&a->tab, &rx->from, rx->rx_ns), num, rx);
 	if (!pk_limit_allow(&a->limit, &rx->from, rx->rx_ns)) {
 		a->ctr.echo_refused++;
 		return;
 	}
-	if (agent_echo(a, buf, (size_t)rx->len, &rx->from) == 0)
+	if (agent_echo(a, buf, (size_t)rx->len, &rx->from) == 0) {
 		a->ctr.echoed++;
-	else
+		if (a->trace != NULL)
+			agent_trace_echo(a, &rx->from, num, pk_now_ns());
+	} else {
 		a->ctr.echo_errors++;
+	}
 }
 
 /* Reads up to AGENT_RX_BATCH datagrams from fd, each to handle(). */
@@ -97,11 +154,28 @@ static void on_group(evutil_socket_t fd, short what, void *arg)
 	drain(fd, arg, group_datagram);
 }
 
+/* The sequence of our probe numbered num, or 0 when we did not send it
+ * (or no longer remember it). */
+static uint64_t probe_seq(const struct agent *a, uint64_t num)
+{
+	struct agent_stamp st;
+	uint64_t seq = num;
+	const struct agent_sent *s;
+
+	if (!a->cfg->seq_probes) {
+		if (!agent_stamp_parse(num, &st))
+			return 0;
+		seq = agent_stamp_unwrap(st.seq, a->tab.all.next_send);
+	}
+	s = &a->sent[seq % a->window];
+	return s->num == num && s->seq == seq ? seq : 0;
+}
+
 /* One datagram on the probe socket: a reply to one of our probes. */
 static void reply_datagram(struct agent *a, const char *buf, const struct pk_rx *rx)
 {
 	enum agent_probe_rc rc;
-	uint64_t num;
+	uint64_t num, seq;
 	int64_t lat;
 
 	rc = rx->truncated ? AGENT_PROBE_BAD : agent_probe_parse(buf, (size_t)rx->len, &num);
@@ -113,16 +187,21 @@ static void reply_datagram(struct agent *a, const char *buf, const struct pk_rx 
 		a->ctr.own_replies++;
 		return;
 	}
-	if (rc == AGENT_PROBE_OVERFLOW) {
+	seq = rc == AGENT_PROBE_OK ? probe_seq(a, num) : 0;
+	if (seq == 0) {                  /* not a probe of ours, or forgotten */
 		a->tab.unknown++;
+		agent_trace_rx(a, "unknown", rx, num, -1);
 		return;
 	}
-	agent_table_reply(&a->tab, &rx->from, num, rx->rx_ns, &lat);
+	count_rx_clock(a, rx);
+	agent_trace_rx(a, "reply", rx, num, -1);
+	agent_table_reply(&a->tab, &rx->from, seq, rx->rx_ns, &lat);
 }
 
 static void on_reply(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
+	tx_stamps(arg);
 	drain(fd, arg, reply_datagram);
 }
 
@@ -204,6 +283,10 @@ static void agent_free(struct agent *a)
 		close(a->rx_fd);
 	if (a->tx_fd >= 0)
 		close(a->tx_fd);
+	if (a->trace != NULL)
+		fclose(a->trace);
+	free(a->sent);
+	free(a->key_seq);
 	agent_table_free(&a->tab);
 	pk_limit_free(&a->limit);
 }
@@ -222,9 +305,18 @@ static int setup(struct agent *a, const char **what)
 	int rc;
 
 	*what = "memory";
-	if (agent_table_init(&a->tab, a->cfg->max_peers, window_of(a->cfg), a->cfg->timeout_ns, 1) != 0 ||
+	a->window = window_of(a->cfg);
+	a->sent = calloc(a->window, sizeof *a->sent);
+	a->key_seq = calloc(a->window, sizeof *a->key_seq);
+	if (a->sent == NULL || a->key_seq == NULL ||
+	    agent_table_init(&a->tab, a->cfg->max_peers, a->window, a->cfg->timeout_ns, 1) != 0 ||
 	    pk_limit_init(&a->limit, 1024, a->cfg->echo_rate, 2 * a->cfg->echo_rate) != 0)
 		return -ENOMEM;
+	if (a->cfg->trace != NULL) {
+		*what = a->cfg->trace;
+		if ((a->trace = fopen(a->cfg->trace, "we")) == NULL)
+			return -errno;
+	}
 	rc = agent_net_open(a, what);
 	if (rc != 0)
 		return rc;

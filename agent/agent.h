@@ -40,6 +40,8 @@ struct agent_cfg {
 	uint64_t reports;          /* stop after this many reports; 0: never */
 	size_t max_peers;
 	double echo_rate;          /* echoes per second per source (burst = 2 s) */
+	int seq_probes;            /* plain counter probes, as the seed (no one-way figures) */
+	const char *trace;         /* NULL, or a file: one line per probe event */
 };
 
 /* Counters of things that are not probes or replies of ours. */
@@ -50,6 +52,17 @@ struct agent_counters {
 	uint64_t own_probes;     /* our own probes heard back (never echoed) */
 	uint64_t bad_replies;    /* replies that are not probe numbers */
 	uint64_t own_replies;    /* replies from our own addresses (ignored) */
+	uint64_t tx_kernel;      /* probes timed by the kernel's transmit stamp */
+	uint64_t rx_kernel;      /* replies and probes timed by the kernel's receive stamp */
+	uint64_t rx_user;        /* ... by the monotonic clock after the read (no stamp) */
+};
+
+/* What the agent remembers of each probe it sent, by sequence. */
+struct agent_sent {
+	uint64_t seq;
+	uint64_t num;             /* the probe number on the wire */
+	uint32_t key;             /* the kernel's number of the datagram (OPT_ID) */
+	uint8_t kernel;           /* its send time is the kernel's stamp */
 };
 
 struct agent {
@@ -63,6 +76,11 @@ struct agent {
 	size_t n_own;
 	int use_pktinfo;           /* echo from cfg->own (several agents on one host) */
 	struct agent_table tab;
+	struct agent_sent *sent;   /* ring of `window` probes, by seq */
+	uint64_t *key_seq;         /* ring of `window` seqs, by the kernel's key */
+	size_t window;
+	uint32_t tx_key;           /* the kernel's number of our next datagram */
+	FILE *trace;               /* cfg->trace, open */
 	struct pk_sched sched;
 	struct pk_limit limit;
 	struct agent_counters ctr;
@@ -83,6 +101,13 @@ int agent_run(const struct agent_cfg *cfg);
 void agent_report_start(const struct agent *a, FILE *f);
 void agent_report_interval(const struct agent *a, FILE *f, int64_t now_ns, int final);
 void agent_report_error(const char *what, int err);
+/* The diagnostic trace (--trace): one line per event, monotonic ns. */
+void agent_trace_probe(const struct agent *a, const struct agent_sent *s, int64_t user_ns);
+void agent_trace_txstamp(const struct agent *a, const struct agent_sent *s, int64_t tx_ns);
+void agent_trace_rx(const struct agent *a, const char *what, const struct pk_rx *rx,
+                    uint64_t num, int64_t owd_ns);
+void agent_trace_echo(const struct agent *a, const struct pk_addr *to, uint64_t num,
+                      int64_t user_ns);
 
 /* agent_metrics.c: Prometheus text exposition of the agent's state.
  * agent_metrics_render returns a malloc'd NUL-terminated text (caller frees)

@@ -34,7 +34,12 @@ static void scalar(FILE *f, const char *name, const char *type, const char *help
 struct peer_metric {
 	const char *name, *type, *help;
 	int (*get)(const struct agent_peer *p, double wall_s, double now_s, double *v);
+	const char *labels;   /* more labels after peer, or NULL */
 };
+
+/* The one-way figures are of the peer's direction toward this agent. */
+#define FROM_PEER ",direction=\"from_peer\""
+
 
 #define COUNTER_GETTER(fn, field) \
 	static int fn(const struct agent_peer *p, double w, double n, double *v) \
@@ -55,6 +60,27 @@ LAST_GETTER(get_max, max_ms)
 LAST_GETTER(get_p99, p99_ms)
 LAST_GETTER(get_jitter, jitter_ms)
 
+#define OW_GETTER(fn, field) \
+	static int fn(const struct agent_peer *p, double w, double n, double *v) \
+	{ (void)w, (void)n; *v = p->last.ow.field / 1e3; return p->have_last && p->last.have_oneway; }
+OW_GETTER(get_ow_min, min)
+OW_GETTER(get_ow_avg, avg)
+OW_GETTER(get_ow_max, max)
+
+static int get_ow_received(const struct agent_peer *p, double w, double n, double *v)
+{
+	(void)w, (void)n;
+	*v = (double)p->in_seq.received;
+	return 1;
+}
+
+static int get_ow_lost(const struct agent_peer *p, double w, double n, double *v)
+{
+	(void)w, (void)n;
+	*v = (double)p->total.in_lost;
+	return 1;
+}
+
 static int get_seen(const struct agent_peer *p, double wall_s, double now_s, double *v)
 {
 	*v = wall_s - (now_s - pk_ns_to_s(p->last_seen_ns));
@@ -62,18 +88,23 @@ static int get_seen(const struct agent_peer *p, double wall_s, double now_s, dou
 }
 
 static const struct peer_metric peer_metrics[] = {
-	{ "vxlan_agent_peer_expected_probes_total", "counter", "Probes sent while the peer was known.", get_expected },
-	{ "vxlan_agent_peer_answered_probes_total", "counter", "Probes the peer answered within the timeout.", get_answered },
-	{ "vxlan_agent_peer_lost_probes_total", "counter", "Probes the peer did not answer within the timeout.", get_lost },
-	{ "vxlan_agent_peer_late_replies_total", "counter", "Replies of the peer after the timeout.", get_late },
-	{ "vxlan_agent_peer_duplicate_replies_total", "counter", "Further copies of replies already counted.", get_dups },
-	{ "vxlan_agent_peer_probes_heard_total", "counter", "Probes of the peer heard (and echoed).", get_heard },
-	{ "vxlan_agent_peer_latency_min_seconds", "gauge", "Minimum one-way latency (RTT/2) in the last report interval.", get_min },
-	{ "vxlan_agent_peer_latency_avg_seconds", "gauge", "Mean one-way latency (RTT/2) in the last report interval.", get_avg },
-	{ "vxlan_agent_peer_latency_max_seconds", "gauge", "Maximum one-way latency (RTT/2) in the last report interval.", get_max },
-	{ "vxlan_agent_peer_latency_p99_seconds", "gauge", "99th percentile one-way latency (RTT/2) in the last report interval.", get_p99 },
-	{ "vxlan_agent_peer_jitter_seconds", "gauge", "Mean difference of consecutive latencies in the last report interval.", get_jitter },
-	{ "vxlan_agent_peer_last_seen_timestamp_seconds", "gauge", "When the peer was last heard, Unix time.", get_seen },
+	{ "vxlan_agent_peer_expected_probes_total", "counter", "Probes sent while the peer was known.", get_expected, NULL },
+	{ "vxlan_agent_peer_answered_probes_total", "counter", "Probes the peer answered within the timeout.", get_answered, NULL },
+	{ "vxlan_agent_peer_lost_probes_total", "counter", "Probes the peer did not answer within the timeout.", get_lost, NULL },
+	{ "vxlan_agent_peer_late_replies_total", "counter", "Replies of the peer after the timeout.", get_late, NULL },
+	{ "vxlan_agent_peer_duplicate_replies_total", "counter", "Further copies of replies already counted.", get_dups, NULL },
+	{ "vxlan_agent_peer_probes_heard_total", "counter", "Probes of the peer heard (and echoed).", get_heard, NULL },
+	{ "vxlan_agent_peer_latency_min_seconds", "gauge", "Minimum one-way latency (RTT/2) in the last report interval.", get_min, NULL },
+	{ "vxlan_agent_peer_latency_avg_seconds", "gauge", "Mean one-way latency (RTT/2) in the last report interval.", get_avg, NULL },
+	{ "vxlan_agent_peer_latency_max_seconds", "gauge", "Maximum one-way latency (RTT/2) in the last report interval.", get_max, NULL },
+	{ "vxlan_agent_peer_latency_p99_seconds", "gauge", "99th percentile one-way latency (RTT/2) in the last report interval.", get_p99, NULL },
+	{ "vxlan_agent_peer_jitter_seconds", "gauge", "Mean difference of consecutive latencies in the last report interval.", get_jitter, NULL },
+	{ "vxlan_agent_peer_last_seen_timestamp_seconds", "gauge", "When the peer was last heard, Unix time.", get_seen, NULL },
+	{ "vxlan_agent_peer_oneway_latency_min_seconds", "gauge", "Minimum one-way delay of the peer's stamped probes in the last report interval.", get_ow_min, FROM_PEER },
+	{ "vxlan_agent_peer_oneway_latency_avg_seconds", "gauge", "Mean one-way delay of the peer's stamped probes in the last report interval.", get_ow_avg, FROM_PEER },
+	{ "vxlan_agent_peer_oneway_latency_max_seconds", "gauge", "Maximum one-way delay of the peer's stamped probes in the last report interval.", get_ow_max, FROM_PEER },
+	{ "vxlan_agent_peer_oneway_received_probes_total", "counter", "Stamped probes of the peer received.", get_ow_received, FROM_PEER },
+	{ "vxlan_agent_peer_oneway_lost_probes", "gauge", "Stamped probes of the peer missing so far (a late one is no longer missing).", get_ow_lost, FROM_PEER },
 };
 
 static void peer_families(FILE *f, const struct agent *a, double wall_s, double now_s)
@@ -88,8 +119,9 @@ static void peer_families(FILE *f, const struct agent *a, double wall_s, double 
 		family(f, pm->name, pm->type, pm->help);
 		for (i = 0; i < t->n; i++)
 			if (pm->get(t->peers[i], wall_s, now_s, &v))
-				fprintf(f, "%s{peer=\"%s\"} %.17g\n", pm->name,
-				        pk_addr_host(&t->peers[i]->addr, host, sizeof host), v);
+				fprintf(f, "%s{peer=\"%s\"%s} %.17g\n", pm->name,
+				        pk_addr_host(&t->peers[i]->addr, host, sizeof host),
+				        pm->labels != NULL ? pm->labels : "", v);
 	}
 	family(f, "vxlan_agent_peer_latency_seconds", "summary",
 	       "One-way latency (RTT/2) of in-time replies since the peer was found.");
@@ -99,6 +131,15 @@ static void peer_families(FILE *f, const struct agent *a, double wall_s, double 
 		        t->peers[i]->lat_sum_s);
 		fprintf(f, "vxlan_agent_peer_latency_seconds_count{peer=\"%s\"} %llu\n", host,
 		        (unsigned long long)t->peers[i]->lat_count);
+	}
+	family(f, "vxlan_agent_peer_oneway_latency_seconds", "summary",
+	       "One-way delay of the peer's stamped probes since the peer was found.");
+	for (i = 0; i < t->n; i++) {
+		pk_addr_host(&t->peers[i]->addr, host, sizeof host);
+		fprintf(f, "vxlan_agent_peer_oneway_latency_seconds_sum{peer=\"%s\"%s} %.17g\n", host,
+		        FROM_PEER, t->peers[i]->owd_sum_s);
+		fprintf(f, "vxlan_agent_peer_oneway_latency_seconds_count{peer=\"%s\"%s} %llu\n", host,
+		        FROM_PEER, (unsigned long long)t->peers[i]->owd_count);
 	}
 }
 
@@ -121,6 +162,14 @@ static void agent_families(FILE *f, const struct agent *a)
 	scalar(f, "vxlan_agent_untracked_total", "counter", "Probes or replies of peers not stored: peer table full.", (double)t->untracked);
 	scalar(f, "vxlan_agent_peers_expired_total", "counter", "Peers forgotten after the peer timeout.", (double)t->expired);
 	scalar(f, "vxlan_agent_peers", "gauge", "Peers known now.", (double)t->n);
+	scalar(f, "vxlan_agent_oneway_implausible_total", "counter",
+	       "One-way delays not used: negative, or above the RTT to the peer.", (double)t->owd_bad);
+	family(f, "vxlan_agent_clock_fallbacks_total", "counter",
+	       "Probe send (tx) or receive (rx) times read from the monotonic clock: the kernel gave no timestamp.");
+	fprintf(f, "vxlan_agent_clock_fallbacks_total{direction=\"tx\"} %llu\n",
+	        (unsigned long long)(a->ctr.sent - a->ctr.tx_kernel));
+	fprintf(f, "vxlan_agent_clock_fallbacks_total{direction=\"rx\"} %llu\n",
+	        (unsigned long long)a->ctr.rx_user);
 	if (t->have_last) {
 		scalar(f, "vxlan_agent_interval_lost_probes", "gauge", "Probes lost in the last report interval.", (double)t->last.lost);
 		if (t->last.have_latency)

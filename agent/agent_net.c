@@ -84,7 +84,9 @@ static int open_tx(struct agent *a)
 		rc = mcast_if4(fd, a);
 	if (rc == 0 && a->cfg->family == AF_INET6 && a->ifindex != 0)
 		rc = pk_mcast_iface(fd, AF_INET6, a->ifindex);
-	if (rc == 0)
+	/* the kernel's send and receive times (receive only where it gives no
+	 * transmit stamps: the probes are then timed by the monotonic clock) */
+	if (rc == 0 && pk_sock_tx_timestamps(fd) != 0)
 		(void)pk_sock_rx_timestamps(fd);
 	if (rc != 0) {
 		close(fd);
@@ -106,6 +108,8 @@ static int open_rx(struct agent *a)
 	if (fd < 0)
 		return fd;
 	rc = pk_mcast_join(fd, &a->group, a->ifindex);
+	if (rc == 0)
+		(void)pk_sock_rx_timestamps(fd);   /* one-way delays of peers' probes */
 	/* only the group joined here, not every group some socket joined */
 	if (rc == 0 && a->cfg->family == AF_INET)
 		(void)setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &(int){0}, sizeof(int));

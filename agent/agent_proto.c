@@ -46,3 +46,45 @@ size_t agent_probe_format(uint64_t n, char *buf, size_t cap)
 		buf[len] = '\0';
 	return len;
 }
+
+uint64_t agent_stamp_make(int64_t wall_ns, uint64_t seq)
+{
+	uint64_t us = (uint64_t)(wall_ns / 1000) % AGENT_STAMP_T_MOD;
+
+	return AGENT_STAMP_MARK + us * AGENT_STAMP_S_MOD + seq % AGENT_STAMP_S_MOD;
+}
+
+int agent_stamp_parse(uint64_t num, struct agent_stamp *s)
+{
+	if (num < AGENT_STAMP_MARK || num >= 2 * AGENT_STAMP_MARK)
+		return 0;
+	num -= AGENT_STAMP_MARK;
+	s->time_us = num / AGENT_STAMP_S_MOD;
+	s->seq = num % AGENT_STAMP_S_MOD;
+	return 1;
+}
+
+int64_t agent_stamp_delay_ns(const struct agent_stamp *s, int64_t rx_wall_ns)
+{
+	const int64_t m = (int64_t)AGENT_STAMP_T_MOD;
+	int64_t rx_us = rx_wall_ns / 1000;
+	int64_t d = (rx_us % m - (int64_t)s->time_us) % m;
+
+	if (d < 0)
+		d += m;
+	if (d >= m / 2)
+		d -= m;
+	return d * 1000 + rx_wall_ns % 1000 - 500;
+}
+
+uint64_t agent_stamp_unwrap(uint64_t s_mod, uint64_t ref)
+{
+	const uint64_t m = AGENT_STAMP_S_MOD;
+	uint64_t base = ref - ref % m, best = base + s_mod % m;
+
+	if (best > ref && best - ref > m / 2 && best >= m)
+		best -= m;
+	else if (best < ref && ref - best > m / 2)
+		best += m;
+	return best == 0 ? m : best;
+}

@@ -17,6 +17,54 @@ void agent_report_error(const char *what, int err)
 	fprintf(stderr, "vxlan-agent: %s: %s\n", what != NULL ? what : "", pk_sock_strerror(err));
 }
 
+/* ---- the diagnostic trace (--trace) ------------------------------------
+ * One line per event, times in CLOCK_MONOTONIC ns (every process on a host
+ * shares it, so traces of several agents and of linkemu line up):
+ *   probe SEQ NUM USER_NS          a probe handed to the kernel (clock read before)
+ *   txstamp SEQ NUM TX_NS          its kernel transmit stamp
+ *   reply PEER NUM RX_NS K|U       a reply; kernel (K) or user (U) receive time
+ *   heard PEER NUM RX_NS K|U OWD_NS  a peer's probe; its one-way delay or -1
+ *   echo PEER NUM USER_NS          our echo of it handed to the kernel
+ */
+void agent_trace_probe(const struct agent *a, const struct agent_sent *s, int64_t user_ns)
+{
+	if (a->trace != NULL)
+		fprintf(a->trace, "probe %llu %llu %lld\n", (unsigned long long)s->seq,
+		        (unsigned long long)s->num, (long long)user_ns);
+}
+
+void agent_trace_txstamp(const struct agent *a, const struct agent_sent *s, int64_t tx_ns)
+{
+	if (a->trace != NULL)
+		fprintf(a->trace, "txstamp %llu %llu %lld\n", (unsigned long long)s->seq,
+		        (unsigned long long)s->num, (long long)tx_ns);
+}
+
+void agent_trace_rx(const struct agent *a, const char *what, const struct pk_rx *rx,
+                    uint64_t num, int64_t owd_ns)
+{
+	char host[64];
+
+	if (a->trace == NULL)
+		return;
+	fprintf(a->trace, "%s %s %llu %lld %c", what, pk_addr_host(&rx->from, host, sizeof host),
+	        (unsigned long long)num, (long long)rx->rx_ns,
+	        rx->clock == PK_RXCLOCK_KERNEL ? 'K' : 'U');
+	if (strcmp(what, "heard") == 0)
+		fprintf(a->trace, " %lld", (long long)owd_ns);
+	fputc('\n', a->trace);
+}
+
+void agent_trace_echo(const struct agent *a, const struct pk_addr *to, uint64_t num,
+                      int64_t user_ns)
+{
+	char host[64];
+
+	if (a->trace != NULL)
+		fprintf(a->trace, "echo %s %llu %lld\n", pk_addr_host(to, host, sizeof host),
+		        (unsigned long long)num, (long long)user_ns);
+}
+
 void agent_report_start(const struct agent *a, FILE *f)
 {
 	char g[64], d1[32], d2[32], d3[32], own[64] = "any local address";
@@ -37,17 +85,19 @@ void agent_report_start(const struct agent *a, FILE *f)
 
 static void text_peer(FILE *f, const struct agent_peer *p, const struct agent_peer_stats *s)
 {
-	char host[64], lat[64] = "-", jit[16] = "-";
+	char host[64], lat[64] = "-", jit[16] = "-", in[16] = "-";
 
 	if (s->have_latency) {
 		snprintf(lat, sizeof lat, "%.3f/%.3f/%.3f/%.3f", s->min_ms, s->avg_ms, s->max_ms, s->p99_ms);
 		snprintf(jit, sizeof jit, "%.3f", s->jitter_ms);
 	}
-	fprintf(f, "%-28s %8llu %6llu %5llu %5llu  %-31s %9s %8.1f s ago\n",
+	if (s->have_oneway)
+		snprintf(in, sizeof in, "%.3f", s->ow.avg);
+	fprintf(f, "%-28s %8llu %6llu %5llu %5llu  %-31s %9s %9s %7llu %8.1f s ago\n",
 	        pk_addr_host(&p->addr, host, sizeof host),
 	        (unsigned long long)s->c.answered, (unsigned long long)s->c.lost,
-	        (unsigned long long)s->c.late, (unsigned long long)s->c.dups, lat, jit,
-	        s->last_seen_ago_s);
+	        (unsigned long long)s->c.late, (unsigned long long)s->c.dups, lat, jit, in,
+	        (unsigned long long)s->c.in_lost, s->last_seen_ago_s);
 }
 
 static void text_report(const struct agent *a, FILE *f, int64_t now_ns, int final)
@@ -69,8 +119,9 @@ static void text_report(const struct agent *a, FILE *f, int64_t now_ns, int fina
 	fprintf(f, "Number of lost probes: %llu\n", (unsigned long long)in.lost);
 	if (a->cfg->quiet || t->n == 0)
 		return;
-	fprintf(f, "%-28s %8s %6s %5s %5s  %-31s %9s %14s\n", "peer", "answered", "lost",
-	        "late", "dup", "latency min/avg/max/p99 ms", "jitter ms", "last seen");
+	fprintf(f, "%-28s %8s %6s %5s %5s  %-31s %9s %9s %7s %14s\n", "peer", "answered", "lost",
+	        "late", "dup", "RTT/2 min/avg/max/p99 ms", "jitter ms", "from ms", "from lost",
+	        "last seen");
 	for (i = 0; i < t->n; i++) {
 		struct agent_peer_stats s;
 		agent_peer_stats(t->peers[i], now_ns, &s);
@@ -78,9 +129,22 @@ static void text_report(const struct agent *a, FILE *f, int64_t now_ns, int fina
 	}
 }
 
+static void json_latency(cJSON *o, const char *name, double min, double avg, double max,
+                         double p50, double p99, double mdev, int have)
+{
+	cJSON *l = cJSON_AddObjectToObject(o, name);
+
+	pk_json_num(l, "min", min, have);
+	pk_json_num(l, "avg", avg, have);
+	pk_json_num(l, "max", max, have);
+	pk_json_num(l, "p50", p50, have);
+	pk_json_num(l, "p99", p99, have);
+	pk_json_num(l, "mdev", mdev, have);
+}
+
 static cJSON *json_peer(const struct agent_peer *p, const struct agent_peer_stats *s)
 {
-	cJSON *o = cJSON_CreateObject(), *l;
+	cJSON *o = cJSON_CreateObject(), *in;
 	char host[64];
 
 	cJSON_AddStringToObject(o, "peer", pk_addr_host(&p->addr, host, sizeof host));
@@ -90,12 +154,16 @@ static cJSON *json_peer(const struct agent_peer *p, const struct agent_peer_stat
 	cJSON_AddNumberToObject(o, "late", (double)s->c.late);
 	cJSON_AddNumberToObject(o, "duplicates", (double)s->c.dups);
 	cJSON_AddNumberToObject(o, "probes_heard", (double)s->c.heard);
-	l = cJSON_AddObjectToObject(o, "latency_ms");
-	pk_json_num(l, "min", s->min_ms, s->have_latency);
-	pk_json_num(l, "avg", s->avg_ms, s->have_latency);
-	pk_json_num(l, "max", s->max_ms, s->have_latency);
-	pk_json_num(l, "p99", s->p99_ms, s->have_latency);
-	pk_json_num(l, "jitter", s->jitter_ms, s->have_latency);
+	json_latency(o, "latency_ms", s->min_ms, s->avg_ms, s->max_ms, s->p50_ms, s->p99_ms,
+	             s->mdev_ms, s->have_latency);
+	pk_json_num(cJSON_GetObjectItem(o, "latency_ms"), "jitter", s->jitter_ms, s->have_latency);
+	/* the peer's direction toward us, from its stamped probes */
+	in = cJSON_AddObjectToObject(o, "from_peer");
+	cJSON_AddNumberToObject(in, "samples", (double)s->ow.n);
+	json_latency(in, "oneway_ms", s->ow.min, s->ow.avg, s->ow.max, s->ow.p50, s->ow.p99,
+	             s->ow.mdev, s->have_oneway);
+	cJSON_AddNumberToObject(in, "lost", (double)s->c.in_lost);
+	cJSON_AddNumberToObject(in, "implausible", (double)s->c.owd_bad);
 	cJSON_AddNumberToObject(o, "last_seen_s", s->last_seen_ago_s);
 	return o;
 }
@@ -113,6 +181,11 @@ static void json_counters(cJSON *o, const struct agent *a)
 	cJSON_AddNumberToObject(o, "untracked", (double)a->tab.untracked);
 	cJSON_AddNumberToObject(o, "peers_expired", (double)a->tab.expired);
 	cJSON_AddNumberToObject(o, "send_errors", (double)c->send_errors);
+	cJSON_AddNumberToObject(o, "oneway_implausible", (double)a->tab.owd_bad);
+	cJSON_AddNumberToObject(o, "tx_kernel_stamps", (double)c->tx_kernel);
+	cJSON_AddNumberToObject(o, "tx_clock_fallbacks", (double)(c->sent - c->tx_kernel));
+	cJSON_AddNumberToObject(o, "rx_kernel_stamps", (double)c->rx_kernel);
+	cJSON_AddNumberToObject(o, "rx_clock_fallbacks", (double)c->rx_user);
 }
 
 static void json_report(const struct agent *a, FILE *f, int64_t now_ns, int final)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_proto.h"
 #include "pk_clock.h"
 
 int agent_table_init(struct agent_table *t, size_t max_peers, size_t window,
@@ -84,6 +85,8 @@ static struct agent_peer *peer_add(struct agent_table *t, const struct pk_addr *
 	host_only(&p->addr, from);
 	p->first_seen_ns = p->last_seen_ns = now_ns;
 	pk_rtt_init(&p->lat);
+	pk_rtt_init(&p->owd);
+	pk_rxseq_init(&p->in_seq);
 	for (s = first; s < t->all.next_send; s++) {
 		const struct pk_seq_slot *slot = pk_seqtrack_slot(&t->all, s);
 		pk_seqtrack_send(&p->seq, slot != NULL ? slot->sent_ns : now_ns);
@@ -158,6 +161,7 @@ enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *
 	p->last_seen_ns = rx_ns;
 	switch (pk_seqtrack_reply(&p->seq, num, rx_ns, &rtt)) {
 	case PK_REPLY_OK:
+		p->rtt_last_ns = rtt;
 		*lat_ns = rtt / 2;
 		add_latency(t, p, rtt / 2);
 		return AGENT_REPLY_OK;
@@ -171,6 +175,36 @@ enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *
 		t->unknown++;
 		return AGENT_REPLY_UNKNOWN;
 	}
+}
+
+int agent_table_restamp(struct agent_table *t, uint64_t seq, int64_t sent_ns)
+{
+	size_t i;
+
+	if (pk_seqtrack_restamp(&t->all, seq, sent_ns) != 0)
+		return -ENOENT;
+	for (i = 0; i < t->n; i++)
+		(void)pk_seqtrack_restamp(&t->peers[i]->seq, seq, sent_ns);
+	return 0;
+}
+
+int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq_mod,
+                       int64_t owd_ns)
+{
+	uint64_t ref = p->in_seq.started ? p->in_seq.highest : (seq_mod == 0 ? 1 : seq_mod);
+	int64_t limit = p->rtt_last_ns > 0 ? p->rtt_last_ns : t->timeout_ns;
+
+	(void)pk_rxseq_add(&p->in_seq, agent_stamp_unwrap(seq_mod, ref), 1);
+	p->total.in_lost = pk_rxseq_lost(&p->in_seq);
+	if (owd_ns < 0 || owd_ns > limit) {
+		p->total.owd_bad++;
+		t->owd_bad++;
+		return -ERANGE;
+	}
+	pk_rtt_add(&p->owd, owd_ns);
+	p->owd_sum_s += pk_ns_to_s(owd_ns);
+	p->owd_count++;
+	return 0;
 }
 
 void agent_table_expire(struct agent_table *t, int64_t now_ns)
@@ -241,6 +275,8 @@ static void counts_sub(struct agent_counts *d, const struct agent_counts *a,
 	d->late = a->late - b->late;
 	d->dups = a->dups - b->dups;
 	d->heard = a->heard - b->heard;
+	d->in_lost = a->in_lost > b->in_lost ? a->in_lost - b->in_lost : 0;
+	d->owd_bad = a->owd_bad - b->owd_bad;
 }
 
 void agent_peer_stats(const struct agent_peer *p, int64_t now_ns, struct agent_peer_stats *out)
@@ -251,13 +287,18 @@ void agent_peer_stats(const struct agent_peer *p, int64_t now_ns, struct agent_p
 	counts_sub(&out->c, &p->total, &p->base);
 	pk_rtt_ms(&p->lat, &ms);
 	out->have_latency = ms.n > 0;
+	out->n = ms.n;
 	if (out->have_latency) {
 		out->min_ms = ms.min;
 		out->avg_ms = ms.avg;
 		out->max_ms = ms.max;
+		out->p50_ms = ms.p50;
 		out->p99_ms = ms.p99;
 		out->jitter_ms = ms.jitter;
+		out->mdev_ms = ms.mdev;
 	}
+	pk_rtt_ms(&p->owd, &out->ow);
+	out->have_oneway = out->ow.n > 0;
 	out->last_seen_ago_s = now_ns > p->last_seen_ns ? pk_ns_to_s(now_ns - p->last_seen_ns) : 0;
 }
 
@@ -276,5 +317,6 @@ void agent_table_roll(struct agent_table *t, int64_t now_ns)
 		p->have_last = 1;
 		p->base = p->total;
 		pk_rtt_init(&p->lat);
+		pk_rtt_init(&p->owd);
 	}
 }

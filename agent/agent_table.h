@@ -13,8 +13,10 @@
  * counted in `untracked`, never stored) and `window` probes remembered per
  * track. A peer silent for the peer timeout is removed by agent_table_reap().
  *
- * Latency is one-way: half the round-trip time. Times are CLOCK_MONOTONIC
- * ns. The table owns the peers (allocated on discovery, freed on reap or
+ * Latency is half the round-trip time of our probes ("RTT/2"), plus, from
+ * the stamped probes of peers (agent_proto.h), the one-way delay and loss
+ * of each peer's direction toward us ("inbound"). Times are CLOCK_MONOTONIC
+ * ns, but one-way delays, which compare two hosts' wall clocks. The table owns the peers (allocated on discovery, freed on reap or
  * agent_table_free); pointers to peers stay valid until then. No I/O.
  */
 #ifndef AGENT_TABLE_H
@@ -34,13 +36,18 @@ struct agent_counts {
 	uint64_t late;       /* replies after the timeout */
 	uint64_t dups;       /* further copies of an answered probe */
 	uint64_t heard;      /* the peer's own probes we heard */
+	uint64_t in_lost;    /* the peer's stamped probes missing (a state, not an event) */
+	uint64_t owd_bad;    /* one-way delays not used: negative or above the RTT */
 };
 
 /* Figures of one peer over one report interval. Latencies in ms. */
 struct agent_peer_stats {
 	struct agent_counts c;   /* this interval only */
 	int have_latency;        /* c.answered > 0 */
-	double min_ms, avg_ms, max_ms, p99_ms, jitter_ms;
+	double min_ms, avg_ms, max_ms, p50_ms, p99_ms, jitter_ms, mdev_ms;
+	uint64_t n;              /* RTT/2 samples */
+	int have_oneway;         /* ow.n > 0 */
+	struct pk_rtt_ms ow;     /* one-way delay from the peer, ms */
 	double last_seen_ago_s;  /* seconds since anything was heard from it */
 };
 
@@ -50,9 +57,14 @@ struct agent_peer {
 	struct pk_seqtrack seq;       /* the probes it is expected to answer */
 	struct agent_counts total;    /* since found */
 	struct agent_counts base;     /* `total` at the last report */
-	struct pk_rtt lat;            /* one-way latencies this interval, ns */
+	struct pk_rtt lat;            /* RTT/2 this interval, ns */
 	double lat_sum_s;             /* since found: for the Prometheus summary */
 	uint64_t lat_count;
+	int64_t rtt_last_ns;          /* latest in-time RTT to it (0: none yet) */
+	struct pk_rxseq in_seq;       /* its stamped probes heard (one-way loss) */
+	struct pk_rtt owd;            /* one-way delay from it this interval, ns */
+	double owd_sum_s;             /* since found */
+	uint64_t owd_count;
 	struct agent_peer_stats last; /* the last finished interval */
 	int have_last;
 };
@@ -81,6 +93,7 @@ struct agent_table {
 	uint64_t unknown;            /* replies to probes never sent or forgotten */
 	uint64_t untracked;          /* events from peers refused: table full */
 	uint64_t found, expired;     /* peers discovered / removed when silent */
+	uint64_t owd_bad;            /* implausible one-way delays, all peers */
 	struct agent_interval last;  /* the last finished interval */
 	int have_last;
 };
@@ -107,6 +120,17 @@ uint64_t agent_table_send(struct agent_table *t, int64_t now_ns);
  * *lat_ns gets the one-way latency when OK (else -1). */
 enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *from,
                                    uint64_t num, int64_t rx_ns, int64_t *lat_ns);
+/* Replaces the send time of probe seq (still awaiting its replies) by
+ * sent_ns, the kernel's transmit timestamp. 0, or -ENOENT when the probe
+ * is forgotten or already answered by some peer. */
+int agent_table_restamp(struct agent_table *t, uint64_t seq, int64_t sent_ns);
+/* A peer's stamped probe: its sequence modulo 10^7 and its one-way delay
+ * (receive wall clock minus the stamp). Counts the sequence for the
+ * peer's one-way loss; keeps the delay unless it is implausible (negative,
+ * or longer than our latest RTT to the peer, or than the timeout while we
+ * have none): then returns -ERANGE and counts it. */
+int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq_mod,
+                       int64_t owd_ns);
 /* A probe heard from host `from` at now_ns: finds (or adds) the peer, which
  * is then expected to answer our probes from the next one on. The peer, or
  * NULL when the table is full. */

@@ -14,7 +14,8 @@ static const char usage_text[] =
 	"                   [-W|--timeout DUR] [-r|--report DUR] [-I|--iface IF]\n"
 	"                   [--peer-timeout DUR] [--max-peers N] [--ttl N] [--echo-rate N]\n"
 	"                   [-J|--json] [--prom-file PATH] [--metrics-port N]\n"
-	"                   [--metrics-addr ADDR] [-c|--count N] [-q] [OWN_ADDR]\n"
+	"                   [--metrics-addr ADDR] [-c|--count N] [--seq-probes]\n"
+	"                   [--trace FILE] [-q] [OWN_ADDR]\n"
 	"\n"
 	"Joins the multicast group, echoes the probes of other agents and sends its\n"
 	"own; every report period prints the average one-way latency (RTT/2), the\n"
@@ -36,12 +37,16 @@ static const char usage_text[] =
 	"  --metrics-port N    serve Prometheus metrics on HTTP /metrics (0: any port)\n"
 	"  --metrics-addr ADDR address of the metrics endpoint (0.0.0.0)\n"
 	"  -c, --count N       stop after N reports\n"
+	"  --seq-probes        number probes 1, 2, 3... as the seed (no one-way figures\n"
+	"                      at the peers); default: stamped probes (send time + seq)\n"
+	"  --trace FILE        diagnostic: a line per probe, reply, echo, kernel stamp\n"
 	"  -q, --quiet         print only the average latency and lost lines\n"
 	"  -h, --help          this text;  -V, --version  the version\n"
 	"  OWN_ADDR            this agent's address: replies from it are ignored and\n"
 	"                      echoes are sent from it (default: all local addresses)\n";
 
-enum { O_GROUP = 256, O_PEER_TIMEOUT, O_PROM, O_MPORT, O_MADDR, O_MAXPEERS, O_TTL, O_ECHO };
+enum { O_GROUP = 256, O_PEER_TIMEOUT, O_PROM, O_MPORT, O_MADDR, O_MAXPEERS, O_TTL, O_ECHO,
+       O_SEQ, O_TRACE };
 
 static const struct option longopts[] = {
 	{ "group", required_argument, NULL, O_GROUP },
@@ -59,6 +64,8 @@ static const struct option longopts[] = {
 	{ "metrics-port", required_argument, NULL, O_MPORT },
 	{ "metrics-addr", required_argument, NULL, O_MADDR },
 	{ "count", required_argument, NULL, 'c' },
+	{ "seq-probes", no_argument, NULL, O_SEQ },
+	{ "trace", required_argument, NULL, O_TRACE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -102,6 +109,8 @@ static void option(struct agent_cfg *c, int ch, const char *arg)
 	case O_MADDR: c->metrics_addr = arg; break;
 	case 'c': c->reports = pk_cli_uint("count", arg, 1, UINT64_MAX); break;
 	case 'q': c->quiet = 1; break;
+	case O_SEQ: c->seq_probes = 1; break;
+	case O_TRACE: c->trace = arg; break;
 	case 'h': fputs(usage_text, stdout); exit(0);
 	case 'V': printf("vxlan-agent %s\n", PK_VERSION); exit(0);
 	default: pk_cli_usage();

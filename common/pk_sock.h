@@ -81,6 +81,8 @@ struct pk_rx {
 	int truncated;        /* datagram was larger than the buffer */
 	struct pk_addr from;
 	int64_t rx_ns;        /* monotonic receive time */
+	int64_t rx_wall_ns;   /* the same instant on the wall clock (the kernel's
+	                         stamp itself, or the wall clock read with rx_ns) */
 	enum pk_rxclock clock;
 };
 
@@ -96,6 +98,21 @@ void pk_rx_stamp(struct pk_rx *rx, struct msghdr *m, int64_t mono_ns, int64_t re
 /* recvmsg() one datagram with its timestamp. Returns bytes (>= 0) or -errno
  * (-EAGAIN when nothing is queued). */
 ssize_t pk_recv_ts(int fd, void *buf, size_t cap, struct pk_rx *rx);
+
+/* Asks for software transmit timestamps too (SO_TIMESTAMPING with
+ * OPT_ID: the kernel numbers the datagrams sent on fd from 0 and reports
+ * each stamp with its number on the error queue), as well as the receive
+ * timestamps of pk_sock_rx_timestamps. 0 or -errno. An fd with transmit
+ * timestamps signals readable/error while stamps are queued: drain them
+ * with pk_recv_tx_stamp. */
+int pk_sock_tx_timestamps(int fd);
+
+/* Reads one message from fd's error queue. Returns 1 with *key (the
+ * datagram's number) and *mono_ns (when the kernel handed it to the
+ * device, carried onto the monotonic clock as pk_rx_stamp does) when it is
+ * a transmit timestamp; 0 for another message (read and dropped); -EAGAIN
+ * when the queue is empty; -errno. */
+int pk_recv_tx_stamp(int fd, uint32_t *key, int64_t *mono_ns);
 
 /* Multicast helpers. ifindex 0 lets the kernel choose. 0 or -errno. */
 int pk_mcast_join(int fd, const struct pk_addr *group, unsigned ifindex);

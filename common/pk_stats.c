@@ -222,6 +222,16 @@ static struct pk_seq_slot *slot_of(const struct pk_seqtrack *t, uint64_t seq)
 	return s;
 }
 
+int pk_seqtrack_restamp(struct pk_seqtrack *t, uint64_t seq, int64_t sent_ns)
+{
+	struct pk_seq_slot *s = slot_of(t, seq);
+
+	if (s == NULL || s->status != PK_SEQ_PENDING)
+		return -ENOENT;
+	s->sent_ns = sent_ns;
+	return 0;
+}
+
 const struct pk_seq_slot *pk_seqtrack_slot(const struct pk_seqtrack *t, uint64_t seq)
 {
 	return slot_of(t, seq);

@@ -146,6 +146,10 @@ enum pk_seq_reply pk_seqtrack_reply(struct pk_seqtrack *t, uint64_t seq,
 const struct pk_seq_slot *pk_seqtrack_expire(struct pk_seqtrack *t, int64_t now_ns);
 /* Deadline of the oldest undecided sequence, or INT64_MAX when none. */
 int64_t pk_seqtrack_next_deadline(const struct pk_seqtrack *t);
+/* Replaces the send time of seq while it awaits its reply (a more exact
+ * time learnt after the send, e.g. the kernel's transmit timestamp).
+ * 0, or -ENOENT when seq is not remembered or no longer pending. */
+int pk_seqtrack_restamp(struct pk_seqtrack *t, uint64_t seq, int64_t sent_ns);
 /* The slot of seq if still remembered, else NULL. */
 const struct pk_seq_slot *pk_seqtrack_slot(const struct pk_seqtrack *t, uint64_t seq);
 

@@ -66,12 +66,81 @@ static void format_known_bytes(void **st)
 	}
 }
 
+/* Stamped probes: known bytes, the fields back, and within 20 digits and
+ * uint64 (a seed agent echoes them; we parse them). */
+static void stamp_known_bytes(void **st)
+{
+	char buf[32];
+	struct agent_stamp s;
+	uint64_t n, num;
+	size_t len;
+	(void)st;
+	/* 2026-11-29T20:00:00.123456789Z, probe 17 */
+	num = agent_stamp_make(1796068800123456789LL, 17);
+	len = agent_probe_format(num, buf, sizeof buf);
+	assert_int_equal(len, 19);
+	/* 1796068800123456 us mod 10^11 = 68800123456 */
+	assert_string_equal(buf, "1688001234560000017");
+	assert_int_equal(agent_probe_parse(buf, len, &n), AGENT_PROBE_OK);
+	assert_true(n == num);
+	assert_int_equal(agent_stamp_parse(n, &s), 1);
+	assert_true(s.time_us == 68800123456ULL);
+	assert_true(s.seq == 17);
+	/* the sequence wraps at 10^7; the largest stamp still fits */
+	num = agent_stamp_make(99999999999999LL, 10000000 + 5);
+	assert_int_equal(agent_stamp_parse(num, &s), 1);
+	assert_true(s.seq == 5);
+	assert_true(s.time_us == 99999999999ULL);
+	assert_int_equal(agent_probe_format(num, buf, sizeof buf), 19);
+	assert_string_equal(buf, "1999999999990000005");
+	/* a counter is not a stamp */
+	assert_int_equal(agent_stamp_parse(17, &s), 0);
+	assert_int_equal(agent_stamp_parse(999999999999999999ULL, &s), 0);
+	assert_int_equal(agent_stamp_parse(2000000000000000000ULL, &s), 0);
+}
+
+static void stamp_delay(void **st)
+{
+	struct agent_stamp s;
+	int64_t tx = 1796068800123456789LL;
+	(void)st;
+	assert_int_equal(agent_stamp_parse(agent_stamp_make(tx, 1), &s), 1);
+	/* 20 ms later: the middle of the send microsecond is 456500 ns */
+	assert_int_equal(agent_stamp_delay_ns(&s, 1796068800143456500LL), 20000000);
+	/* a receiver whose clock is behind: negative, not wrapped */
+	assert_int_equal(agent_stamp_delay_ns(&s, 1796068800122456500LL), -1000000);
+	/* across the 10^11 us wrap of the stamp */
+	tx = 1796068899999990000LL;                 /* us mod 10^11 = 99999990 ... */
+	assert_int_equal(agent_stamp_parse(agent_stamp_make(tx, 1), &s), 1);
+	assert_int_equal(agent_stamp_delay_ns(&s, tx + 30000000), 30000000 - 500);
+	tx = 1796068799999999000LL;                 /* 68799999999 us: wraps at +1 us */
+	assert_int_equal(agent_stamp_parse(agent_stamp_make(tx, 1), &s), 1);
+	assert_true(s.time_us == 68799999999ULL);
+	tx = (int64_t)(AGENT_STAMP_T_MOD - 1) * 1000 + 1796000000000000000LL;
+	assert_int_equal(agent_stamp_parse(agent_stamp_make(tx, 1), &s), 1);
+	assert_int_equal(agent_stamp_delay_ns(&s, tx + 5000500), 5000000);
+}
+
+static void stamp_unwrap(void **st)
+{
+	(void)st;
+	assert_true(agent_stamp_unwrap(17, 20) == 17);
+	assert_true(agent_stamp_unwrap(17, 1) == 17);
+	assert_true(agent_stamp_unwrap(3, 10000001) == 10000003);
+	assert_true(agent_stamp_unwrap(9999999, 10000002) == 9999999);
+	assert_true(agent_stamp_unwrap(2, 29999998) == 30000002);
+	assert_true(agent_stamp_unwrap(0, 3) == 10000000);      /* never 0 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(valid_probes),
 		cmocka_unit_test(not_probes),
 		cmocka_unit_test(format_known_bytes),
+		cmocka_unit_test(stamp_known_bytes),
+		cmocka_unit_test(stamp_delay),
+		cmocka_unit_test(stamp_unwrap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
