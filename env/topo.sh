@@ -2,31 +2,49 @@
 # topo.sh: the agents' topologies, one parameterised script behind the seed's
 # env_ipv4.sh, env_ipv6.sh, test_env.sh and clean.sh.
 #
-#   topo.sh up [--ip 4|6|46] [--link patch|vxlan] [--agents N]
+#   topo.sh up [--ip 4|6|46] [--link patch|vxlan] [--agents N] [--ovs auto|system|private]
 #              [--delay A,B] [--loss PCT] [--jitter J] [--emu auto|netem|linkemu]
 #   topo.sh down          remove everything `up` made (and only that); repeatable
 #   topo.sh status        what exists now
 #
 # Agents: namespace agentI on internal port portI of ovs1 (I odd) or ovs2
-# (I even); addresses 10.1.1.(4+I)/24 and fd01:2345:6789:abc1::(4+I)/64, with
-# the default and multicast routes the seed added by hand.
-# --link patch: ovs1 and ovs2 in one Open vSwitch instance (namespace pk-hv0),
-#   joined by a patch-port pair.
+# (I even); addresses 10.1.1.(4+I)/24 and fd01:2345:6789:abc1::(4+I)/64 and
+# the multicast routes 224.0.0.0/4 and ff0e::/16. No default route: the
+# seed's README adds it by hand (`ip netns exec agent1 route add default dev
+# port1`), which then succeeds and changes nothing the agents use.
+# --link patch: ovs1 and ovs2 joined by the patch ports patch1 (ovs1) and
+#   patch2 (ovs2), as the seed, in the system Open vSwitch, the one plain
+#   `ovs-vsctl show` talks to (--ovs auto, the default, and --ovs system): the
+#   running one if its database socket ($OVS_RUNDIR, default
+#   /var/run/openvswitch, db.sock) answers, refused if it already has an ovs1
+#   or ovs2; else topo.sh starts ovsdb-server and ovs-vswitchd with the
+#   default database, socket and pid files in the root namespace and `down`
+#   stops them again. `down` deletes the bridges it added to a system instance
+#   it did not start and leaves that instance running. Where the system
+#   instance cannot work (--ovs auto) or with --ovs private: a private
+#   instance in namespace pk-hv0, shown by
+#   `ovs-vsctl --db=unix:$PK_ENV_STATE/ovs-pk-hv0/db.sock show`.
 # --link vxlan: each bridge in its own "hypervisor" namespace (pk-hv1, pk-hv2)
-#   with its own Open vSwitch instance (own ovsdb-server, ovs-vswitchd, run
-#   directory, database and sockets), joined by a VXLAN tunnel (VNI 100, UDP
-#   4789) over an underlay veth 192.168.254.1 <-> .2; overlay MTU 1450.
+#   with its own private Open vSwitch instance (own ovsdb-server,
+#   ovs-vswitchd, run directory, database and sockets), joined by a VXLAN
+#   tunnel (VNI 100, UDP 4789) over an underlay veth 192.168.254.1 <-> .2;
+#   overlay MTU 1450.
 # --delay A,B (two agents only): the seed's delay test. Namespace agent3
-#   bridges port12 and port22, delaying agent1->agent2 by A and agent2->agent1
-#   by B (patch: port12/port22 are internal ports of ovs1/ovs2 and the patch
-#   link is not made; vxlan: they are the two halves of the underlay, so the
-#   tunnel itself is delayed). --loss PCT: a probe round trip is lost with
-#   probability PCT% (each direction drops 1 - sqrt(1 - PCT/100)).
-#   tc netem where the kernel has it, else env/linkemu (found as $LINKEMU, in
-#   $PK_BUILD_DIR/env, ./build/env or PATH).
+#   bridges port12 and port22; A delays the frames agent3 sends out port12
+#   (toward ovs1, agent1: agent2->agent1), B those out port22 (toward agent2:
+#   agent1->agent2), as the seed's `tc qdisc add dev port12 root netem delay
+#   20ms` and `... port22 ... 30ms`. patch: port12/port22 are internal ports
+#   of ovs1/ovs2 with the seed's addresses 10.1.1.10/24 and 10.1.1.20/24
+#   (fd01:2345:6789:abc1::a and ::14 with IPv6), agent3 forwards no IP and
+#   answers no ARP for another port, and the patch ports are not made;
+#   vxlan: port12/port22 are the two halves of the underlay (port12 on
+#   pk-hv1's side), so the tunnel itself is delayed. --loss PCT: a probe
+#   round trip is lost with probability PCT% (each direction drops
+#   1 - sqrt(1 - PCT/100)). tc netem where the kernel has it, else
+#   env/linkemu (found as $LINKEMU, in $PK_BUILD_DIR/env, ./build/env or PATH).
 # Open vSwitch: the kernel datapath where the openvswitch module exists, else
-#   the userspace one (datapath_type=netdev). Instances are started when not
-#   running. Exit status 3: Open vSwitch cannot start.
+#   the userspace one (datapath_type=netdev). Exit status 3: Open vSwitch
+#   cannot start.
 # Every object is recorded in $PK_ENV_STATE (default /run/probekit-env)
 # before it is made, so `down` removes exactly those, even after a failed up.
 set -euo pipefail
@@ -42,11 +60,30 @@ record() { mkdir -p "$STATE"; echo "$*" >>"$OBJ"; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # ---- Open vSwitch instances -------------------------------------------------
+# An instance is "system" (the one plain ovs-vsctl uses, in the root
+# namespace) or a private one named after the namespace it runs in.
+
+SYS_RUN=${OVS_RUNDIR:-/var/run/openvswitch}
+SYS_DB=${OVS_DBDIR:-/etc/openvswitch}/conf.db
+MARK_KEY=external_ids:probekit MARK=external_ids:probekit=topo.sh # on the bridges we make
 
 ovs_dir() { echo "$STATE/ovs-$1"; }
-vsctl() { local d; d=$(ovs_dir "$1"); shift; ovs-vsctl --timeout=10 --db="unix:$d/db.sock" "$@"; }
+vsctl() {
+	local d
+	if [ "$1" = system ]; then shift; ovs-vsctl --timeout=10 --db="unix:$SYS_RUN/db.sock" "$@"; return; fi
+	d=$(ovs_dir "$1"); shift; ovs-vsctl --timeout=10 --db="unix:$d/db.sock" "$@"
+}
+inx() { local i=$1; shift; if [ "$i" = system ]; then "$@"; else nsx "$i" "$@"; fi; } # where INSTANCE runs
 # a pid file can vanish between a test and a read (ovs-vswitchd removes its own)
 alive() { local p; p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# ours PIDFILE NAME: the process recorded in PIDFILE is still that program
+ours() {
+	local p
+	p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ]
+}
+show_cmd() { # the command that lists INSTANCE's bridges
+	if [ "$1" = system ]; then echo "ovs-vsctl show"; else echo "ovs-vsctl --db=unix:$(ovs_dir "$1")/db.sock show"; fi
+}
 
 datapath_type() {
 	if [ -d /sys/module/openvswitch ] || modprobe openvswitch 2>/dev/null; then
@@ -56,13 +93,18 @@ datapath_type() {
 	fi
 }
 
-# ovs_up NAME: an Open vSwitch instance running in namespace NAME, started
-# when not running, with its files under $STATE/ovs-NAME.
+have_ovs() {
+	if ! command -v ovsdb-server >/dev/null || ! command -v ovs-vswitchd >/dev/null; then
+		EXIT=3 die "Open vSwitch is not installed (Debian: openvswitch-switch)"
+	fi
+}
+
+# ovs_up NAME: a private Open vSwitch instance running in namespace NAME,
+# started when not running, with its files under $STATE/ovs-NAME.
 ovs_up() {
 	local name=$1 d
 	d=$(ovs_dir "$name")
-	command -v ovsdb-server >/dev/null && command -v ovs-vswitchd >/dev/null ||
-		EXIT=3 die "Open vSwitch is not installed (Debian: openvswitch-switch)"
+	have_ovs
 	record "ovs $name"
 	mkdir -p "$d"
 	if ! alive "$d/ovsdb-server.pid"; then
@@ -99,20 +141,133 @@ ovs_down() {
 	rm -rf "$d"
 }
 
-# bridge INSTANCE NAME MTU
+# -- the system instance
+
+sys_live() { # its database answers
+	[ -S "$SYS_RUN/db.sock" ] &&
+		ovs-vsctl --timeout=3 --db="unix:$SYS_RUN/db.sock" get Open_vSwitch . _uuid >/dev/null 2>&1
+}
+
+# sys_usable: status 0 when the running system instance can hold our
+# bridges (its ovs-vswitchd runs in this namespace and has our datapath
+# type), else status 1 and the reason on stdout.
+sys_usable() {
+	local p types
+	if ! p=$(cat "$SYS_RUN/ovs-vswitchd.pid" 2>/dev/null) || [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
+		echo "its ovs-vswitchd is not running"; return 1
+	fi
+	[ "$(readlink "/proc/$p/ns/net")" = "$(readlink /proc/self/ns/net)" ] ||
+		{ echo "its ovs-vswitchd runs in another network namespace"; return 1; }
+	types=$(vsctl system get Open_vSwitch . datapath_types 2>/dev/null || true)
+	[ -z "$types" ] || [ "$types" = "[]" ] || [[ $types == *"$DP"* ]] ||
+		{ echo "its ovs-vswitchd has no $DP datapath (it has $types)"; return 1; }
+}
+
+# sys_start: ovsdb-server and ovs-vswitchd with the default database, socket
+# and pid files, in the root namespace. Each directory and file it makes is
+# recorded, then "sysovs" (so `down` stops the daemons before removing them).
+# Status 1 when a daemon does not start (the caller undoes the records).
+sys_start() {
+	local d db lock dir
+	d=$(ovs_dir system)
+	mkdir -p "$d"
+	for dir in "$SYS_RUN" "$(dirname "$SYS_DB")"; do
+		[ -d "$dir" ] || { record "dir $dir"; mkdir -p "$dir"; }
+	done
+	db=$(readlink -f "$SYS_DB") || db=$SYS_DB # Debian: a link into /var/lib/openvswitch
+	dir=$(dirname "$db")
+	[ -d "$dir" ] || { record "dir $dir"; mkdir -p "$dir"; }
+	lock="$dir/.$(basename "$db").~lock~"
+	[ -e "$lock" ] || record "file $lock"
+	if [ ! -e "$db" ]; then
+		record "file $db"
+		ovsdb-tool create "$SYS_DB" "$SCHEMA" 2>>"$d/start.err" || return 1
+	fi
+	record "sysovs"
+	ovsdb-server "$SYS_DB" --remote="punix:$SYS_RUN/db.sock" --pidfile="$SYS_RUN/ovsdb-server.pid" \
+		--log-file="$d/ovsdb-server.log" --detach -vconsole:off 2>>"$d/start.err" || return 1
+	cp "$SYS_RUN/ovsdb-server.pid" "$d/ovsdb-server.pid"
+	vsctl system --no-wait init 2>>"$d/start.err" || return 1
+	ovs-vswitchd "unix:$SYS_RUN/db.sock" --pidfile="$SYS_RUN/ovs-vswitchd.pid" \
+		--log-file="$d/ovs-vswitchd.log" --detach -vconsole:off 2>>"$d/start.err" || return 1
+	cp "$SYS_RUN/ovs-vswitchd.pid" "$d/ovs-vswitchd.pid"
+}
+
+# sys_stop: stops the daemons sys_start started, by their recorded pids.
+sys_stop() {
+	local d p br
+	d=$(ovs_dir system)
+	if ours "$d/ovs-vswitchd.pid" ovs-vswitchd; then
+		for br in $(vsctl system list-br 2>/dev/null); do sys_bridge_down "$br"; done
+		ovs-appctl --timeout=10 -t "$SYS_RUN/ovs-vswitchd.$(cat "$d/ovs-vswitchd.pid").ctl" \
+			exit --cleanup >/dev/null 2>&1 || true
+	fi
+	for p in ovs-vswitchd ovsdb-server; do
+		if ours "$d/$p.pid" "$p"; then
+			kill "$(cat "$d/$p.pid")" 2>/dev/null || true
+			for _ in $(seq 50); do ours "$d/$p.pid" "$p" || break; sleep 0.1; done
+		fi
+	done
+	rm -rf "$d"
+}
+
+# sys_bridge_down NAME: deletes our bridge NAME from the system instance.
+sys_bridge_down() {
+	sys_live || return 0
+	[ -n "$(vsctl system --if-exists get bridge "$1" "$MARK_KEY" 2>/dev/null)" ] || return 0
+	vsctl system --if-exists del-br "$1" || true
+}
+
+# sys_bridges_free: ovs1 and ovs2 are not in the system instance (else exit 2).
+sys_bridges_free() {
+	local br
+	for br in ovs1 ovs2; do
+		vsctl system br-exists "$br" 2>/dev/null || continue
+		[ -z "$(vsctl system --if-exists get bridge "$br" "$MARK_KEY" 2>/dev/null)" ] ||
+			die "the system Open vSwitch has a bridge $br left from an earlier topo.sh whose state" \
+				"is gone: remove it (ovs-vsctl del-br $br), or use --ovs private"
+		die "the system Open vSwitch already has a bridge $br that topo.sh did not make" \
+			"(see 'ovs-vsctl show'): remove it, or use --ovs private"
+	done
+}
+
+# sys_up: status 0 with the system instance ready for our bridges, or status
+# 1 and the reason in SYS_WHY when it cannot be used (nothing left behind).
+sys_up() {
+	local why
+	have_ovs
+	if sys_live; then
+		why=$(sys_usable) || { SYS_WHY="the running system Open vSwitch cannot be used: $why"; return 1; }
+		sys_bridges_free
+		return 0
+	fi
+	sys_start && return 0
+	why=$(tail -n 3 "$(ovs_dir system)/start.err" 2>/dev/null | tr '\n' ' ')
+	SYS_WHY="the system Open vSwitch did not start${why:+: $why}"
+	QUIET=1 cmd_down >/dev/null
+	return 1
+}
+
+# ---- bridges and ports ----------------------------------------------------------
+
+# bridge INSTANCE NAME
 bridge() {
-	vsctl "$1" --may-exist add-br "$2" -- set bridge "$2" datapath_type="$DP"
-	nsx "$1" ip link set "$2" up 2>/dev/null || true
+	[ "$1" != system ] || record "sysbr $2"
+	vsctl "$1" --may-exist add-br "$2" -- set bridge "$2" datapath_type="$DP" "$MARK"
+	inx "$1" ip link set "$2" up 2>/dev/null || true
 }
 
 # internal_port INSTANCE BRIDGE PORT TARGET_NS MTU: an internal port moved
 # into TARGET_NS.
 internal_port() {
-	local inst=$1 br=$2 port=$3 ns=$4 mtu=$5 i
+	local inst=$1 br=$2 port=$3 ns=$4 mtu=$5
+	if [ "$inst" = system ] && ip link show "$port" >/dev/null 2>&1; then
+		die "the root namespace already has an interface $port (not ours)"
+	fi
 	vsctl "$inst" --may-exist add-port "$br" "$port" -- set interface "$port" type=internal \
 		mtu_request="$mtu"
-	for i in $(seq 50); do nsx "$inst" ip link show "$port" >/dev/null 2>&1 && break; sleep 0.1; done
-	nsx "$inst" ip link set "$port" netns "$ns"
+	for _ in $(seq 50); do inx "$inst" ip link show "$port" >/dev/null 2>&1 && break; sleep 0.1; done
+	inx "$inst" ip link set "$port" netns "$ns"
 	nsx "$ns" ip link set "$port" mtu "$mtu" up
 }
 
@@ -136,13 +291,11 @@ agent_ns() { # agent_ns I INSTANCE BRIDGE MTU
 	internal_port "$2" "$3" "$port" "$ns" "$4"
 	if [[ $IPF == *4* ]]; then
 		nsx "$ns" ip addr add "$(agent_addr "$i" 4)/24" dev "$port"
-		nsx "$ns" ip route add default dev "$port"
 		nsx "$ns" ip route add 224.0.0.0/4 dev "$port" 2>/dev/null || true
 	fi
 	if [[ $IPF == *6* ]]; then
 		nsx "$ns" sysctl -qw "net.ipv6.conf.$port.accept_dad=0" 2>/dev/null || true
 		nsx "$ns" ip -6 addr add "$(agent_addr "$i" 6)/64" dev "$port" nodad
-		nsx "$ns" ip -6 route add default dev "$port"
 		nsx "$ns" ip -6 route add ff0e::/16 dev "$port" table main 2>/dev/null || true
 	fi
 }
@@ -169,7 +322,24 @@ have_netem() { # tries netem on a scratch dummy in agent3
 # the per-direction loss (percent) that makes a round trip lose $1 percent
 dir_loss() { awk -v p="$1" 'BEGIN { printf "%.6f", 100 * (1 - sqrt(1 - p / 100)) }'; }
 
-# delay_bridge A B: agent3 forwards port12 <-> port22, a->b (from port12) by A.
+# agent3_addrs: the seed's addresses of port12 and port22 (patch link: both
+# on the agents' segment). agent3 stays silent: it forwards no IP and answers
+# ARP only for the address of the port asked on.
+agent3_addrs() {
+	nsx agent3 sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.arp_ignore=1 \
+		net.ipv4.conf.all.arp_announce=2 net.ipv6.conf.all.forwarding=0
+	if [[ $IPF == *4* ]]; then
+		nsx agent3 ip addr add 10.1.1.10/24 dev port12
+		nsx agent3 ip addr add 10.1.1.20/24 dev port22
+	fi
+	if [[ $IPF == *6* ]]; then
+		nsx agent3 ip -6 addr add fd01:2345:6789:abc1::a/64 dev port12 nodad
+		nsx agent3 ip -6 addr add fd01:2345:6789:abc1::14/64 dev port22 nodad
+	fi
+}
+
+# delay_bridge A B: agent3 forwards port12 <-> port22; the frames it sends
+# out port12 (toward agent1) wait A, those out port22 (toward agent2) B.
 delay_bridge() {
 	local a=$1 b=$2 l emu=$EMU
 	l=$(dir_loss "$LOSS")
@@ -179,14 +349,15 @@ delay_bridge() {
 		nsx agent3 ip link set port12 master br0
 		nsx agent3 ip link set port22 master br0
 		nsx agent3 ip link set br0 up
-		nsx agent3 tc qdisc add dev port22 root netem delay "$a" ${JITTER:+"$JITTER"} loss "$l%"
-		nsx agent3 tc qdisc add dev port12 root netem delay "$b" ${JITTER:+"$JITTER"} loss "$l%"
+		nsx agent3 tc qdisc add dev port12 root netem delay "$a" ${JITTER:+"$JITTER"} loss "$l%"
+		nsx agent3 tc qdisc add dev port22 root netem delay "$b" ${JITTER:+"$JITTER"} loss "$l%"
 	else
 		local bin log="$STATE/linkemu.log"
 		bin=$(find_linkemu)
 		: >"$log"
 		record "pid $STATE/linkemu.pid"
-		nsx agent3 setsid -w "$bin" --delay-ab "$a" --delay-ba "$b" --loss "$l%" \
+		# a = port12, b = port22: a->b is sent out port22, toward agent2
+		nsx agent3 setsid -w "$bin" --delay-ab "$b" --delay-ba "$a" --loss "$l%" \
 			${JITTER:+--jitter "$JITTER"} --realtime --pidfile "$STATE/linkemu.pid" port12 port22 \
 			>"$log" 2>&1 </dev/null &
 		local bg=$!
@@ -197,28 +368,37 @@ delay_bridge() {
 		done
 		grep -q forwarding "$log" || die "linkemu did not start: $(cat "$log")"
 	fi
-	note "agent3: $emu, agent1->agent2 $a, agent2->agent1 $b, round-trip loss $LOSS%"
+	note "agent3: $emu, toward agent1 (out port12) $a, toward agent2 (out port22) $b," \
+		"round-trip loss $LOSS%"
 }
 
 # ---- the two links -------------------------------------------------------------
 
 up_patch() {
-	local i
-	netns pk-hv0
-	ovs_up pk-hv0
-	bridge pk-hv0 ovs1; bridge pk-hv0 ovs2
+	local i inst=system
+	if [ "$OVS" = private ]; then
+		inst=pk-hv0
+	elif ! sys_up; then
+		[ "$OVS" = auto ] || EXIT=3 die "$SYS_WHY"
+		inst=pk-hv0
+		note "$SYS_WHY; using a private instance instead"
+	fi
+	if [ "$inst" = pk-hv0 ]; then netns pk-hv0; ovs_up pk-hv0; fi
+	INSTANCES=$inst
+	bridge "$inst" ovs1; bridge "$inst" ovs2
 	for i in $(seq "$AGENTS"); do
-		agent_ns "$i" pk-hv0 "ovs$((2 - i % 2))" 1500
+		agent_ns "$i" "$inst" "ovs$((2 - i % 2))" 1500
 	done
 	if [ -n "$DELAY" ]; then
 		netns agent3
-		internal_port pk-hv0 ovs1 port12 agent3 1500
-		internal_port pk-hv0 ovs2 port22 agent3 1500
+		internal_port "$inst" ovs1 port12 agent3 1500
+		internal_port "$inst" ovs2 port22 agent3 1500
+		agent3_addrs
 		delay_bridge "${DELAY%,*}" "${DELAY#*,}"
 	else
-		vsctl pk-hv0 --may-exist add-port ovs1 patch12 -- set interface patch12 type=patch \
-			options:peer=patch21 -- --may-exist add-port ovs2 patch21 -- \
-			set interface patch21 type=patch options:peer=patch12
+		vsctl "$inst" --may-exist add-port ovs1 patch1 -- set interface patch1 type=patch \
+			options:peer=patch2 -- --may-exist add-port ovs2 patch2 -- \
+			set interface patch2 type=patch options:peer=patch1
 	fi
 }
 
@@ -250,6 +430,7 @@ up_vxlan() {
 	underlay_addr pk-hv1 underlay1 192.168.254.1
 	underlay_addr pk-hv2 underlay2 192.168.254.2
 	ovs_up pk-hv1; ovs_up pk-hv2
+	INSTANCES="pk-hv1 pk-hv2"
 	bridge pk-hv1 ovs1; bridge pk-hv2 ovs2
 	vxlan_port pk-hv1 ovs1 192.168.254.1 192.168.254.2 underlay1
 	vxlan_port pk-hv2 ovs2 192.168.254.2 192.168.254.1 underlay2
@@ -262,7 +443,7 @@ up_vxlan() {
 # ---- commands ---------------------------------------------------------------------
 
 cmd_up() {
-	IPF=46 LINK=patch AGENTS=2 DELAY= LOSS=0 JITTER= EMU=auto
+	IPF=46 LINK=patch AGENTS=2 DELAY='' LOSS=0 JITTER='' EMU=auto OVS=auto
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--ip) IPF=$2; shift ;;
@@ -272,6 +453,7 @@ cmd_up() {
 		--loss) LOSS=$2; shift ;;
 		--jitter) JITTER=$2; shift ;;
 		--emu) EMU=$2; shift ;;
+		--ovs) OVS=$2; shift ;;
 		-q) QUIET=1 ;;
 		*) die "unknown argument '$1'" ;;
 		esac
@@ -279,9 +461,10 @@ cmd_up() {
 	done
 	[[ $IPF =~ ^(4|6|46|64)$ ]] || die "ip '$IPF': invalid"
 	[[ $LINK =~ ^(patch|vxlan)$ ]] || die "link '$LINK': invalid"
-	[[ $AGENTS =~ ^[0-9]+$ ]] && [ "$AGENTS" -ge 1 ] && [ "$AGENTS" -le 200 ] ||
-		die "agents '$AGENTS': invalid"
+	[[ $AGENTS =~ ^[0-9]+$ ]] || die "agents '$AGENTS': invalid"
+	{ [ "$AGENTS" -ge 1 ] && [ "$AGENTS" -le 200 ]; } || die "agents '$AGENTS': invalid"
 	[[ $EMU =~ ^(auto|netem|linkemu)$ ]] || die "emu '$EMU': invalid"
+	[[ $OVS =~ ^(auto|system|private)$ ]] || die "ovs '$OVS': invalid"
 	awk -v p="$LOSS" 'BEGIN { exit !(p ~ /^[0-9.]+$/ && p >= 0 && p < 100) }' ||
 		die "loss '$LOSS': invalid"
 	if [ -n "$DELAY" ]; then
@@ -295,8 +478,10 @@ cmd_up() {
 	[ ! -s "$OBJ" ] || die "a topology is already up (run env/clean.sh first)"
 	DP=$(datapath_type)
 	"up_$LINK"
-	echo "$LINK $DP agents=$AGENTS delay=${DELAY:-none} loss=$LOSS ip=$IPF" >"$STATE/topology"
+	echo "$LINK $DP ovs=${INSTANCES// /,} agents=$AGENTS delay=${DELAY:-none} loss=$LOSS ip=$IPF" \
+		>"$STATE/topology"
 	note "up: $(cat "$STATE/topology")"
+	for i in $INSTANCES; do note "bridges: $(show_cmd "$i")"; done
 }
 
 cmd_down() {
@@ -310,6 +495,10 @@ cmd_down() {
 				for _ in $(seq 50); do alive "$what" || break; sleep 0.1; done
 			fi ;;
 		ovs) ovs_down "$what" ;;
+		sysbr) sys_bridge_down "$what" ;;
+		sysovs) sys_stop ;;
+		file) rm -f "$what" ;;
+		dir) rmdir "$what" 2>/dev/null || true ;;
 		netns) ip netns del "$what" 2>/dev/null || true ;;
 		esac
 	done
@@ -327,5 +516,6 @@ case ${1:-} in
 up) shift; cmd_up "$@" ;;
 down) shift; cmd_down ;;
 status) cmd_status ;;
-*) die "usage: topo.sh up [--ip 4|6|46] [--link patch|vxlan] [--agents N] [--delay A,B] [--loss PCT] | down | status" ;;
+*) die "usage: topo.sh up [--ip 4|6|46] [--link patch|vxlan] [--agents N] [--ovs auto|system|private]" \
+	"[--delay A,B] [--loss PCT] [--jitter J] [--emu auto|netem|linkemu] | down | status" ;;
 esac
