@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""linkemu adds the delay asked (within 0.2 ms), drops the share asked and
+"""linkemu adds the delay asked (within 0.2 ms above the same path at 0 ms,
+never less), drops the share asked and
 paces at the rate asked. Namespaces pk-le-a - pk-le-m - pk-le-b, linkemu in
 pk-le-m; one-way delays measured with the kernel's receive timestamps against
 the sender's clock (one host: one clock)."""
@@ -102,35 +103,53 @@ def median(xs):
     return s[len(s) // 2]
 
 
-# The figure checked is the median one-way delay: the sender (Python) takes
-# its timestamp before sendto, so a preemption of the sender between the two
-# on a busy 2-vCPU machine lengthens single samples; the mean is printed.
+# The figure checked is the median one-way delay above the median of the
+# same path with the emulator at 0 ms, measured in the same test: the sender
+# (Python) takes its timestamp before sendto, so a preemption of the sender
+# between the two on a busy 2-vCPU machine lengthens single samples, and the
+# path itself (the sender's system call, the emulator reading the frame)
+# takes some tens of us (reading the frame is not in a delayed departure,
+# hence the bound 0.1 ms below). The mean is printed. No datagram may arrive before
+# the delay asked, whatever the load (load only makes delays longer).
+
+
+def baseline(src, dst, count, gap):
+    p = emu("--delay", "0ms")
+    try:
+        d = one_way(src, dst, count, gap)
+        check(len(d) == count, "%s->%s at 0 ms: %d of %d arrived" % (src, dst, len(d), count))
+        return median(d)
+    finally:
+        stop(p)
+
+
+def check_added(label, d, base, want, count):
+    check(len(d) == count, "%s: %d of %d arrived" % (label, len(d), count))
+    m = median(d)
+    print("  %s asked %.1f ms: median %.4f (0 ms path %.4f: added %.4f) mean %.4f min %.4f max %.4f"
+          % (label, want, m, base, m - base, mean(d), min(d), max(d)))
+    check(-0.1 <= m - base - want <= 0.2, "%s: median %.4f ms above the 0 ms path, asked %.1f ms"
+          % (label, m - base, want))
+    check(min(d) >= want, "%s: a datagram came early: %.4f ms" % (label, min(d)))
 
 
 def test_delay_each_direction():
+    pairs = (("pk-le-a", "pk-le-b", 20.0), ("pk-le-b", "pk-le-a", 30.0))
+    base = {src: baseline(src, dst, 100, 0.01) for src, dst, _ in pairs}
     p = emu("--delay-ab", "20ms", "--delay-ba", "30ms")
     try:
-        for src, dst, want in (("pk-le-a", "pk-le-b", 20.0), ("pk-le-b", "pk-le-a", 30.0)):
-            d = one_way(src, dst, 100, 0.01)
-            check(len(d) == 100, "%s->%s: %d of 100 arrived" % (src, dst, len(d)))
-            m = median(d)
-            print("  %s->%s asked %.1f ms: median %.4f mean %.4f min %.4f max %.4f"
-                  % (src, dst, want, m, mean(d), min(d), max(d)))
-            check(abs(m - want) < 0.2, "median %.4f ms, asked %.1f ms" % (m, want))
-            check(min(d) >= want - 0.05, "a datagram came early: %.4f ms" % min(d))
+        for src, dst, want in pairs:
+            check_added("%s->%s" % (src, dst), one_way(src, dst, 100, 0.01), base[src], want, 100)
     finally:
         stop(p)
 
 
 def test_delay_points():
+    base = baseline("pk-le-a", "pk-le-b", 30, 0.005)
     for want in (1.0, 5.0, 20.0, 100.0):
         p = emu("--delay", "%gms" % want)
         try:
-            d = one_way("pk-le-a", "pk-le-b", 30, 0.005)
-            check(len(d) == 30, "%d of 30 arrived" % len(d))
-            m = median(d)
-            print("  asked %.1f ms: median %.4f mean %.4f max %.4f" % (want, m, mean(d), max(d)))
-            check(abs(m - want) < 0.2, "median %.4f ms, asked %.1f ms" % (m, want))
+            check_added("a->b", one_way("pk-le-a", "pk-le-b", 30, 0.005), base, want, 30)
         finally:
             stop(p)
 
