@@ -161,7 +161,6 @@ enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *
 	p->last_seen_ns = rx_ns;
 	switch (pk_seqtrack_reply(&p->seq, num, rx_ns, &rtt)) {
 	case PK_REPLY_OK:
-		p->rtt_last_ns = rtt;
 		*lat_ns = rtt / 2;
 		add_latency(t, p, rtt / 2);
 		return AGENT_REPLY_OK;
@@ -188,11 +187,27 @@ int agent_table_restamp(struct agent_table *t, uint64_t seq, int64_t sent_ns)
 	return 0;
 }
 
+/* The longest round trip to p in this and the last interval, plus 1 ms:
+ * a one-way delay beyond it cannot be true (the slack: one probe's one-way
+ * delay is not part of any of those round trips, and where the path is
+ * fast, a little jitter can make it longer than all of them). The timeout
+ * while there is no round trip yet. */
+static int64_t rtt_bound(const struct agent_table *t, const struct agent_peer *p)
+{
+	double ms = 0;
+
+	if (p->lat.sum.n > 0)
+		ms = 2 * p->lat.sum.max / 1e6;
+	if (p->have_last && p->last.have_latency && 2 * p->last.max_ms > ms)
+		ms = 2 * p->last.max_ms;
+	return ms > 0 ? (int64_t)(ms * 1e6) + PK_NS_PER_MS : t->timeout_ns;
+}
+
 int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq_mod,
                        int64_t owd_ns)
 {
 	uint64_t ref = p->in_seq.started ? p->in_seq.highest : (seq_mod == 0 ? 1 : seq_mod);
-	int64_t limit = p->rtt_last_ns > 0 ? p->rtt_last_ns : t->timeout_ns;
+	int64_t limit = rtt_bound(t, p);
 
 	(void)pk_rxseq_add(&p->in_seq, agent_stamp_unwrap(seq_mod, ref), 1);
 	p->total.in_lost = pk_rxseq_lost(&p->in_seq);

@@ -60,7 +60,6 @@ struct agent_peer {
 	struct pk_rtt lat;            /* RTT/2 this interval, ns */
 	double lat_sum_s;             /* since found: for the Prometheus summary */
 	uint64_t lat_count;
-	int64_t rtt_last_ns;          /* latest in-time RTT to it (0: none yet) */
 	struct pk_rxseq in_seq;       /* its stamped probes heard (one-way loss) */
 	struct pk_rtt owd;            /* one-way delay from it this interval, ns */
 	double owd_sum_s;             /* since found */
@@ -127,8 +126,9 @@ int agent_table_restamp(struct agent_table *t, uint64_t seq, int64_t sent_ns);
 /* A peer's stamped probe: its sequence modulo 10^7 and its one-way delay
  * (receive wall clock minus the stamp). Counts the sequence for the
  * peer's one-way loss; keeps the delay unless it is implausible (negative,
- * or longer than our latest RTT to the peer, or than the timeout while we
- * have none): then returns -ERANGE and counts it. */
+ * or longer than the longest RTT to the peer in this and the last interval
+ * plus 1 ms, or than the timeout while there is none): then returns -ERANGE and
+ * counts it. */
 int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq_mod,
                        int64_t owd_ns);
 /* A probe heard from host `from` at now_ns: finds (or adds) the peer, which

@@ -41,7 +41,8 @@
 #   pk-hv1's side), so the tunnel itself is delayed. --loss PCT: a probe
 #   round trip is lost with probability PCT% (each direction drops
 #   1 - sqrt(1 - PCT/100)). tc netem where the kernel has it, else
-#   env/linkemu (found as $LINKEMU, in $PK_BUILD_DIR/env, ./build/env or PATH).
+#   env/linkemu (found as $LINKEMU, in $PK_BUILD_DIR/env, ./build/env or PATH;
+#   PK_LINKEMU_TRACE=FILE passes it --trace FILE, a line per frame).
 # Open vSwitch: the kernel datapath where the openvswitch module exists, else
 #   the userspace one (datapath_type=netdev). Exit status 3: Open vSwitch
 #   cannot start.
@@ -358,7 +359,8 @@ delay_bridge() {
 		record "pid $STATE/linkemu.pid"
 		# a = port12, b = port22: a->b is sent out port22, toward agent2
 		nsx agent3 setsid -w "$bin" --delay-ab "$b" --delay-ba "$a" --loss "$l%" \
-			${JITTER:+--jitter "$JITTER"} --realtime --pidfile "$STATE/linkemu.pid" port12 port22 \
+			${JITTER:+--jitter "$JITTER"} ${PK_LINKEMU_TRACE:+--trace "$PK_LINKEMU_TRACE"} \
+			--realtime --pidfile "$STATE/linkemu.pid" port12 port22 \
 			>"$log" 2>&1 </dev/null &
 		local bg=$!
 		for _ in $(seq 100); do
