@@ -1,6 +1,7 @@
 /* agent_table: probe matching, expiry, peer table bounds and the report
  * arithmetic (interval figures, per-peer figures, roll-over). */
 #include "cm.h"
+#include <errno.h>
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -245,6 +246,72 @@ static void roll_over(void **st)
 	agent_table_free(&t);
 }
 
+/* The kernel's send time replaces the first for the probe and every
+ * peer's copy of it: the RTT runs from it. */
+static void restamped_send(void **st)
+{
+	struct agent_table t;
+	struct pk_addr b = v4(0x0a010106, 1910);
+	int64_t lat;
+	(void)st;
+	init(&t, 8);
+	agent_table_heard(&t, &b, 0);
+	uint64_t n = agent_table_send(&t, 1 * MS);
+	assert_int_equal(agent_table_restamp(&t, n, 1 * MS + 40000), 0);
+	assert_int_equal(agent_table_reply(&t, &b, n, 51 * MS + 40000, &lat), AGENT_REPLY_OK);
+	assert_int_equal(lat, 25 * MS);
+	assert_int_equal(agent_table_restamp(&t, n, 2 * MS), -ENOENT);   /* answered */
+	agent_table_free(&t);
+}
+
+/* A peer's stamped probes: one-way delays kept, gaps counted as its
+ * direction's loss, negative or beyond-the-RTT delays refused and counted. */
+static void oneway_from_peer(void **st)
+{
+	struct agent_table t;
+	struct pk_addr b = v4(0x0a010106, 1910);
+	struct agent_peer_stats ps;
+	struct agent_peer *p;
+	int64_t lat;
+	(void)st;
+	init(&t, 8);
+	p = agent_table_heard(&t, &b, 0);
+	assert_non_null(p);
+	/* no RTT yet: the bound is the timeout (2 s) */
+	assert_int_equal(agent_table_oneway(&t, p, 1, 20 * MS), 0);
+	assert_int_equal(agent_table_oneway(&t, p, 2, 3 * S), -ERANGE);
+	/* an RTT of 50 ms: the bound is 51 ms */
+	uint64_t n = agent_table_send(&t, 1 * S);
+	assert_int_equal(agent_table_reply(&t, &b, n, 1 * S + 50 * MS, &lat), AGENT_REPLY_OK);
+	assert_int_equal(agent_table_oneway(&t, p, 3, 30 * MS), 0);
+	assert_int_equal(agent_table_oneway(&t, p, 5, 50 * MS + 900000), 0);
+	assert_int_equal(agent_table_oneway(&t, p, 6, 52 * MS), -ERANGE);
+	assert_int_equal(agent_table_oneway(&t, p, 7, -1), -ERANGE);
+	agent_peer_stats(p, 2 * S, &ps);
+	assert_true(ps.have_oneway);
+	assert_int_equal(ps.ow.n, 3);
+	assert_true(fabs(ps.ow.min - 20.0) < 1e-9);
+	assert_true(fabs(ps.ow.max - 50.9) < 1e-9);
+	assert_int_equal(ps.c.owd_bad, 3);
+	assert_int_equal(t.owd_bad, 3);
+	assert_int_equal(ps.c.in_lost, 1);            /* 4 never came */
+	/* the sequence modulo 10^7 wraps: 9999999 then 0 then 1 is no gap */
+	struct pk_addr c = v4(0x0a010107, 1910);
+	p = agent_table_heard(&t, &c, 0);
+	assert_int_equal(agent_table_oneway(&t, p, 9999999, MS), 0);
+	assert_int_equal(agent_table_oneway(&t, p, 0, MS), 0);
+	assert_int_equal(agent_table_oneway(&t, p, 1, MS), 0);
+	agent_peer_stats(p, 2 * S, &ps);
+	assert_int_equal(ps.c.in_lost, 0);
+	assert_int_equal(ps.ow.n, 3);
+	/* a new interval starts the one-way figures afresh */
+	agent_table_roll(&t, 3 * S);
+	agent_peer_stats(p, 3 * S, &ps);
+	assert_false(ps.have_oneway);
+	assert_true(p->have_last && p->last.have_oneway);
+	agent_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +322,8 @@ int main(void)
 		cmocka_unit_test(found_by_reply),
 		cmocka_unit_test(bounded_and_reaped),
 		cmocka_unit_test(roll_over),
+		cmocka_unit_test(restamped_send),
+		cmocka_unit_test(oneway_from_peer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,37 @@ static void udp_roundtrip_with_timestamp(const char *host)
 static void udp_v4(void **st) { (void)st; udp_roundtrip_with_timestamp("127.0.0.1"); }
 static void udp_v6(void **st) { (void)st; udp_roundtrip_with_timestamp("::1"); }
 
+/* Transmit stamps: each datagram sent is reported once on the error queue
+ * with its number (0, 1, ...) and a time between the send and now. */
+static void udp_tx_stamps(void **st)
+{
+	struct pk_addr any, local;
+	uint32_t key;
+	int64_t ns, before[3];
+	(void)st;
+	assert_int_equal(pk_resolve("127.0.0.1", 0, AF_INET, SOCK_DGRAM, 1, &any), 0);
+	int srv = pk_udp_bind(&any);
+	assert_true(srv >= 0);
+	assert_int_equal(pk_sock_local(srv, &local), 0);
+	int cli = pk_socket(AF_INET, SOCK_DGRAM);
+	assert_int_equal(pk_sock_tx_timestamps(cli), 0);
+	assert_int_equal(pk_recv_tx_stamp(cli, &key, &ns), -EAGAIN);
+	for (int i = 0; i < 3; i++) {
+		before[i] = pk_now_ns();
+		assert_int_equal(sendto(cli, "17", 2, 0, (struct sockaddr *)&local.ss, local.len), 2);
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		struct pollfd p = { .fd = cli, .events = 0 };   /* POLLERR: a stamp is queued */
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		assert_int_equal(pk_recv_tx_stamp(cli, &key, &ns), 1);
+		assert_int_equal(key, i);
+		assert_true(ns >= before[i] - 1000000 && ns <= pk_now_ns());
+	}
+	assert_int_equal(pk_recv_tx_stamp(cli, &key, &ns), -EAGAIN);
+	close(cli);
+	close(srv);
+}
+
 static void udp_connected_filters(void **st)
 {
 	struct pk_addr a, srv_addr, other_addr;
@@ -169,6 +200,7 @@ int main(void)
 		cmocka_unit_test(equal_and_hash),
 		cmocka_unit_test(udp_v4),
 		cmocka_unit_test(udp_v6),
+		cmocka_unit_test(udp_tx_stamps),
 		cmocka_unit_test(udp_connected_filters),
 		cmocka_unit_test(tcp_listen_connect),
 		cmocka_unit_test(bind_in_use),

@@ -1,5 +1,6 @@
 /* pk_stats on known data. */
 #include "cm.h"
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -271,6 +272,23 @@ static void rxseq_gaps_dups_reorder_restart(void **st)
 	assert_true(sizeof(struct pk_rxseq) <= 48);
 }
 
+/* A send time learnt after the send replaces the first while the
+ * sequence is pending; not once it is answered or forgotten. */
+static void seqtrack_restamp(void **st)
+{
+	struct pk_seqtrack t;
+	int64_t rtt;
+	(void)st;
+	assert_int_equal(pk_seqtrack_init(&t, 4, 1, 1000), 0);
+	assert_int_equal(pk_seqtrack_send(&t, 100), 1);
+	assert_int_equal(pk_seqtrack_restamp(&t, 1, 130), 0);
+	assert_int_equal(pk_seqtrack_reply(&t, 1, 200, &rtt), PK_REPLY_OK);
+	assert_int_equal(rtt, 70);
+	assert_int_equal(pk_seqtrack_restamp(&t, 1, 150), -ENOENT);   /* answered */
+	assert_int_equal(pk_seqtrack_restamp(&t, 2, 150), -ENOENT);   /* never sent */
+	pk_seqtrack_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +304,7 @@ int main(void)
 		cmocka_unit_test(seqtrack_runs_and_reorder),
 		cmocka_unit_test(seqtrack_window_reuse_decides),
 		cmocka_unit_test(rxseq_gaps_dups_reorder_restart),
+		cmocka_unit_test(seqtrack_restamp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
