@@ -112,7 +112,7 @@ def median(xs):
 # between the two on a busy 2-vCPU machine lengthens single samples, and the
 # path itself (the sender's system call, the emulator reading the frame)
 # takes some tens of us (reading the frame is not in a delayed departure,
-# hence the bound 0.1 ms below). The mean is printed. No datagram may arrive before
+# hence the bound 0.15 ms below). The mean is printed. No datagram may arrive before
 # the delay asked, whatever the load (load only makes delays longer).
 
 
@@ -131,7 +131,7 @@ def check_added(label, d, base, want, count):
     m = median(d)
     print("  %s asked %.1f ms: median %.4f (0 ms path %.4f: added %.4f) mean %.4f min %.4f max %.4f"
           % (label, want, m, base, m - base, mean(d), min(d), max(d)))
-    check(-0.1 <= m - base - want <= 0.2, "%s: median %.4f ms above the 0 ms path, asked %.1f ms"
+    check(-0.15 <= m - base - want <= 0.2, "%s: median %.4f ms above the 0 ms path, asked %.1f ms"
           % (label, m - base, want))
     check(min(d) >= want, "%s: a datagram came early: %.4f ms" % (label, min(d)))
 
