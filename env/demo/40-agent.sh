@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Demo of vxlan-agent: the seed's delay test. Brings up env/test_env.sh
-# (agent1 on ovs1, agent2 on ovs2, agent3 delaying 20 ms one way and 30 ms
-# the other), runs an agent in each namespace until two reports are out
-# (each should say about 25 ms), then removes the topology.
+# (agent1 on ovs1, agent2 on ovs2, agent3 delaying frames toward agent1 by
+# 20 ms and toward agent2 by 30 ms), runs an agent in each namespace until
+# two reports are out (RTT/2 about 25 ms; agent1 sees 20 ms from agent2,
+# agent2 30 ms from agent1), then removes the topology.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${PK_BUILD_DIR:-$root/build}
@@ -27,11 +28,11 @@ if [ $rc -eq 3 ]; then
 fi
 [ $rc -eq 0 ] || exit $rc
 out=$(mktemp)
-ip netns exec agent2 "$agent" -q -i 100ms -r 3s -c 2 10.1.1.6 >"$out" 2>&1 &
+ip netns exec agent2 "$agent" -i 100ms -r 3s -c 2 10.1.1.6 >"$out" 2>&1 &
 peer=$!
 echo "\$ ip netns exec agent1 vxlan-agent -i 100ms -r 3s -c 2 10.1.1.5"
 ip netns exec agent1 "$agent" -i 100ms -r 3s -c 2 10.1.1.5
 wait $peer || true
-echo "--- agent2 (10.1.1.6), quiet:"
+echo "--- agent2 (10.1.1.6):"
 cat "$out"
 rm -f "$out"
