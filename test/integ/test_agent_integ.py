@@ -98,6 +98,49 @@ def test_two_agents_measure_each_other():
         check(p["latency_ms"]["min"] <= p["latency_ms"]["avg"] <= p["latency_ms"]["max"], p)
         check(last["totals"]["own_replies"] == 0, "own echo not suppressed: %s" % last["totals"])
         check(set(last) >= {"time", "interval_s", "avg_latency_ms", "lost", "peers"}, last)
+        # the peer's direction toward us, from its stamped probes (one clock)
+        f = p["from_peer"]
+        ow = f["oneway_ms"]
+        check(f["samples"] >= 15 and f["lost"] == 0 and f["implausible"] == 0, "%s: %s" % (me, f))
+        check(0 <= ow["min"] <= ow["avg"] <= ow["max"] < 5, "%s: one-way %s" % (me, ow))
+        t = last["totals"]
+        check(t["tx_clock_fallbacks"] == 0 and t["tx_kernel_stamps"] == t["sent"] and
+              t["rx_clock_fallbacks"] == 0, "%s: times not from the kernel: %s" % (me, t))
+
+
+def test_stamped_and_seq_probes():
+    """On the wire: a stamped probe is 19 digits, '1', the sender's wall
+    clock in us modulo 10^11, its sequence modulo 10^7; --seq-probes sends
+    1, 2, 3 as the seed, and its peer then has no one-way figures for it."""
+    port = free_port()
+    m = member(port)
+    a, _ = agent(port, "127.0.0.2", "-J", "-i", "50ms", "-r", "1s", "-c", "2")
+    b, _ = agent(port, "127.0.0.3", "-J", "-i", "50ms", "-r", "1s", "-c", "2", "--seq-probes")
+    seen = {}
+    try:
+        end = time.monotonic() + 3
+        while time.monotonic() < end and len(seen) < 2:
+            data, src = m.recvfrom(64)
+            now_us = time.time_ns() // 1000
+            seen.setdefault(src[0], (data, now_us))
+    finally:
+        m.close()
+    check(set(seen) == {"127.0.0.2", "127.0.0.3"}, "probes heard from %s" % list(seen))
+    data, now_us = seen["127.0.0.2"]
+    check(len(data) == 19 and data.isdigit() and data[:1] == b"1", "stamped probe %r" % data)
+    age_us = (now_us % 10**11 - int(data[1:12])) % 10**11
+    check(age_us < 1000000, "stamp %r is %d us from the receive time" % (data, age_us))
+    data, _ = seen["127.0.0.3"]
+    check(data.isdigit() and int(data) < 100, "--seq-probes sent %r" % data)
+    for proc, other, stamped in ((a, "127.0.0.3", False), (b, "127.0.0.2", True)):
+        rc, out, err = finish(proc)
+        p = reports(out)[-1]["peers"][0]
+        check(rc == 0 and p["peer"] == other and p["answered"] >= 15, "%s" % p)
+        if stamped:
+            check(p["from_peer"]["samples"] >= 15, "no one-way figures from stamped probes: %s" % p)
+        else:
+            check(p["from_peer"]["samples"] == 0 and p["from_peer"]["oneway_ms"]["avg"] is None,
+                  "one-way figures from plain probes: %s" % p)
 
 
 def test_against_seed_agent():
@@ -199,6 +242,10 @@ def test_metrics_http_and_file():
             ctype = r.headers["Content-Type"]
         check(ctype.startswith("text/plain; version=0.0.4"), ctype)
         check('vxlan_agent_peer_latency_avg_seconds{peer="127.0.0.3"}' in body, body[:3000])
+        # the peer's direction toward us, labelled
+        check('vxlan_agent_peer_oneway_latency_avg_seconds{peer="127.0.0.3",direction="from_peer"}' in body
+              and 'vxlan_agent_peer_oneway_received_probes_total{peer="127.0.0.3",direction="from_peer"}'
+              in body and 'vxlan_agent_clock_fallbacks_total{direction="tx"} 0' in body, body[:6000])
         check("# TYPE vxlan_agent_probes_sent_total counter" in body, body[:500])
         try:
             urllib.request.urlopen("http://127.0.0.1:%d/other" % mport, timeout=5)
@@ -271,6 +318,7 @@ def test_interrupt_prints_summary():
 
 
 if __name__ == "__main__":
-    pkutil.main([test_usage, test_two_agents_measure_each_other, test_against_seed_agent,
+    pkutil.main([test_usage, test_two_agents_measure_each_other, test_stamped_and_seq_probes,
+                 test_against_seed_agent,
                  test_only_probes_are_echoed, test_unknown_bad_and_duplicate_replies,
                  test_metrics_http_and_file, test_peer_expiry_and_bound, test_interrupt_prints_summary])
