@@ -25,6 +25,8 @@
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
+#define VNET_HDR sizeof(struct virtio_net_hdr)
+
 struct emu_dir {
 	struct emu *emu;
 	const struct emu_dir_cfg *cfg;
@@ -99,19 +101,12 @@ static void trace_frame(const struct emu_dir *d, const struct emu_frame *f, int6
 	        (long long)sent_ns, f->len, k.sport, k.dport, k.text[0] ? k.text : "-");
 }
 
-/* Sends every frame that is due; busy-waits the last spin_ns of each. */
-static void on_tx(evutil_socket_t fd, short what, void *arg)
+/* Sends d's frames that are due at now. */
+static void send_due(struct emu_dir *d, int64_t now)
 {
-	struct emu_dir *d = arg;
 	struct emu_frame *f;
 
-	(void)fd, (void)what;
-	while ((f = emu_queue_head(&d->q)) != NULL) {
-		int64_t now = pk_now_ns();
-		if (f->due_ns - now > d->emu->cfg->spin_ns)
-			break;
-		while (now < f->due_ns)
-			now = pk_now_ns();
+	while ((f = emu_queue_head(&d->q)) != NULL && f->due_ns <= now) {
 		if (send(d->out_fd, f->data, f->len, 0) < 0) {
 			d->c.tx_errors++;
 		} else {
@@ -121,7 +116,30 @@ static void on_tx(evutil_socket_t fd, short what, void *arg)
 		}
 		emu_queue_pop(&d->q);
 	}
+}
+
+/* Sends every frame of d that is due, busy-waiting the last spin_ns of
+ * each; the other direction's frames that fall due meanwhile leave on time
+ * too (one direction's spin never holds back the other's departures). */
+static void on_tx(evutil_socket_t fd, short what, void *arg)
+{
+	struct emu_dir *d = arg;
+	struct emu_dir *o = d == &d->emu->ab ? &d->emu->ba : &d->emu->ab;
+	size_t o_before = o->q.n;
+	struct emu_frame *f;
+
+	(void)fd, (void)what;
+	for (;;) {
+		int64_t now = pk_now_ns();
+		send_due(d, now);
+		send_due(o, now);
+		f = emu_queue_head(&d->q);
+		if (f == NULL || f->due_ns - now > d->emu->cfg->spin_ns)
+			break;
+	}
 	arm(d);
+	if (o->q.n != o_before)
+		arm(o);
 }
 
 static void on_rx(evutil_socket_t fd, short what, void *arg)
@@ -145,7 +163,9 @@ static void on_rx(evutil_socket_t fd, short what, void *arg)
 			d->c.lost++;
 			continue;
 		}
-		due = emu_due(&d->q, d->cfg, &d->emu->rng, rx.rx_ns, (size_t)rx.len);
+		/* the rate paces the Ethernet frame, not the virtio_net_hdr before it */
+		due = emu_due(&d->q, d->cfg, &d->emu->rng, rx.rx_ns,
+		              (size_t)rx.len > VNET_HDR ? (size_t)rx.len - VNET_HDR : 0);
 		if (emu_queue_push(&d->q, buf, (size_t)rx.len, due) != 0) {
 			d->c.overflow++;
 			continue;
