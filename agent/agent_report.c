@@ -93,7 +93,7 @@ static void text_peer(FILE *f, const struct agent_peer *p, const struct agent_pe
 	}
 	if (s->have_oneway)
 		snprintf(in, sizeof in, "%.3f", s->ow.avg);
-	fprintf(f, "%-28s %8llu %6llu %5llu %5llu  %-31s %9s %9s %7llu %8.1f s ago\n",
+	fprintf(f, "%-28s %8llu %6llu %5llu %5llu  %-31s %9s %9s %9llu %8.1f s ago\n",
 	        pk_addr_host(&p->addr, host, sizeof host),
 	        (unsigned long long)s->c.answered, (unsigned long long)s->c.lost,
 	        (unsigned long long)s->c.late, (unsigned long long)s->c.dups, lat, jit, in,
@@ -119,7 +119,7 @@ static void text_report(const struct agent *a, FILE *f, int64_t now_ns, int fina
 	fprintf(f, "Number of lost probes: %llu\n", (unsigned long long)in.lost);
 	if (a->cfg->quiet || t->n == 0)
 		return;
-	fprintf(f, "%-28s %8s %6s %5s %5s  %-31s %9s %9s %7s %14s\n", "peer", "answered", "lost",
+	fprintf(f, "%-28s %8s %6s %5s %5s  %-31s %9s %9s %9s %14s\n", "peer", "answered", "lost",
 	        "late", "dup", "RTT/2 min/avg/max/p99 ms", "jitter ms", "from ms", "from lost",
 	        "last seen");
 	for (i = 0; i < t->n; i++) {
