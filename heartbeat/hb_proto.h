@@ -1,5 +1,5 @@
-/* hb_proto: the heartbeat wire format (PROTOCOLS.md section 2). No I/O, no
- * allocation, no printing: (buf, len) in, a caller-owned struct out.
+/* hb_proto: the heartbeat wire format (docs/PROTOCOLS.md section 2). No I/O,
+ * no allocation, no printing: (buf, len) in, a caller-owned struct out.
  *
  * Heartbeat, client -> server, one UDP datagram of ASCII, no terminator:
  *

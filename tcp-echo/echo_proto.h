@@ -1,4 +1,5 @@
-/* echo_proto: the TCP echo measurement protocol (PROTOCOLS.md section 3).
+/* echo_proto: the TCP echo measurement protocol (docs/PROTOCOLS.md
+ * section 3).
  *
  * Pure code: (buf, len) in, a struct and a verdict out; no I/O, no
  * allocation, no printing. The server's event loop and the fuzzer drive the

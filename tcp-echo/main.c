@@ -1,4 +1,4 @@
-/* tcp-echo: TCP echo with measurement phases (PROTOCOLS.md section 3),
+/* tcp-echo: TCP echo with measurement phases (docs/PROTOCOLS.md section 3),
  * `tcp-echo server` and `tcp-echo client HOST`.
  * Command line to config struct; echo_server_run / echo_client_run do the rest. */
 #include "echo.h"

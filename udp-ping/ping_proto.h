@@ -1,4 +1,4 @@
-/* ping_proto: the UDP pinger's wire format (PROTOCOLS.md section 1).
+/* ping_proto: the UDP pinger's wire format (docs/PROTOCOLS.md section 1).
  *
  * Request, one datagram of ASCII, seq from 1, time = wall-clock send time in
  * epoch seconds with microseconds:

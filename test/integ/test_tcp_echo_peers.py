@@ -1,7 +1,8 @@
 """tcp-echo against real peers.
 
 - our server against the independent conformance suite
-  (test/peers/tcp_echo_conformance.py, written from PROTOCOLS.md section 3),
+  (test/peers/tcp_echo_conformance.py, written from docs/PROTOCOLS.md
+  section 3),
   on 127.0.0.1 and ::1; the same suite against the independent seed server
   too, so the suite itself is checked against a second implementation;
 - our client against the independent server written to seed 002

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Conformance suite for a TCP echo measurement server, from PROTOCOLS.md 3.
+"""Conformance suite for a TCP echo measurement server, from docs/PROTOCOLS.md
+section 3.
 
 Written from the protocol table alone (not from any server's code) and run
 against any server:

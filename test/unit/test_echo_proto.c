@@ -1,6 +1,6 @@
 /* echo_proto: framer, setup/probe/termination parsers, the session state
- * machine on every valid and invalid form of PROTOCOLS.md section 3, and the
- * client's formatting on known bytes. */
+ * machine on every valid and invalid form of docs/PROTOCOLS.md section 3, and
+ * the client's formatting on known bytes. */
 #include "cm.h"
 #include <errno.h>
 #include <string.h>
