@@ -1,6 +1,6 @@
 /* agent_proto: the multicast agent's one message, a probe number.
  *
- * Wire format (README.md, vxlan-agent), one UDP datagram either way:
+ * Wire format (docs/PROTOCOLS.md section 4), one UDP datagram either way:
  *
  *     probe  agent -> group:1910        "17"   1 to 20 ASCII digits, nothing else
  *     reply  echoer -> probe's source   "17"   the probe's bytes, unchanged
