@@ -213,6 +213,7 @@ static void report(struct agent *a, int final)
 
 	agent_table_expire(&a->tab, now);
 	agent_table_reap(&a->tab, now, a->cfg->peer_timeout_ns);
+	agent_table_judge_oneway(&a->tab);
 	if (a->cfg->own == NULL)
 		(void)agent_own_addrs(a);   /* addresses may come and go */
 	agent_report_interval(a, stdout, now, final);

@@ -163,7 +163,7 @@ static void agent_families(FILE *f, const struct agent *a)
 	scalar(f, "vxlan_agent_peers_expired_total", "counter", "Peers forgotten after the peer timeout.", (double)t->expired);
 	scalar(f, "vxlan_agent_peers", "gauge", "Peers known now.", (double)t->n);
 	scalar(f, "vxlan_agent_oneway_implausible_total", "counter",
-	       "One-way delays not used: negative, or above the RTT to the peer.", (double)t->owd_bad);
+	       "One-way delays not used: negative, beyond the timeout, or of an interval whose shortest one-way delay exceeded every round trip (clocks that disagree).", (double)t->owd_bad);
 	family(f, "vxlan_agent_clock_fallbacks_total", "counter",
 	       "Probe send (tx) or receive (rx) times read from the monotonic clock: the kernel gave no timestamp.");
 	fprintf(f, "vxlan_agent_clock_fallbacks_total{direction=\"tx\"} %llu\n",

@@ -187,31 +187,14 @@ int agent_table_restamp(struct agent_table *t, uint64_t seq, int64_t sent_ns)
 	return 0;
 }
 
-/* The longest round trip to p in this and the last interval, plus 1 ms:
- * a one-way delay beyond it cannot be true (the slack: one probe's one-way
- * delay is not part of any of those round trips, and where the path is
- * fast, a little jitter can make it longer than all of them). The timeout
- * while there is no round trip yet. */
-static int64_t rtt_bound(const struct agent_table *t, const struct agent_peer *p)
-{
-	double ms = 0;
-
-	if (p->lat.sum.n > 0)
-		ms = 2 * p->lat.sum.max / 1e6;
-	if (p->have_last && p->last.have_latency && 2 * p->last.max_ms > ms)
-		ms = 2 * p->last.max_ms;
-	return ms > 0 ? (int64_t)(ms * 1e6) + PK_NS_PER_MS : t->timeout_ns;
-}
-
 int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq_mod,
                        int64_t owd_ns)
 {
 	uint64_t ref = p->in_seq.started ? p->in_seq.highest : (seq_mod == 0 ? 1 : seq_mod);
-	int64_t limit = rtt_bound(t, p);
 
 	(void)pk_rxseq_add(&p->in_seq, agent_stamp_unwrap(seq_mod, ref), 1);
 	p->total.in_lost = pk_rxseq_lost(&p->in_seq);
-	if (owd_ns < 0 || owd_ns > limit) {
+	if (owd_ns < 0 || owd_ns > t->timeout_ns) {
 		p->total.owd_bad++;
 		t->owd_bad++;
 		return -ERANGE;
@@ -220,6 +203,36 @@ int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq
 	p->owd_sum_s += pk_ns_to_s(owd_ns);
 	p->owd_count++;
 	return 0;
+}
+
+/* The longest round trip to p in this and the last interval (ns), or 0. */
+static double longest_rtt(const struct agent_peer *p)
+{
+	double ns = p->lat.sum.n > 0 ? 2 * p->lat.sum.max : 0;
+
+	if (p->have_last && p->last.have_latency && 2 * p->last.max_ms * 1e6 > ns)
+		ns = 2 * p->last.max_ms * 1e6;
+	return ns;
+}
+
+size_t agent_table_judge_oneway(struct agent_table *t)
+{
+	size_t i, withheld = 0;
+
+	for (i = 0; i < t->n; i++) {
+		struct agent_peer *p = t->peers[i];
+		double rtt = longest_rtt(p);
+		uint64_t n = p->owd.sum.n;
+		if (n == 0 || rtt <= 0 || p->owd.sum.min <= rtt)
+			continue;
+		p->total.owd_bad += n;
+		t->owd_bad += n;
+		p->owd_sum_s -= p->owd.sum.mean * (double)n / 1e9;
+		p->owd_count -= n;
+		pk_rtt_init(&p->owd);
+		withheld++;
+	}
+	return withheld;
 }
 
 void agent_table_expire(struct agent_table *t, int64_t now_ns)

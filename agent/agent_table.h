@@ -37,7 +37,8 @@ struct agent_counts {
 	uint64_t dups;       /* further copies of an answered probe */
 	uint64_t heard;      /* the peer's own probes we heard */
 	uint64_t in_lost;    /* the peer's stamped probes missing (a state, not an event) */
-	uint64_t owd_bad;    /* one-way delays not used: negative or above the RTT */
+	uint64_t owd_bad;    /* one-way delays not used: negative, beyond the timeout,
+	                        or withheld by agent_table_judge_oneway */
 };
 
 /* Figures of one peer over one report interval. Latencies in ms. */
@@ -125,12 +126,18 @@ enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *
 int agent_table_restamp(struct agent_table *t, uint64_t seq, int64_t sent_ns);
 /* A peer's stamped probe: its sequence modulo 10^7 and its one-way delay
  * (receive wall clock minus the stamp). Counts the sequence for the
- * peer's one-way loss; keeps the delay unless it is implausible (negative,
- * or longer than the longest RTT to the peer in this and the last interval
- * plus 1 ms, or than the timeout while there is none): then returns -ERANGE and
- * counts it. */
+ * peer's one-way loss; keeps the delay unless it cannot be true (negative,
+ * or beyond the timeout): then returns -ERANGE and counts it. */
 int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq_mod,
                        int64_t owd_ns);
+/* At the end of an interval, before its figures are read: a peer whose
+ * shortest one-way delay of the interval is longer than the longest round
+ * trip to it (this and the last interval) has a clock that disagrees with
+ * ours; its one-way delays of the interval are withheld (not reported, not
+ * in the summary) and counted as implausible. One spike cannot do this:
+ * the shortest delay must exceed every round trip. Returns how many peers'
+ * figures were withheld. */
+size_t agent_table_judge_oneway(struct agent_table *t);
 /* A probe heard from host `from` at now_ns: finds (or adds) the peer, which
  * is then expected to answer our probes from the next one on. The peer, or
  * NULL when the table is full. */

@@ -265,7 +265,9 @@ static void restamped_send(void **st)
 }
 
 /* A peer's stamped probes: one-way delays kept, gaps counted as its
- * direction's loss, negative or beyond-the-RTT delays refused and counted. */
+ * direction's loss, negative or beyond-the-timeout delays refused and
+ * counted; an interval whose shortest one-way delay exceeds every round
+ * trip is withheld (clocks that disagree), one spike is not. */
 static void oneway_from_peer(void **st)
 {
 	struct agent_table t;
@@ -277,36 +279,46 @@ static void oneway_from_peer(void **st)
 	init(&t, 8);
 	p = agent_table_heard(&t, &b, 0);
 	assert_non_null(p);
-	/* no RTT yet: the bound is the timeout (2 s) */
 	assert_int_equal(agent_table_oneway(&t, p, 1, 20 * MS), 0);
-	assert_int_equal(agent_table_oneway(&t, p, 2, 3 * S), -ERANGE);
-	/* an RTT of 50 ms: the bound is 51 ms */
+	assert_int_equal(agent_table_oneway(&t, p, 2, 3 * S), -ERANGE);   /* beyond the timeout */
+	assert_int_equal(agent_table_oneway(&t, p, 3, -1), -ERANGE);
+	/* an RTT of 50 ms; one-way delays of 20..60 ms: a spike above the RTT
+	 * is kept, the shortest (20) is below it */
 	uint64_t n = agent_table_send(&t, 1 * S);
 	assert_int_equal(agent_table_reply(&t, &b, n, 1 * S + 50 * MS, &lat), AGENT_REPLY_OK);
-	assert_int_equal(agent_table_oneway(&t, p, 3, 30 * MS), 0);
-	assert_int_equal(agent_table_oneway(&t, p, 5, 50 * MS + 900000), 0);
-	assert_int_equal(agent_table_oneway(&t, p, 6, 52 * MS), -ERANGE);
-	assert_int_equal(agent_table_oneway(&t, p, 7, -1), -ERANGE);
+	assert_int_equal(agent_table_oneway(&t, p, 5, 60 * MS), 0);
+	assert_int_equal(agent_table_judge_oneway(&t), 0);
 	agent_peer_stats(p, 2 * S, &ps);
 	assert_true(ps.have_oneway);
-	assert_int_equal(ps.ow.n, 3);
+	assert_int_equal(ps.ow.n, 2);
 	assert_true(fabs(ps.ow.min - 20.0) < 1e-9);
-	assert_true(fabs(ps.ow.max - 50.9) < 1e-9);
-	assert_int_equal(ps.c.owd_bad, 3);
-	assert_int_equal(t.owd_bad, 3);
+	assert_true(fabs(ps.ow.max - 60.0) < 1e-9);
+	assert_int_equal(ps.c.owd_bad, 2);
 	assert_int_equal(ps.c.in_lost, 1);            /* 4 never came */
+	assert_int_equal(p->owd_count, 2);
+	/* next interval: every one-way delay above the 50 ms round trip */
+	agent_table_roll(&t, 3 * S);
+	assert_int_equal(agent_table_oneway(&t, p, 6, 55 * MS), 0);
+	assert_int_equal(agent_table_oneway(&t, p, 7, 57 * MS), 0);
+	assert_int_equal(agent_table_judge_oneway(&t), 1);
+	agent_peer_stats(p, 4 * S, &ps);
+	assert_false(ps.have_oneway);
+	assert_int_equal(ps.c.owd_bad, 2);
+	assert_int_equal(t.owd_bad, 4);
+	assert_int_equal(p->owd_count, 2);            /* not in the summary either */
+	assert_true(fabs(p->owd_sum_s - 0.080) < 1e-9);
 	/* the sequence modulo 10^7 wraps: 9999999 then 0 then 1 is no gap */
 	struct pk_addr c = v4(0x0a010107, 1910);
 	p = agent_table_heard(&t, &c, 0);
 	assert_int_equal(agent_table_oneway(&t, p, 9999999, MS), 0);
 	assert_int_equal(agent_table_oneway(&t, p, 0, MS), 0);
 	assert_int_equal(agent_table_oneway(&t, p, 1, MS), 0);
-	agent_peer_stats(p, 2 * S, &ps);
+	agent_peer_stats(p, 4 * S, &ps);
 	assert_int_equal(ps.c.in_lost, 0);
 	assert_int_equal(ps.ow.n, 3);
 	/* a new interval starts the one-way figures afresh */
-	agent_table_roll(&t, 3 * S);
-	agent_peer_stats(p, 3 * S, &ps);
+	agent_table_roll(&t, 5 * S);
+	agent_peer_stats(p, 5 * S, &ps);
 	assert_false(ps.have_oneway);
 	assert_true(p->have_last && p->last.have_oneway);
 	agent_table_free(&t);
