@@ -315,7 +315,6 @@ void agent_peer_stats(const struct agent_peer *p, int64_t now_ns, struct agent_p
 	counts_sub(&out->c, &p->total, &p->base);
 	pk_rtt_ms(&p->lat, &ms);
 	out->have_latency = ms.n > 0;
-	out->n = ms.n;
 	if (out->have_latency) {
 		out->min_ms = ms.min;
 		out->avg_ms = ms.avg;

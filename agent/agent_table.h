@@ -16,8 +16,10 @@
  * Latency is half the round-trip time of our probes ("RTT/2"), plus, from
  * the stamped probes of peers (agent_proto.h), the one-way delay and loss
  * of each peer's direction toward us ("inbound"). Times are CLOCK_MONOTONIC
- * ns, but one-way delays, which compare two hosts' wall clocks. The table owns the peers (allocated on discovery, freed on reap or
- * agent_table_free); pointers to peers stay valid until then. No I/O.
+ * ns; one-way delays are differences of two hosts' wall clocks (the peer's
+ * stamp, our kernel receive stamp). The table owns the peers (allocated on
+ * discovery, freed on reap or agent_table_free); pointers to peers stay
+ * valid until then. No I/O.
  */
 #ifndef AGENT_TABLE_H
 #define AGENT_TABLE_H
@@ -46,7 +48,6 @@ struct agent_peer_stats {
 	struct agent_counts c;   /* this interval only */
 	int have_latency;        /* c.answered > 0 */
 	double min_ms, avg_ms, max_ms, p50_ms, p99_ms, jitter_ms, mdev_ms;
-	uint64_t n;              /* RTT/2 samples */
 	int have_oneway;         /* ow.n > 0 */
 	struct pk_rtt_ms ow;     /* one-way delay from the peer, ms */
 	double last_seen_ago_s;  /* seconds since anything was heard from it */
