@@ -13,6 +13,7 @@
 
 #include "agent_net.h"
 #include "agent_proto.h"
+#include "pk_loop.h"
 
 #define AGENT_RX_BATCH 64
 

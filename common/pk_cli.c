@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The program's name and usage text: set once by main, read on the error
  * path, like err(3)'s program name. */
@@ -18,6 +19,42 @@ void pk_cli_init(const char *prog)
 void pk_cli_set_usage(const char *usage)
 {
 	cli_usage = usage;
+}
+
+void pk_cli_version(void)
+{
+	printf("%s (probekit) %s\n", cli_prog, PK_VERSION);
+	exit(0);
+}
+
+int pk_cli_main(const char *prog, const char *usage_top, const struct pk_cli_role *roles,
+                size_t nroles, int argc, char **argv)
+{
+	char names[128] = "";
+	size_t i;
+
+	pk_cli_init(prog);
+	pk_cli_set_usage(usage_top);
+	for (i = 0; argc >= 2 && i < nroles; i++) {
+		if (strcmp(argv[1], roles[i].name) == 0) {
+			pk_cli_set_usage(roles[i].usage);
+			return roles[i].main(argc - 1, argv + 1);
+		}
+	}
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		fputs(usage_top, stdout);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0))
+		pk_cli_version();
+	for (i = 0; i < nroles; i++) {
+		size_t n = strlen(names);
+		snprintf(names + n, sizeof names - n, "%s%s", i == 0 ? "" :
+		         i + 1 == nroles ? " or " : ", ", roles[i].name);
+	}
+	if (argc < 2)
+		pk_cli_error("a role is required: %s", names);
+	pk_cli_error("unknown role '%s' (%s)", argv[1], names);
 }
 
 void pk_cli_error(const char *fmt, ...)

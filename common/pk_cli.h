@@ -9,10 +9,31 @@
 #ifndef PK_CLI_H
 #define PK_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Program name for messages ("udp-ping"). */
 void pk_cli_init(const char *prog);
+
+/* "<prog> (probekit) <version>" on stdout, exit 0: every tool's -V. */
+void pk_cli_version(void) __attribute__((noreturn));
+
+/* A role of a tool with roles (`udp-ping server`, `udp-ping client`), as
+ * wireguard-tools' subcommands: its name, the usage text printed after an
+ * error in its options, and its main, which gets argv from the role's name
+ * on (argv[0] is "server") and returns the exit status. */
+struct pk_cli_role {
+	const char *name;
+	const char *usage;
+	int (*main)(int argc, char **argv);
+};
+
+/* main() of a tool with roles: `prog ROLE [options]` runs the role (with
+ * its usage set for errors); `prog -h|--help` prints usage_top on stdout
+ * and returns 0; `prog -V|--version` prints the version; no role or an
+ * unknown one is an error naming the roles (exit 2). Calls pk_cli_init. */
+int pk_cli_main(const char *prog, const char *usage_top, const struct pk_cli_role *roles,
+                size_t nroles, int argc, char **argv);
 /* Usage text printed after an error (NULL: none). */
 void pk_cli_set_usage(const char *usage);
 

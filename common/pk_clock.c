@@ -1,12 +1,8 @@
 #include "pk_clock.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
-#include <sys/time.h>
-
-#include <event2/event.h>
 
 int64_t pk_timespec_to_ns(const struct timespec *ts)
 {
@@ -46,68 +42,6 @@ int pk_timer_slack_min(void)
 	return 0;
 }
 
-struct event_base *pk_base_new(void)
-{
-	struct event_config *cfg = event_config_new();
-	struct event_base *base;
-
-	if (cfg == NULL)
-		return NULL;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-	base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	return base;
-}
-
-/* libevent timers are relative; computing the delay from an absolute deadline
- * at arming time keeps the error of one callback out of every later one. */
-int pk_timer_at(struct event *ev, int64_t deadline_ns)
-{
-	int64_t delay = deadline_ns - pk_now_ns();
-	struct timeval tv;
-
-	if (delay < 0)
-		delay = 0;
-	tv.tv_sec = (time_t)(delay / PK_NS_PER_S);
-	/* round up to the next microsecond: never fire before the deadline */
-	tv.tv_usec = (suseconds_t)((delay % PK_NS_PER_S + 999) / 1000);
-	if (tv.tv_usec >= 1000000) {
-		tv.tv_sec += 1;
-		tv.tv_usec -= 1000000;
-	}
-	return event_add(ev, &tv);
-}
-
-static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct pk_stop *s = arg;
-	(void)what;
-	s->signo = (int)sig;
-	event_base_loopbreak(event_get_base(s->ev[0]));
-}
-
-int pk_stop_on_signals(struct event_base *base, struct pk_stop *s)
-{
-	s->signo = 0;
-	s->ev[0] = evsignal_new(base, SIGINT, on_stop_signal, s);
-	s->ev[1] = evsignal_new(base, SIGTERM, on_stop_signal, s);
-	if (s->ev[0] == NULL || s->ev[1] == NULL ||
-	    event_add(s->ev[0], NULL) != 0 || event_add(s->ev[1], NULL) != 0) {
-		pk_stop_free(s);
-		return -1;
-	}
-	return 0;
-}
-
-void pk_stop_free(struct pk_stop *s)
-{
-	for (int i = 0; i < 2; i++) {
-		if (s->ev[i] != NULL)
-			event_free(s->ev[i]);
-		s->ev[i] = NULL;
-	}
-}
-
 void pk_sched_init(struct pk_sched *s, int64_t start_ns, int64_t interval_ns)
 {
 	s->start_ns = start_ns;
@@ -118,6 +52,19 @@ void pk_sched_init(struct pk_sched *s, int64_t start_ns, int64_t interval_ns)
 int64_t pk_sched_deadline(const struct pk_sched *s, uint64_t n)
 {
 	return s->start_ns + (int64_t)n * s->interval_ns;
+}
+
+uint64_t pk_sched_skip_late(struct pk_sched *s, int64_t now_ns, int64_t late_ns)
+{
+	int64_t behind = now_ns - late_ns - pk_sched_next_deadline(s);
+	uint64_t n;
+
+	if (behind <= 0 || s->interval_ns <= 0)
+		return 0;
+	/* deadlines strictly before now - late: ceil(behind / interval) */
+	n = (uint64_t)((behind + s->interval_ns - 1) / s->interval_ns);
+	s->next += n;
+	return n;
 }
 
 char *pk_wall_iso(int64_t wall_ns, char *buf, size_t cap)

@@ -6,16 +6,14 @@
  *
  * Scheduling: a pk_sched yields deadlines start + n * interval; a late
  * callback never shifts later deadlines, so the schedule does not drift.
- * pk_timer_at() arms a libevent timer for an absolute monotonic deadline.
+ * The event-loop side (timers at absolute deadlines, stopping on signals)
+ * is pk_loop's.
  */
 #ifndef PK_CLOCK_H
 #define PK_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>
-
-struct event;
-struct event_base;
 
 #define PK_NS_PER_US 1000LL
 #define PK_NS_PER_MS 1000000LL
@@ -35,26 +33,6 @@ int64_t pk_timespec_to_ns(const struct timespec *ts);
  * Returns 0 or -errno. */
 int pk_timer_slack_min(void);
 
-/* New libevent base with EVENT_BASE_FLAG_PRECISE_TIMER (timerfd on Linux).
- * Caller frees with event_base_free(). NULL on failure. */
-struct event_base *pk_base_new(void);
-
-/* Arms `ev` (a timer event) to fire at monotonic `deadline_ns`, or at once
- * when it is already past. Returns 0 or -1 (libevent error). */
-int pk_timer_at(struct event *ev, int64_t deadline_ns);
-
-/* SIGINT and SIGTERM end the loop: the run stops, records which signal,
- * and the tool prints its summary so far. Caller-owned; pk_stop_free()
- * frees the two events. */
-struct pk_stop {
-	struct event *ev[2];
-	int signo;              /* 0 until a signal came */
-};
-
-/* 0, or -1 when libevent could not add the events. */
-int pk_stop_on_signals(struct event_base *base, struct pk_stop *s);
-void pk_stop_free(struct pk_stop *s);
-
 /* Absolute-deadline schedule: deadline(n) = start + n * interval. */
 struct pk_sched {
 	int64_t start_ns;
@@ -64,11 +42,25 @@ struct pk_sched {
 
 void pk_sched_init(struct pk_sched *s, int64_t start_ns, int64_t interval_ns);
 int64_t pk_sched_deadline(const struct pk_sched *s, uint64_t n);
-/* Deadline of s->next. */
+/* Deadline of the next send. */
 static inline int64_t pk_sched_next_deadline(const struct pk_sched *s)
 {
 	return pk_sched_deadline(s, s->next);
 }
+/* Index of the next send (= how many sends the schedule has given). */
+static inline uint64_t pk_sched_index(const struct pk_sched *s)
+{
+	return s->next;
+}
+/* Takes the next send: returns its index and moves on to the one after. */
+static inline uint64_t pk_sched_take(struct pk_sched *s)
+{
+	return s->next++;
+}
+/* Moves past every deadline earlier than now_ns - late_ns (those sends are
+ * skipped rather than bunched); the next deadline stays on the grid.
+ * Returns how many were skipped. */
+uint64_t pk_sched_skip_late(struct pk_sched *s, int64_t now_ns, int64_t late_ns);
 
 /* Formats a wall-clock time as ISO 8601 UTC with microseconds
  * ("2026-11-21T12:00:00.123456Z") into buf. Returns buf. */

@@ -7,6 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+void pk_ping_totals_of(struct pk_ping_totals *out, const struct pk_seqtrack *t,
+                       int64_t elapsed_ns)
+{
+	memset(out, 0, sizeof *out);
+	out->transmitted = t->sent;
+	out->received = t->ok;
+	out->late = t->late;
+	out->dups = t->dups;
+	out->reordered = t->reordered;
+	out->longest_loss_run = t->longest_run;
+	out->elapsed_ns = elapsed_ns;
+}
+
 double pk_loss_percent(const struct pk_ping_totals *t)
 {
 	if (t->transmitted == 0)

@@ -34,6 +34,10 @@ struct pk_ping_totals {
 	int64_t elapsed_ns;
 };
 
+/* The totals of a sender's tracker; elapsed_ns from the caller. */
+void pk_ping_totals_of(struct pk_ping_totals *out, const struct pk_seqtrack *t,
+                       int64_t elapsed_ns);
+
 /* Loss in percent: (transmitted - received) / transmitted; late replies are
  * losses (they missed their timeout). 0 when nothing was sent. */
 double pk_loss_percent(const struct pk_ping_totals *t);

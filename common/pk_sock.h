@@ -47,13 +47,26 @@ uint64_t pk_addr_hash(const struct pk_addr *a);
 
 /* Socket of type for the family, non-blocking, CLOEXEC. fd or -errno. */
 int pk_socket(int family, int type);
-/* UDP socket bound to addr (SO_REUSEADDR; IPV6_V6ONLY off for "::"). */
+/* UDP socket bound to addr (SO_REUSEADDR, for ports that are shared, such
+ * as a multicast group's; IPV6_V6ONLY off for "::"). */
 int pk_udp_bind(const struct pk_addr *addr);
 /* UDP socket connected to peer (replies from elsewhere are filtered, ICMP
  * errors are reported on receive). fd or -errno. */
 int pk_udp_connect(const struct pk_addr *peer);
 /* TCP listener on addr with backlog. */
 int pk_tcp_listen(const struct pk_addr *addr, int backlog);
+/* A server's socket: UDP bound, or TCP listening (backlog
+ * PK_LISTEN_BACKLOG), on host (NULL: the wildcard) and port, for family
+ * AF_UNSPEC, AF_INET (-4) or AF_INET6 (-6). The wildcard with AF_UNSPEC is
+ * "::" taking IPv4 too, or 0.0.0.0 on a host without IPv6; with AF_INET6
+ * the socket takes IPv6 only. A UDP port another socket holds is
+ * -EADDRINUSE (no SO_REUSEADDR: two servers never share one).
+ * *local (may be NULL) gets the bound address
+ * (the port the kernel chose for port 0). fd, or a negative code for
+ * pk_sock_strerror. */
+#define PK_LISTEN_BACKLOG 1024
+int pk_server_socket(const char *host, uint16_t port, int family, int type,
+                     struct pk_addr *local);
 /* Starts a non-blocking TCP connect: fd (connect may still be in progress:
  * wait for writability and check pk_sock_error). */
 int pk_tcp_connect(const struct pk_addr *addr);

@@ -402,3 +402,63 @@ uint64_t pk_rxseq_lost(const struct pk_rxseq *r)
 	uint64_t exp = pk_rxseq_expected(r);
 	return exp > r->received ? exp - r->received : 0;
 }
+
+size_t pk_seqtrack_window(int64_t interval_ns, int64_t timeout_ns, unsigned history,
+                          size_t min_slots, size_t max_slots)
+{
+	uint64_t w = 64;
+
+	if (interval_ns > 0 && timeout_ns > 0)
+		w += (uint64_t)history * ((uint64_t)(timeout_ns / interval_ns) + 1);
+	if (w < min_slots)
+		w = min_slots;
+	if (w > max_slots)
+		w = max_slots;
+	return (size_t)w;
+}
+
+void pk_seqtrack_unknown(struct pk_seqtrack *t)
+{
+	t->unknown++;
+}
+
+void pk_samples_init(struct pk_samples *s, size_t size, size_t max)
+{
+	memset(s, 0, sizeof *s);
+	s->size = size;
+	s->max = max;
+}
+
+void pk_samples_free(struct pk_samples *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+void *pk_samples_add(struct pk_samples *s)
+{
+	void *x;
+
+	if (s->n >= s->max) {
+		s->dropped++;
+		return NULL;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 1024;
+		unsigned char *p;
+
+		if (cap > s->max)
+			cap = s->max;
+		p = realloc(s->v, cap * s->size);
+		if (p == NULL) {
+			s->dropped++;
+			return NULL;
+		}
+		s->v = p;
+		s->cap = cap;
+	}
+	x = pk_samples_at(s, s->n++);
+	memset(x, 0, s->size);
+	return x;
+}

@@ -13,9 +13,11 @@
  *  pk_rxseq    the receiver's view of a sequence (one-way loss): gaps,
  *              duplicates, reordering, restarts, in 40 bytes.
  *  pk_wilson   95% confidence interval of a proportion (Wilson score).
+ *  pk_samples  a bounded, growing array of per-probe records (-J, --csv).
  *
- * All structs are caller-owned; only pk_seqtrack allocates (its window),
- * freed by pk_seqtrack_free().
+ * All structs are caller-owned; pk_seqtrack (its window) and pk_samples
+ * allocate, freed by their _free(). Tools read the counters of a struct
+ * but change them only through these functions.
  */
 #ifndef PK_STATS_H
 #define PK_STATS_H
@@ -128,6 +130,12 @@ struct pk_seqtrack {
 	uint64_t run, longest_run;  /* consecutive losses, in sequence order */
 };
 
+/* How many sequences a sender remembers, one formula for every tool: those
+ * in flight within the timeout, `history` times over so that replies up to
+ * about (history - 1) timeouts late are still told apart from strangers,
+ * plus 64; at least min_slots, at most max_slots (memory). */
+size_t pk_seqtrack_window(int64_t interval_ns, int64_t timeout_ns, unsigned history,
+                          size_t min_slots, size_t max_slots);
 /* cap: how many sequences are remembered (in flight plus history for late
  * replies); first: the first sequence number. 0 or -ENOMEM. */
 int pk_seqtrack_init(struct pk_seqtrack *t, size_t cap, uint64_t first,
@@ -152,6 +160,15 @@ int64_t pk_seqtrack_next_deadline(const struct pk_seqtrack *t);
 int pk_seqtrack_restamp(struct pk_seqtrack *t, uint64_t seq, int64_t sent_ns);
 /* The slot of seq if still remembered, else NULL. */
 const struct pk_seq_slot *pk_seqtrack_slot(const struct pk_seqtrack *t, uint64_t seq);
+/* Counts a reply that names no sequence of this tracker (a stranger's, or
+ * one the tool could not map to a sequence). */
+void pk_seqtrack_unknown(struct pk_seqtrack *t);
+/* The slot index of seq in a caller's own array of t->cap entries kept
+ * beside the tracker (per-sequence data the tracker does not hold). */
+static inline size_t pk_seqtrack_index(const struct pk_seqtrack *t, uint64_t seq)
+{
+	return (size_t)(seq % t->cap);
+}
 
 /* ---- receiver-side sequence tracking -------------------------------- */
 
@@ -180,5 +197,25 @@ enum pk_rxseq_event pk_rxseq_add(struct pk_rxseq *r, uint64_t seq, uint64_t rest
 /* Sequences missing so far in this run: (highest - first + 1) - received. */
 uint64_t pk_rxseq_lost(const struct pk_rxseq *r);
 uint64_t pk_rxseq_expected(const struct pk_rxseq *r);
+
+/* ---- per-probe records ---------------------------------------------- */
+
+struct pk_samples {
+	unsigned char *v;     /* n records of `size` bytes, owned */
+	size_t size, n, cap, max;
+	uint64_t dropped;     /* records refused: past max, or no memory */
+};
+
+/* Records of `size` bytes, at most max of them (memory is allocated as
+ * they come, doubling from 1024). */
+void pk_samples_init(struct pk_samples *s, size_t size, size_t max);
+void pk_samples_free(struct pk_samples *s);
+/* A new zeroed record at the end, or NULL (counted in s->dropped). */
+void *pk_samples_add(struct pk_samples *s);
+/* Record i (< s->n). */
+static inline void *pk_samples_at(const struct pk_samples *s, size_t i)
+{
+	return s->v + i * s->size;
+}
 
 #endif

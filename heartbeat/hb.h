@@ -15,6 +15,7 @@
 #include "hb_proto.h"
 #include "hb_table.h"
 #include "pk_clock.h"
+#include "pk_loop.h"
 #include "pk_limit.h"
 #include "pk_sim.h"
 #include "pk_sock.h"

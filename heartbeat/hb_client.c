@@ -287,7 +287,7 @@ static int client_events(struct hb_client *c)
 	c->phi_tm = evtimer_new(c->base, on_phi, c);
 	if (!c->rd || !c->send_tm || !c->expire_tm || !c->phi_tm)
 		return -ENOMEM;
-	if (event_add(c->rd, NULL) || pk_stop_on_signals(c->base, &c->stop))
+	if (event_add(c->rd, NULL) || pk_stop_on_signals(c->base, &c->stop, NULL, NULL))
 		return -EIO;
 	return 0;
 }

@@ -201,7 +201,7 @@ static int server_events(struct hb_server *s)
 	s->report_tm = evtimer_new(s->base, on_report_timer, s);
 	if (!s->rd || !s->dead_tm || !s->report_tm)
 		return -ENOMEM;
-	if (event_add(s->rd, NULL) || pk_stop_on_signals(s->base, &s->stop))
+	if (event_add(s->rd, NULL) || pk_stop_on_signals(s->base, &s->stop, NULL, NULL))
 		return -EIO;
 	if (s->cfg->report_ns > 0)
 		pk_timer_at(s->report_tm, s->start_ns + s->cfg->report_ns);

@@ -20,6 +20,7 @@
 #include "echo.h"
 #include "echo_heap.h"
 #include "pk_clock.h"
+#include "pk_loop.h"
 
 #include <errno.h>
 #include <malloc.h>

@@ -9,6 +9,7 @@
 #include "ping.h"
 #include "ping_proto.h"
 #include "pk_clock.h"
+#include "pk_loop.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -263,7 +264,7 @@ static int client_events(struct ping_client *c)
 	c->ev_read = event_new(c->base, c->fd, EV_READ | EV_PERSIST, on_readable, c);
 	if (!c->ev_send || !c->ev_expire || !c->ev_read || event_add(c->ev_read, NULL))
 		return -1;
-	return pk_stop_on_signals(c->base, &c->stop);
+	return pk_stop_on_signals(c->base, &c->stop, NULL, NULL);
 }
 
 static void client_result(struct ping_client *c)

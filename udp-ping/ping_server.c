@@ -8,6 +8,7 @@
 #include "ping.h"
 #include "ping_proto.h"
 #include "pk_clock.h"
+#include "pk_loop.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -153,7 +154,7 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	struct pk_addr local;
 	struct event_base *base = NULL;
 	struct event *ev_read = NULL;
-	struct pk_stop stop = { { NULL, NULL }, 0 };
+	struct pk_stop stop = PK_STOP_INIT;
 	uint64_t seed = cfg->have_seed ? cfg->seed : pk_sim_random_seed();
 	int ret = 2;
 
@@ -172,7 +173,7 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	if (s.fd < 0 || base == NULL)
 		goto out;
 	ev_read = event_new(base, s.fd, EV_READ | EV_PERSIST, on_readable, &s);
-	if (!ev_read || event_add(ev_read, NULL) || pk_stop_on_signals(base, &stop)) {
+	if (!ev_read || event_add(ev_read, NULL) || pk_stop_on_signals(base, &stop, NULL, NULL)) {
 		ping_report_error("event loop set-up failed");
 		goto out;
 	}

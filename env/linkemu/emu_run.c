@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "pk_clock.h"
+#include "pk_loop.h"
 #include "pk_sock.h"
 
 #ifndef PACKET_IGNORE_OUTGOING

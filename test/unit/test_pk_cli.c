@@ -2,6 +2,7 @@
  * and the usage text on stderr and exits 2 (checked in a child process). */
 #include "cm.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,10 +17,13 @@ static int in_child(void (*fn)(void), char *err, size_t cap)
 	ssize_t n, got = 0;
 
 	assert_int_equal(pipe(p), 0);
+	fflush(stdout);
+	fflush(stderr);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(p[1], 2);
+		dup2(p[1], 1);      /* stdout too: -h and -V print there */
 		close(p[0]);
 		fn();
 		_exit(0);
@@ -72,11 +76,74 @@ static void bad_values_exit_2(void **st)
 	assert_string_equal(err, "udp-ping: unknown role 'frob'\n");
 }
 
+/* ---- role dispatch ---- */
+
+static int role_seen_argc;
+static char role_seen[64];
+
+static int role_server(int argc, char **argv)
+{
+	role_seen_argc = argc;
+	snprintf(role_seen, sizeof role_seen, "%s %s", argv[0], argc > 1 ? argv[1] : "-");
+	return 7;
+}
+
+static int role_client(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	pk_cli_error("client: a HOST is required");   /* the role's usage follows */
+}
+
+static const struct pk_cli_role roles[] = {
+	{ "server", "usage: t server\n", role_server },
+	{ "client", "usage: t client HOST\n", role_client },
+};
+
+static int run_main(int argc, char **argv)
+{
+	return pk_cli_main("t", "usage: t server|client\n", roles, 2, argc, argv);
+}
+
+static char *av_help[] = { "t", "--help", NULL };
+static char *av_version[] = { "t", "-V", NULL };
+static char *av_none[] = { "t", NULL };
+static char *av_bad[] = { "t", "frob", NULL };
+static char *av_client[] = { "t", "client", NULL };
+static void main_help(void) { exit(run_main(1 + 1, av_help)); }
+static void main_version(void) { exit(run_main(2, av_version)); }
+static void main_none(void) { exit(run_main(1, av_none)); }
+static void main_bad(void) { exit(run_main(2, av_bad)); }
+static void main_client(void) { exit(run_main(2, av_client)); }
+
+static void roles_dispatch(void **st)
+{
+	char out[512];
+	char *av[] = { "t", "server", "-p", NULL };
+	(void)st;
+	/* a role runs with argv from its own name on */
+	assert_int_equal(run_main(3, av), 7);
+	assert_int_equal(role_seen_argc, 2);
+	assert_string_equal(role_seen, "server -p");
+	assert_int_equal(in_child(main_help, out, sizeof out), 0);
+	assert_string_equal(out, "usage: t server|client\n");
+	assert_int_equal(in_child(main_version, out, sizeof out), 0);
+	assert_string_equal(out, "t (probekit) " PK_VERSION "\n");
+	assert_int_equal(in_child(main_none, out, sizeof out), 2);
+	assert_string_equal(out, "t: a role is required: server or client\nusage: t server|client\n");
+	assert_int_equal(in_child(main_bad, out, sizeof out), 2);
+	assert_string_equal(out, "t: unknown role 'frob' (server or client)\nusage: t server|client\n");
+	/* an error inside a role prints that role's usage */
+	assert_int_equal(in_child(main_client, out, sizeof out), 2);
+	assert_string_equal(out, "t: client: a HOST is required\nusage: t client HOST\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_values),
 		cmocka_unit_test(bad_values_exit_2),
+		cmocka_unit_test(roles_dispatch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

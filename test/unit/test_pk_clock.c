@@ -1,7 +1,5 @@
-/* pk_clock: conversions, schedule arithmetic, timers at absolute deadlines. */
+/* pk_clock: conversions and schedule arithmetic. */
 #include "cm.h"
-#include <event2/event.h>
-#include <signal.h>
 #include <string.h>
 
 #include "pk_clock.h"
@@ -39,6 +37,26 @@ static void schedule_is_absolute(void **st)
 	assert_int_equal(pk_sched_deadline(&s, 1000000), 1000 + 250000000LL);
 }
 
+static void schedule_take_and_skip(void **st)
+{
+	struct pk_sched s;
+	(void)st;
+	pk_sched_init(&s, 1000, 100);
+	assert_int_equal(pk_sched_take(&s), 0);
+	assert_int_equal(pk_sched_take(&s), 1);
+	assert_int_equal(pk_sched_index(&s), 2);
+	assert_int_equal(pk_sched_next_deadline(&s), 1200);
+	/* not late by more than late_ns: nothing skipped */
+	assert_int_equal(pk_sched_skip_late(&s, 1250, 100), 0);
+	assert_int_equal(pk_sched_skip_late(&s, 1300, 100), 0);
+	/* at 1650 with 100 allowed: 1200..1500 are older than 1550, skipped */
+	assert_int_equal(pk_sched_skip_late(&s, 1650, 100), 4);
+	assert_int_equal(pk_sched_next_deadline(&s), 1600);
+	/* deadlines stay on the grid */
+	assert_int_equal(pk_sched_skip_late(&s, 1000000 + 1, 0), 9985);
+	assert_int_equal(pk_sched_next_deadline(&s), 1000000 + 100);
+}
+
 static void iso_format(void **st)
 {
 	char buf[64];
@@ -47,100 +65,14 @@ static void iso_format(void **st)
 	assert_string_equal(buf, "2024-09-20T08:21:58.391909Z");
 }
 
-struct tick {
-	struct event *ev;
-	struct pk_sched sched;
-	int64_t worst_late;
-	int fired;
-};
-
-static void on_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct tick *t = arg;
-	int64_t late = pk_now_ns() - pk_sched_next_deadline(&t->sched);
-	(void)fd; (void)what;
-	assert_true(late >= 0);          /* never before the deadline */
-	if (late > t->worst_late)
-		t->worst_late = late;
-	t->fired++;
-	t->sched.next++;
-	if (t->fired < 20)
-		pk_timer_at(t->ev, pk_sched_next_deadline(&t->sched));
-}
-
-static void timer_fires_at_deadlines(void **st)
-{
-	struct event_base *base = pk_base_new();
-	struct tick t;
-	int64_t start;
-	(void)st;
-	assert_non_null(base);
-	assert_int_equal(pk_timer_slack_min(), 0);
-	memset(&t, 0, sizeof t);
-	t.ev = evtimer_new(base, on_tick, &t);
-	start = pk_now_ns();
-	pk_sched_init(&t.sched, start + 2 * PK_NS_PER_MS, 2 * PK_NS_PER_MS);
-	pk_timer_at(t.ev, pk_sched_next_deadline(&t.sched));
-	event_base_dispatch(base);
-	assert_int_equal(t.fired, 20);
-	/* the 20th tick is due at start + 40 ms: the schedule has not drifted
-	 * by the sum of 20 callbacks' lateness */
-	assert_true(pk_now_ns() - start >= 40 * PK_NS_PER_MS);
-	event_free(t.ev);
-	event_base_free(base);
-}
-
-static void timer_in_the_past_fires_now(void **st)
-{
-	struct event_base *base = pk_base_new();
-	struct tick t;
-	(void)st;
-	memset(&t, 0, sizeof t);
-	t.fired = 19;                    /* one tick only */
-	t.ev = evtimer_new(base, on_tick, &t);
-	pk_sched_init(&t.sched, pk_now_ns() - PK_NS_PER_S, 1);
-	assert_int_equal(pk_timer_at(t.ev, t.sched.start_ns), 0);
-	event_base_dispatch(base);
-	assert_int_equal(t.fired, 20);
-	event_free(t.ev);
-	event_base_free(base);
-}
-
-static void raise_term(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd; (void)what; (void)arg;
-	raise(SIGTERM);
-}
-
-static void signals_stop_the_loop(void **st)
-{
-	struct event_base *base = pk_base_new();
-	struct pk_stop stop;
-	struct event *t = evtimer_new(base, raise_term, NULL);
-	struct timeval tv = { 0, 1000 };
-	(void)st;
-	assert_int_equal(pk_stop_on_signals(base, &stop), 0);
-	assert_int_equal(stop.signo, 0);
-	event_add(t, &tv);
-	assert_int_equal(event_base_dispatch(base), 0);
-	assert_int_equal(stop.signo, SIGTERM);
-	assert_true(event_base_got_break(base));
-	event_free(t);
-	pk_stop_free(&stop);
-	pk_stop_free(&stop);   /* safe twice */
-	event_base_free(base);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(conversions),
 		cmocka_unit_test(monotonic_moves_forward),
 		cmocka_unit_test(schedule_is_absolute),
+		cmocka_unit_test(schedule_take_and_skip),
 		cmocka_unit_test(iso_format),
-		cmocka_unit_test(timer_fires_at_deadlines),
-		cmocka_unit_test(timer_in_the_past_fires_now),
-		cmocka_unit_test(signals_stop_the_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,30 @@ static void summary_lines(void **st)
 	free(out);
 }
 
+static void totals_from_tracker(void **st)
+{
+	struct pk_seqtrack tr;
+	struct pk_ping_totals t;
+	int64_t rtt;
+	(void)st;
+	assert_int_equal(pk_seqtrack_init(&tr, 16, 1, 100), 0);
+	for (int i = 0; i < 4; i++)
+		pk_seqtrack_send(&tr, i * 10);
+	pk_seqtrack_reply(&tr, 1, 50, &rtt);        /* ok */
+	pk_seqtrack_reply(&tr, 1, 60, &rtt);        /* dup */
+	pk_seqtrack_reply(&tr, 3, 200, &rtt);       /* late */
+	while (pk_seqtrack_expire(&tr, 1000) != NULL)
+		;
+	pk_ping_totals_of(&t, &tr, 12345);
+	assert_int_equal(t.transmitted, 4);
+	assert_int_equal(t.received, 1);
+	assert_int_equal(t.late, 1);
+	assert_int_equal(t.dups, 1);
+	assert_int_equal(t.longest_loss_run, tr.longest_run);
+	assert_int_equal(t.elapsed_ns, 12345);
+	pk_seqtrack_free(&tr);
+}
+
 static void escape_untrusted(void **st)
 {
 	char out[64];
@@ -124,6 +148,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(summary_lines),
+		cmocka_unit_test(totals_from_tracker),
 		cmocka_unit_test(escape_untrusted),
 		cmocka_unit_test(json_shape),
 		cmocka_unit_test(csv_quoting),

@@ -193,6 +193,78 @@ static void bind_in_use(void **st)
 	close(l);
 }
 
+static int v6only_of(int fd)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+	assert_int_equal(getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len), 0);
+	return v;
+}
+
+/* one call for every server: the wildcard is dual-stack "::" (an IPv4
+ * client reaches it), -4 is 0.0.0.0, -6 is IPv6 only; TCP listens */
+static void server_socket_wildcards(void **st)
+{
+	struct pk_addr local, to;
+	char buf[8];
+	int fd, cli;
+	(void)st;
+	fd = pk_server_socket(NULL, 0, AF_UNSPEC, SOCK_DGRAM, &local);
+	assert_true(fd >= 0);
+	assert_int_equal(pk_addr_family(&local), AF_INET6);
+	assert_true(pk_addr_port(&local) != 0);
+	assert_int_equal(v6only_of(fd), 0);
+	assert_int_equal(pk_resolve("127.0.0.1", pk_addr_port(&local), AF_INET, SOCK_DGRAM, 0, &to), 0);
+	cli = pk_udp_connect(&to);
+	assert_true(cli >= 0);
+	assert_int_equal(send(cli, "hi", 2, 0), 2);
+	{
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		assert_int_equal(poll(&p, 1, 2000), 1);
+	}
+	assert_int_equal(recv(fd, buf, sizeof buf, 0), 2);
+	close(cli);
+	close(fd);
+
+	fd = pk_server_socket(NULL, 0, AF_INET, SOCK_DGRAM, &local);
+	assert_true(fd >= 0);
+	assert_int_equal(pk_addr_family(&local), AF_INET);
+	close(fd);
+
+	fd = pk_server_socket(NULL, 0, AF_INET6, SOCK_STREAM, &local);
+	assert_true(fd >= 0);
+	assert_int_equal(v6only_of(fd), 1);
+	{
+		int acc = -1;
+		socklen_t len = sizeof acc;
+		assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len), 0);
+		assert_int_equal(acc, 1);
+	}
+	close(fd);
+
+	/* a named address; NULL local is fine */
+	fd = pk_server_socket("127.0.0.1", 0, AF_UNSPEC, SOCK_STREAM, NULL);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static void server_socket_errors(void **st)
+{
+	struct pk_addr local;
+	int fd, rc;
+	(void)st;
+	fd = pk_server_socket("127.0.0.1", 0, AF_UNSPEC, SOCK_DGRAM, &local);
+	assert_true(fd >= 0);
+	/* the port in use: the error, not a silent fall-back elsewhere */
+	rc = pk_server_socket("127.0.0.1", pk_addr_port(&local), AF_UNSPEC, SOCK_DGRAM, NULL);
+	assert_int_equal(rc, -EADDRINUSE);
+	close(fd);
+	/* a family mismatch is a resolver error */
+	rc = pk_server_socket("127.0.0.1", 0, AF_INET6, SOCK_DGRAM, NULL);
+	assert_true(rc <= -PK_ERESOLVE_BASE);
+	assert_non_null(pk_sock_strerror(rc));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +276,8 @@ int main(void)
 		cmocka_unit_test(udp_connected_filters),
 		cmocka_unit_test(tcp_listen_connect),
 		cmocka_unit_test(bind_in_use),
+		cmocka_unit_test(server_socket_wildcards),
+		cmocka_unit_test(server_socket_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

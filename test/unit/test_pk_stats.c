@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "pk_clock.h"
 #include "pk_stats.h"
 
 static void summary_known(void **st)
@@ -289,6 +290,61 @@ static void seqtrack_restamp(void **st)
 	pk_seqtrack_free(&t);
 }
 
+static void seqtrack_window_formula(void **st)
+{
+	(void)st;
+	/* 1 s interval, 1 s timeout, twice over: 2 * (1 + 1) + 64 */
+	assert_int_equal(pk_seqtrack_window(PK_NS_PER_S, PK_NS_PER_S, 2, 0, 1 << 20), 68);
+	assert_int_equal(pk_seqtrack_window(PK_NS_PER_S, PK_NS_PER_S, 2, 1024, 1 << 20), 1024);
+	/* 1 ms interval, 1 s timeout, 4 times over: 4 * 1001 + 64 */
+	assert_int_equal(pk_seqtrack_window(PK_NS_PER_MS, PK_NS_PER_S, 4, 0, 1 << 20), 4068);
+	/* bounded */
+	assert_int_equal(pk_seqtrack_window(1, 3600 * PK_NS_PER_S, 2, 64, 65536), 65536);
+	assert_int_equal(pk_seqtrack_window(0, 0, 2, 0, 100), 64);
+}
+
+static void seqtrack_unknown_and_index(void **st)
+{
+	struct pk_seqtrack t;
+	int64_t rtt;
+	(void)st;
+	assert_int_equal(pk_seqtrack_init(&t, 8, 1, 100), 0);
+	pk_seqtrack_unknown(&t);
+	assert_int_equal(pk_seqtrack_reply(&t, 99, 0, &rtt), PK_REPLY_UNKNOWN);
+	assert_int_equal(t.unknown, 2);
+	assert_int_equal(pk_seqtrack_index(&t, 9), 1);
+	assert_int_equal(pk_seqtrack_index(&t, 16), 0);
+	pk_seqtrack_free(&t);
+}
+
+struct rec { uint64_t a; int b; };
+
+static void samples_bounded(void **st)
+{
+	struct pk_samples s;
+	struct rec *r;
+	(void)st;
+	pk_samples_init(&s, sizeof(struct rec), 1500);
+	for (uint64_t i = 0; i < 2000; i++) {
+		r = pk_samples_add(&s);
+		if (i < 1500) {
+			assert_non_null(r);
+			assert_int_equal(r->a, 0);      /* zeroed */
+			r->a = i;
+		} else {
+			assert_null(r);
+		}
+	}
+	assert_int_equal(s.n, 1500);
+	assert_int_equal(s.cap, 1500);        /* grown to the bound, not past */
+	assert_int_equal(s.dropped, 500);
+	r = pk_samples_at(&s, 1234);
+	assert_int_equal(r->a, 1234);
+	pk_samples_free(&s);
+	assert_int_equal(s.n, 0);
+	pk_samples_free(&s);                  /* safe twice */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +361,9 @@ int main(void)
 		cmocka_unit_test(seqtrack_window_reuse_decides),
 		cmocka_unit_test(rxseq_gaps_dups_reorder_restart),
 		cmocka_unit_test(seqtrack_restamp),
+		cmocka_unit_test(seqtrack_window_formula),
+		cmocka_unit_test(seqtrack_unknown_and_index),
+		cmocka_unit_test(samples_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

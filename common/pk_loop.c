@@ -1,0 +1,95 @@
+#include "pk_loop.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/time.h>
+
+#include <event2/event.h>
+
+#include "pk_clock.h"
+
+struct event_base *pk_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
+/* libevent timers are relative; computing the delay from an absolute deadline
+ * at arming time keeps the error of one callback out of every later one. */
+int pk_timer_at(struct event *ev, int64_t deadline_ns)
+{
+	int64_t delay = deadline_ns - pk_now_ns();
+	struct timeval tv;
+
+	if (delay < 0)
+		delay = 0;
+	tv.tv_sec = (time_t)(delay / PK_NS_PER_S);
+	/* round up to the next microsecond: never fire before the deadline */
+	tv.tv_usec = (suseconds_t)((delay % PK_NS_PER_S + 999) / 1000);
+	if (tv.tv_usec >= 1000000) {
+		tv.tv_sec += 1;
+		tv.tv_usec -= 1000000;
+	}
+	return event_add(ev, &tv);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct pk_stop *s = arg;
+
+	(void)what;
+	s->signo = (int)sig;
+	if (s->on_stop != NULL)
+		s->on_stop((int)sig, s->arg);
+	event_base_loopbreak(event_get_base(s->ev[0]));
+}
+
+int pk_stop_on_signals(struct event_base *base, struct pk_stop *s,
+                       void (*on_stop)(int signo, void *arg), void *arg)
+{
+	s->signo = 0;
+	s->on_stop = on_stop;
+	s->arg = arg;
+	s->ev[0] = evsignal_new(base, SIGINT, on_stop_signal, s);
+	s->ev[1] = evsignal_new(base, SIGTERM, on_stop_signal, s);
+	if (s->ev[0] == NULL || s->ev[1] == NULL ||
+	    event_add(s->ev[0], NULL) != 0 || event_add(s->ev[1], NULL) != 0) {
+		pk_stop_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void pk_stop_free(struct pk_stop *s)
+{
+	for (int i = 0; i < 2; i++) {
+		if (s->ev[i] != NULL)
+			event_free(s->ev[i]);
+		s->ev[i] = NULL;
+	}
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_flag(int sig)
+{
+	stop_flag = sig;
+}
+
+volatile sig_atomic_t *pk_stop_flag(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_flag };   /* no SA_RESTART */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return &stop_flag;
+}

@@ -1,0 +1,52 @@
+/* pk_loop: the event-loop helpers every tool shares.
+ *
+ *  pk_base_new    a libevent base with precise timers (timerfd on Linux).
+ *  pk_timer_at    arms a timer for an absolute CLOCK_MONOTONIC deadline.
+ *  pk_stop        SIGINT and SIGTERM end the run, one way for all tools:
+ *                 on an event loop the signal becomes an event (the loop
+ *                 breaks after an optional callback, e.g. a final report);
+ *                 a tool that blocks in system calls instead (tcp-echo's
+ *                 client) installs the same signals as a flag with
+ *                 pk_stop_flag, and its calls return EINTR.
+ */
+#ifndef PK_LOOP_H
+#define PK_LOOP_H
+
+#include <signal.h>
+#include <stdint.h>
+
+struct event;
+struct event_base;
+
+/* New libevent base with EVENT_BASE_FLAG_PRECISE_TIMER. Caller frees with
+ * event_base_free(). NULL on failure. */
+struct event_base *pk_base_new(void);
+
+/* Arms `ev` (a timer event) to fire at monotonic `deadline_ns`, or at once
+ * when it is already past; never before the deadline (rounded up to the
+ * next microsecond). 0 or -1 (libevent error). */
+int pk_timer_at(struct event *ev, int64_t deadline_ns);
+
+/* Caller-owned; zero it (or use PK_STOP_INIT) before pk_stop_on_signals so
+ * that pk_stop_free is safe on every path. */
+struct pk_stop {
+	struct event *ev[2];
+	int signo;                          /* 0 until a signal came */
+	void (*on_stop)(int signo, void *arg);
+	void *arg;
+};
+#define PK_STOP_INIT { { NULL, NULL }, 0, NULL, NULL }
+
+/* SIGINT and SIGTERM record the signal in s->signo, call on_stop(signo,
+ * arg) when it is not NULL, and break the loop of `base`. 0, or -1 when
+ * libevent could not add the events (nothing is left allocated). */
+int pk_stop_on_signals(struct event_base *base, struct pk_stop *s,
+                       void (*on_stop)(int signo, void *arg), void *arg);
+void pk_stop_free(struct pk_stop *s);
+
+/* For a run that blocks in system calls: SIGINT and SIGTERM set the
+ * returned flag (to the signal's number) and interrupt the call with EINTR
+ * (no SA_RESTART); SIGPIPE is ignored, so a closed peer is an EPIPE. */
+volatile sig_atomic_t *pk_stop_flag(void);
+
+#endif

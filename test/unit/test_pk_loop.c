@@ -1,0 +1,168 @@
+/* pk_loop: timers at absolute deadlines, stopping on signals. */
+#include "cm.h"
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pk_clock.h"
+#include "pk_loop.h"
+
+struct tick {
+	struct event *ev;
+	struct pk_sched sched;
+	int64_t worst_late;
+	int fired;
+};
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct tick *t = arg;
+	int64_t late = pk_now_ns() - pk_sched_next_deadline(&t->sched);
+	(void)fd; (void)what;
+	assert_true(late >= 0);          /* never before the deadline */
+	if (late > t->worst_late)
+		t->worst_late = late;
+	t->fired++;
+	pk_sched_take(&t->sched);
+	if (t->fired < 20)
+		pk_timer_at(t->ev, pk_sched_next_deadline(&t->sched));
+}
+
+static void timer_fires_at_deadlines(void **st)
+{
+	struct event_base *base = pk_base_new();
+	struct tick t;
+	int64_t start;
+	(void)st;
+	assert_non_null(base);
+	assert_int_equal(pk_timer_slack_min(), 0);
+	memset(&t, 0, sizeof t);
+	t.ev = evtimer_new(base, on_tick, &t);
+	start = pk_now_ns();
+	pk_sched_init(&t.sched, start + 2 * PK_NS_PER_MS, 2 * PK_NS_PER_MS);
+	pk_timer_at(t.ev, pk_sched_next_deadline(&t.sched));
+	event_base_dispatch(base);
+	assert_int_equal(t.fired, 20);
+	/* the 20th tick is due at start + 40 ms: the schedule has not drifted
+	 * by the sum of 20 callbacks' lateness */
+	assert_true(pk_now_ns() - start >= 40 * PK_NS_PER_MS);
+	event_free(t.ev);
+	event_base_free(base);
+}
+
+static void timer_in_the_past_fires_now(void **st)
+{
+	struct event_base *base = pk_base_new();
+	struct tick t;
+	(void)st;
+	memset(&t, 0, sizeof t);
+	t.fired = 19;                    /* one tick only */
+	t.ev = evtimer_new(base, on_tick, &t);
+	pk_sched_init(&t.sched, pk_now_ns() - PK_NS_PER_S, 1);
+	assert_int_equal(pk_timer_at(t.ev, t.sched.start_ns), 0);
+	event_base_dispatch(base);
+	assert_int_equal(t.fired, 20);
+	event_free(t.ev);
+	event_base_free(base);
+}
+
+static void raise_term(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	raise(SIGTERM);
+}
+
+static void signals_stop_the_loop(void **st)
+{
+	struct event_base *base = pk_base_new();
+	struct pk_stop stop = PK_STOP_INIT;
+	struct event *t = evtimer_new(base, raise_term, NULL);
+	struct timeval tv = { 0, 1000 };
+	(void)st;
+	assert_int_equal(pk_stop_on_signals(base, &stop, NULL, NULL), 0);
+	assert_int_equal(stop.signo, 0);
+	event_add(t, &tv);
+	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(stop.signo, SIGTERM);
+	assert_true(event_base_got_break(base));
+	event_free(t);
+	pk_stop_free(&stop);
+	pk_stop_free(&stop);   /* safe twice */
+	event_base_free(base);
+}
+
+static void record_stop(int signo, void *arg)
+{
+	*(int *)arg = signo;
+}
+
+static void raise_int(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	raise(SIGINT);
+}
+
+/* the callback runs once, with the signal, before the loop breaks */
+static void signal_callback_runs_first(void **st)
+{
+	struct event_base *base = pk_base_new();
+	struct pk_stop stop = PK_STOP_INIT;
+	struct event *t = evtimer_new(base, raise_int, NULL);
+	struct timeval tv = { 0, 1000 };
+	int seen = 0;
+	(void)st;
+	assert_int_equal(pk_stop_on_signals(base, &stop, record_stop, &seen), 0);
+	event_add(t, &tv);
+	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(seen, SIGINT);
+	assert_int_equal(stop.signo, SIGINT);
+	event_free(t);
+	pk_stop_free(&stop);
+	event_base_free(base);
+}
+
+/* the blocking form: the flag is set and a blocked read returns EINTR */
+static void stop_flag_interrupts_blocking_calls(void **st)
+{
+	volatile sig_atomic_t *flag = pk_stop_flag();
+	int p[2];
+	char c;
+	(void)st;
+	assert_int_equal(pipe(p), 0);
+	*flag = 0;
+	raise(SIGTERM);
+	assert_int_equal(*flag, SIGTERM);
+	*flag = 0;
+	{
+		timer_t tm;
+		struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGINT };
+		struct itimerspec its = { .it_value = { 0, 20 * 1000 * 1000 } };
+		assert_int_equal(timer_create(CLOCK_MONOTONIC, &sev, &tm), 0);
+		assert_int_equal(timer_settime(tm, 0, &its, NULL), 0);
+		errno = 0;
+		assert_int_equal(read(p[0], &c, 1), -1);
+		assert_int_equal(errno, EINTR);
+		assert_int_equal(*flag, SIGINT);
+		timer_delete(tm);
+	}
+	/* SIGPIPE no longer kills: a write to a closed pipe is EPIPE */
+	close(p[0]);
+	errno = 0;
+	assert_int_equal(write(p[1], "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	close(p[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(timer_fires_at_deadlines),
+		cmocka_unit_test(timer_in_the_past_fires_now),
+		cmocka_unit_test(signals_stop_the_loop),
+		cmocka_unit_test(signal_callback_runs_first),
+		cmocka_unit_test(stop_flag_interrupts_blocking_calls),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
