@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static const char usage_top[] =
 	"usage: udp-ping server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
@@ -28,6 +27,7 @@ static const char usage_server[] =
 	"      --seed N           seed of the loss draws, for reproducible drops\n"
 	"      --rate-limit PPS   datagrams per second per source (default 50000, 0 = off)\n"
 	"  -q, --quiet            no line per datagram\n"
+	"  -h, --help             this text;  -V, --version  the version\n"
 	"On SIGINT or SIGTERM prints its totals and exits 0.\n";
 
 static const char usage_client[] =
@@ -43,6 +43,7 @@ static const char usage_client[] =
 	"  -q, --quiet            summary only\n"
 	"  -J, --json             one JSON document at the end\n"
 	"      --csv              one CSV row per ping at the end\n"
+	"  -h, --help             this text;  -V, --version  the version\n"
 	"Exit status: 0 a reply came, 1 no reply, 2 usage or system error.\n";
 
 enum { OPT_LOSS = 256, OPT_SEED, OPT_RATE, OPT_CSV };
@@ -57,14 +58,17 @@ static int server_main(int argc, char **argv)
 		{ "rate-limit", required_argument, NULL, OPT_RATE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ping_server_cfg cfg = { .port = 12000, .family = AF_UNSPEC, .loss = 0.30,
 	                               .rate_limit = 50000 };
 	int ch;
 
-	pk_cli_set_usage(usage_server);
-	while ((ch = getopt_long(argc, argv, "+p:b:46qh", opts, NULL)) != -1) {
+	/* a line per datagram, visible as it happens even through a pipe;
+	 * the client flushes each event line itself */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((ch = getopt_long(argc, argv, "+p:b:46qhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
 		case 'b': cfg.bind = optarg; break;
@@ -80,9 +84,8 @@ static int server_main(int argc, char **argv)
 		case 'h':
 			fputs(usage_server, stdout);
 			return 0;
-		default:
-			fputs(usage_server, stderr);
-			return 2;
+		case 'V': pk_cli_version();
+		default: pk_cli_usage();
 		}
 	}
 	if (optind != argc)
@@ -102,12 +105,12 @@ static void client_options(int argc, char **argv, struct ping_client_cfg *cfg)
 		{ "json", no_argument, NULL, 'J' },
 		{ "csv", no_argument, NULL, OPT_CSV },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	pk_cli_set_usage(usage_client);
-	while ((ch = getopt_long(argc, argv, "+c:i:W:s:p:46qJh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:i:W:s:p:46qJhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfg->count = pk_cli_uint("count", optarg, 0, 1000000000); break;
 		case 'i':
@@ -128,9 +131,8 @@ static void client_options(int argc, char **argv, struct ping_client_cfg *cfg)
 		case 'h':
 			fputs(usage_client, stdout);
 			exit(0);
-		default:
-			fputs(usage_client, stderr);
-			exit(2);
+		case 'V': pk_cli_version();
+		default: pk_cli_usage();
 		}
 	}
 }
@@ -151,25 +153,10 @@ static int client_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	pk_cli_init("udp-ping");
-	pk_cli_set_usage(usage_top);
-	if (argc < 2)
-		pk_cli_error("a role is required: server or client");
-	if (strcmp(argv[1], "server") == 0) {
-		/* a line per datagram, visible as it happens even through a pipe;
-		 * the client flushes each event line itself */
-		setvbuf(stdout, NULL, _IOLBF, 0);
-		return server_main(argc - 1, argv + 1);
-	}
-	if (strcmp(argv[1], "client") == 0)
-		return client_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage_top, stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("udp-ping (probekit) %s\n", PK_VERSION);
-		return 0;
-	}
-	pk_cli_error("unknown role '%s' (server or client)", argv[1]);
+	static const struct pk_cli_role roles[] = {
+		{ "server", usage_server, server_main },
+		{ "client", usage_client, client_main },
+	};
+
+	return pk_cli_main("udp-ping", usage_top, roles, 2, argc, argv);
 }

@@ -1,4 +1,5 @@
-/* udp-ping: configuration and state shared by main, server, client, report.
+/* udp-ping: the configurations main fills, the result the client hands its
+ * report, and the report's printers.
  *
  * main.c fills a config from the command line and calls ping_server_run() or
  * ping_client_run(); those own every socket, timer and table; all printing
@@ -45,14 +46,12 @@ struct ping_client_cfg {
 	int quiet;
 };
 
-/* One ping as reported in -J / --csv. */
-enum ping_status { PING_ST_PENDING, PING_ST_OK, PING_ST_LOST, PING_ST_LATE };
-
+/* One ping as reported in -J / --csv (records of a struct pk_samples). */
 struct ping_sample {
 	uint64_t seq;
 	int64_t rtt_ns;          /* -1 when no reply */
 	uint32_t dups;
-	uint8_t status;          /* enum ping_status */
+	uint8_t status;          /* enum pk_seq_status: PENDING, OK, LOST, LATE */
 	uint8_t clock;           /* enum pk_rxclock of the first reply */
 };
 
@@ -67,9 +66,7 @@ struct ping_result {
 	struct pk_rtt_ms rtt;
 	uint64_t rx_kernel, rx_monotonic;   /* receive clock of in-time replies */
 	uint64_t altered, unknown, icmp_errors, send_errors;
-	const struct ping_sample *samples;
-	size_t nsamples;
-	uint64_t samples_dropped;
+	const struct pk_samples *samples;   /* of struct ping_sample; empty for text */
 };
 
 int ping_server_run(const struct ping_server_cfg *cfg);

@@ -29,9 +29,7 @@ struct ping_client {
 	struct pk_seqtrack track;
 	struct pk_rtt *rtt;
 	int64_t *sent_wall;          /* ring beside the tracker: to check echoes */
-	struct ping_sample *samples; /* -J / --csv only */
-	size_t nsamples, cap_samples;
-	uint64_t samples_dropped;
+	struct pk_samples samples;   /* of struct ping_sample, -J / --csv only */
 	uint64_t rx_kernel, rx_mono, altered, icmp_errors, send_errors;
 	int64_t start_ns, start_wall, last_send_ns;
 	int all_sent, draining;
@@ -43,35 +41,23 @@ static int want_samples(const struct ping_client *c)
 	return c->cfg->output != PING_OUT_TEXT;
 }
 
+/* Sequences start at 1 and every send adds its record, so record seq - 1
+ * is seq's until the bound is reached. */
 static struct ping_sample *sample_of(struct ping_client *c, uint64_t seq)
 {
-	return seq >= 1 && seq - 1 < c->nsamples ? &c->samples[seq - 1] : NULL;
+	return seq >= 1 && seq - 1 < c->samples.n ? pk_samples_at(&c->samples, seq - 1) : NULL;
 }
 
 static void sample_add(struct ping_client *c, uint64_t seq)
 {
-	if (!want_samples(c))
-		return;
-	if (c->nsamples == c->cap_samples) {
-		size_t cap = c->cap_samples ? c->cap_samples * 2 : 1024;
-		struct ping_sample *p;
+	struct ping_sample *s;
 
-		if (cap > PING_MAX_SAMPLES)
-			cap = PING_MAX_SAMPLES;
-		if (c->nsamples >= cap ||
-		    (p = realloc(c->samples, cap * sizeof *p)) == NULL) {
-			c->samples_dropped++;
-			return;
-		}
-		c->samples = p;
-		c->cap_samples = cap;
-	}
-	c->samples[c->nsamples].seq = seq;
-	c->samples[c->nsamples].rtt_ns = -1;
-	c->samples[c->nsamples].dups = 0;
-	c->samples[c->nsamples].status = PING_ST_PENDING;
-	c->samples[c->nsamples].clock = PK_RXCLOCK_MONOTONIC;
-	c->nsamples++;
+	if (!want_samples(c) || (s = pk_samples_add(&c->samples)) == NULL)
+		return;
+	s->seq = seq;
+	s->rtt_ns = -1;
+	s->status = PK_SEQ_PENDING;
+	s->clock = PK_RXCLOCK_MONOTONIC;
 }
 
 static int finished(const struct ping_client *c)
@@ -91,7 +77,7 @@ static void expire_due(struct ping_client *c, int64_t now)
 			if (!c->draining)
 				ping_report_timeout(c->cfg, s->seq);
 			if (smp)
-				smp->status = PING_ST_LOST;
+				smp->status = PK_SEQ_LOST;
 		}
 	}
 	if (finished(c)) {
@@ -109,7 +95,7 @@ static void send_one(struct ping_client *c)
 	int len = ping_req_format(c->txbuf, sizeof c->txbuf, seq, wall, c->cfg->size);
 	int64_t now = pk_now_ns();
 
-	c->sent_wall[seq % c->track.cap] = wall;
+	c->sent_wall[pk_seqtrack_index(&c->track, seq)] = wall;
 	pk_seqtrack_send(&c->track, now);
 	sample_add(c, seq);
 	c->last_send_ns = now;
@@ -131,9 +117,9 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 	/* every deadline that has passed gets its send: none is skipped */
 	while (!c->all_sent && pk_sched_next_deadline(&c->sched) <= now && burst < 1024) {
 		send_one(c);
-		c->sched.next++;
+		pk_sched_take(&c->sched);
 		burst++;
-		if (c->cfg->count && c->sched.next >= c->cfg->count)
+		if (c->cfg->count && pk_sched_index(&c->sched) >= c->cfg->count)
 			c->all_sent = 1;
 	}
 	if (!c->all_sent)
@@ -151,7 +137,7 @@ static int echo_intact(struct ping_client *c, uint64_t seq, const void *buf, siz
 	if (s == NULL)
 		return 1;
 	n = ping_req_format(c->txbuf, sizeof c->txbuf, seq,
-	                    c->sent_wall[seq % c->track.cap], c->cfg->size);
+	                    c->sent_wall[pk_seqtrack_index(&c->track, seq)], c->cfg->size);
 	ping_echo(c->txbuf, (size_t)n);
 	return (size_t)n == len && memcmp(c->txbuf, buf, len) == 0;
 }
@@ -166,7 +152,7 @@ static void handle_reply(struct ping_client *c, const unsigned char *buf,
 
 	if (ping_parse_seq(buf, (size_t)rx->len, &seq) != 0) {
 		ping_report_bad(c->cfg, &rx->from, buf, (size_t)rx->len);
-		c->track.unknown++;
+		pk_seqtrack_unknown(&c->track);
 		return;
 	}
 	intact = !rx->truncated && echo_intact(c, seq, buf, (size_t)rx->len);
@@ -181,7 +167,7 @@ static void handle_reply(struct ping_client *c, const unsigned char *buf,
 		else
 			c->rx_mono++;
 		if (smp) {
-			smp->status = PING_ST_OK;
+			smp->status = PK_SEQ_OK;
 			smp->rtt_ns = rtt;
 			smp->clock = (uint8_t)rx->clock;
 		}
@@ -189,7 +175,7 @@ static void handle_reply(struct ping_client *c, const unsigned char *buf,
 		break;
 	case PK_REPLY_LATE:
 		if (smp) {
-			smp->status = PING_ST_LATE;
+			smp->status = PK_SEQ_LATE;
 			smp->rtt_ns = rtt;
 			smp->clock = (uint8_t)rx->clock;
 		}
@@ -275,13 +261,8 @@ static void client_result(struct ping_client *c)
 	r.cfg = c->cfg;
 	r.peer = c->peer;
 	r.start_wall_ns = c->start_wall;
-	r.totals.transmitted = c->track.sent;
-	r.totals.received = c->track.ok;
-	r.totals.late = c->track.late;
-	r.totals.dups = c->track.dups;
-	r.totals.reordered = c->track.reordered;
-	r.totals.longest_loss_run = c->track.longest_run;
-	r.totals.elapsed_ns = (c->last_send_ns ? c->last_send_ns : c->start_ns) - c->start_ns;
+	pk_ping_totals_of(&r.totals, &c->track,
+	                  (c->last_send_ns ? c->last_send_ns : c->start_ns) - c->start_ns);
 	pk_rtt_ms(c->rtt, &r.rtt);
 	r.rx_kernel = c->rx_kernel;
 	r.rx_monotonic = c->rx_mono;
@@ -289,9 +270,7 @@ static void client_result(struct ping_client *c)
 	r.unknown = c->track.unknown;
 	r.icmp_errors = c->icmp_errors;
 	r.send_errors = c->send_errors;
-	r.samples = c->samples;
-	r.nsamples = c->nsamples;
-	r.samples_dropped = c->samples_dropped;
+	r.samples = &c->samples;
 	ping_report_result(&r);
 }
 
@@ -317,27 +296,17 @@ static void client_free(struct ping_client *c)
 		close(c->fd);
 	pk_seqtrack_free(&c->track);
 	free(c->sent_wall);
-	free(c->samples);
+	pk_samples_free(&c->samples);
 	free(c->rtt);
 	free(c);
-}
-
-/* Window of remembered pings: all in flight, plus history so that a late
- * reply is still recognised as late, bounded at 2^20 slots. */
-static size_t window_for(const struct ping_client_cfg *cfg)
-{
-	int64_t w = 2 * (cfg->timeout_ns / cfg->interval_ns) + 64;
-
-	if (w < 1024)
-		w = 1024;
-	if (w > (1 << 20))
-		w = 1 << 20;
-	return (size_t)w;
 }
 
 int ping_client_run(const struct ping_client_cfg *cfg)
 {
 	struct ping_client *c = calloc(1, sizeof *c);
+	/* pings remembered: those in flight, twice over so that a late reply is
+	 * still told from a stranger's; at least 1024, at most 2^20 */
+	size_t window = pk_seqtrack_window(cfg->interval_ns, cfg->timeout_ns, 2, 1024, 1 << 20);
 	int ret = 2;
 
 	if (c == NULL)
@@ -345,9 +314,10 @@ int ping_client_run(const struct ping_client_cfg *cfg)
 	c->cfg = cfg;
 	c->fd = -1;
 	c->rtt = malloc(sizeof *c->rtt);
-	c->sent_wall = calloc(window_for(cfg), sizeof *c->sent_wall);
+	c->sent_wall = calloc(window, sizeof *c->sent_wall);
+	pk_samples_init(&c->samples, sizeof(struct ping_sample), PING_MAX_SAMPLES);
 	if (c->rtt == NULL || c->sent_wall == NULL ||
-	    pk_seqtrack_init(&c->track, window_for(cfg), 1, cfg->timeout_ns) < 0) {
+	    pk_seqtrack_init(&c->track, window, 1, cfg->timeout_ns) < 0) {
 		ping_report_error("out of memory");
 		goto out;
 	}

@@ -9,7 +9,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static const char *const status_names[] = { "lost", "ok", "lost", "late" };
+static const char *const status_names[] = {
+	[PK_SEQ_NONE] = "lost", [PK_SEQ_PENDING] = "lost", [PK_SEQ_OK] = "ok",
+	[PK_SEQ_LOST] = "lost", [PK_SEQ_LATE] = "late",
+};
 static const char *const clock_names[] = { "monotonic", "kernel" };
 
 void ping_report_error(const char *fmt, ...)
@@ -145,8 +148,8 @@ static cJSON *json_samples(const struct ping_result *r)
 {
 	cJSON *arr = cJSON_CreateArray();
 
-	for (size_t i = 0; arr && i < r->nsamples; i++) {
-		const struct ping_sample *s = &r->samples[i];
+	for (size_t i = 0; arr && i < r->samples->n; i++) {
+		const struct ping_sample *s = pk_samples_at(r->samples, i);
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddNumberToObject(o, "seq", (double)s->seq);
@@ -182,8 +185,8 @@ static void result_json(const struct ping_result *r)
 		cJSON_AddNumberToObject(clk, "kernel", (double)r->rx_kernel);
 		cJSON_AddNumberToObject(clk, "monotonic", (double)r->rx_monotonic);
 	}
-	if (r->samples_dropped)
-		cJSON_AddNumberToObject(doc, "samples_dropped", (double)r->samples_dropped);
+	if (r->samples->dropped)
+		cJSON_AddNumberToObject(doc, "samples_dropped", (double)r->samples->dropped);
 	cJSON_AddItemToObject(doc, "samples", json_samples(r));
 	pk_json_print(stdout, doc, 0);
 	cJSON_Delete(doc);
@@ -194,8 +197,8 @@ static void result_csv(const struct ping_result *r)
 	static const char *const cols[] = { "seq", "status", "rtt_ms", "clock", "duplicates" };
 
 	pk_csv_header(stdout, cols, sizeof cols / sizeof cols[0]);
-	for (size_t i = 0; i < r->nsamples; i++) {
-		const struct ping_sample *s = &r->samples[i];
+	for (size_t i = 0; i < r->samples->n; i++) {
+		const struct ping_sample *s = pk_samples_at(r->samples, i);
 
 		pk_csv_uint(stdout, s->seq, 0);
 		pk_csv_str(stdout, status_names[s->status], 0);

@@ -1,12 +1,13 @@
 /* udp-ping server: echoes each datagram upper-cased, drops a seeded share.
  *
  * One non-blocking UDP socket on a libevent loop. Each readable event drains
- * the socket in batches with recvmmsg and answers with one sendmmsg, so many
+ * the socket in batches (pk_batch: recvmmsg in, one sendmmsg out), so many
  * clients are served at once and no client can hold the loop. Memory is
  * fixed at start: a batch of 64 KiB buffers and the rate-limit table.
  */
 #include "ping.h"
 #include "ping_proto.h"
+#include "pk_batch.h"
 #include "pk_clock.h"
 #include "pk_loop.h"
 
@@ -26,10 +27,7 @@ struct ping_server {
 	struct pk_sim sim;
 	struct pk_limit limit;
 	struct ping_server_totals totals;
-	unsigned char *bufs;                 /* BATCH x BUF_SIZE */
-	struct mmsghdr in[BATCH], out[BATCH];
-	struct iovec iov_in[BATCH], iov_out[BATCH];
-	struct sockaddr_storage from[BATCH];
+	struct pk_batch *batch;              /* BATCH x BUF_SIZE */
 };
 
 /* Decides one datagram: refused, dropped or echoed. Returns 1 to reply. */
@@ -60,59 +58,32 @@ static int serve_one(struct ping_server *s, unsigned char *buf, size_t len,
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ping_server *s = arg;
-	int rounds;
 
 	(void)what;
 	/* a bounded number of batches per event keeps signals responsive */
-	for (rounds = 0; rounds < 64; rounds++) {
-		int n, nout = 0, i, sent;
-		int64_t now;
+	for (int rounds = 0; rounds < 64; rounds++) {
+		int n = pk_batch_recv(fd, s->batch);
+		unsigned queued, sent;
 
-		for (i = 0; i < BATCH; i++) {
-			s->iov_in[i].iov_base = s->bufs + (size_t)i * BUF_SIZE;
-			s->iov_in[i].iov_len = BUF_SIZE;
-			memset(&s->in[i].msg_hdr, 0, sizeof s->in[i].msg_hdr);
-			s->in[i].msg_hdr.msg_name = &s->from[i];
-			s->in[i].msg_hdr.msg_namelen = sizeof s->from[i];
-			s->in[i].msg_hdr.msg_iov = &s->iov_in[i];
-			s->in[i].msg_hdr.msg_iovlen = 1;
-		}
-		n = recvmmsg(fd, s->in, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
-			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (n < 0)
 				s->totals.errors++;
 			return;
 		}
-		now = pk_now_ns();
-		for (i = 0; i < n; i++) {
-			struct pk_addr from;
-			size_t len = s->in[i].msg_len;
+		for (unsigned i = 0; i < (unsigned)n; i++) {
+			const struct pk_rx *rx = pk_batch_rx(s->batch, i);
+			unsigned char *buf = pk_batch_buf(s->batch, i);
 
-			memcpy(&from.ss, &s->from[i], sizeof from.ss);
-			from.len = s->in[i].msg_hdr.msg_namelen;
-			if (!serve_one(s, s->iov_in[i].iov_base, len, &from, now))
-				continue;
 			/* the reply is the request's own buffer: never larger */
-			s->iov_out[nout].iov_base = s->iov_in[i].iov_base;
-			s->iov_out[nout].iov_len = len;
-			memset(&s->out[nout].msg_hdr, 0, sizeof s->out[nout].msg_hdr);
-			s->out[nout].msg_hdr.msg_name = &s->from[i];
-			s->out[nout].msg_hdr.msg_namelen = from.len;
-			s->out[nout].msg_hdr.msg_iov = &s->iov_out[nout];
-			s->out[nout].msg_hdr.msg_iovlen = 1;
-			nout++;
+			if (serve_one(s, buf, (size_t)rx->len, &rx->from, rx->rx_ns))
+				pk_batch_reply(s->batch, i, buf, (size_t)rx->len);
 		}
-		for (i = 0; i < nout; i += sent) {
-			sent = sendmmsg(fd, s->out + i, (unsigned)(nout - i), MSG_DONTWAIT);
-			if (sent <= 0) {
-				/* a full send buffer or an unreachable client: that reply
-				 * is lost, the others go on */
-				s->totals.errors++;
-				sent = 1;
-				continue;
-			}
-			s->totals.replied += (uint64_t)sent;
-		}
+		queued = pk_batch_pending(s->batch);
+		/* a reply the kernel refused (full buffer, unreachable client)
+		 * is lost, the others go on */
+		sent = pk_batch_flush(fd, s->batch);
+		s->totals.replied += sent;
+		s->totals.errors += queued - sent;
 		if (n < BATCH)
 			return;
 	}
@@ -120,31 +91,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 static int server_open(const struct ping_server_cfg *cfg, struct pk_addr *local)
 {
-	struct pk_addr bind_addr;
-	const char *host = cfg->bind;
-	int fd, rc;
+	int fd = pk_server_socket(cfg->bind, cfg->port, cfg->family, SOCK_DGRAM, local);
 
-	if (host == NULL)
-		host = cfg->family == AF_INET ? "0.0.0.0" : "::";
-	rc = pk_resolve(host, cfg->port, cfg->family, SOCK_DGRAM, 1, &bind_addr);
-	if (rc < 0 && cfg->bind == NULL && cfg->family == AF_UNSPEC)
-		rc = pk_resolve("0.0.0.0", cfg->port, AF_INET, SOCK_DGRAM, 1, &bind_addr);
-	if (rc < 0) {
-		ping_report_error("%s: %s", host, pk_sock_strerror(rc));
-		return -1;
-	}
-	fd = pk_udp_bind(&bind_addr);
-	if (fd < 0 && cfg->bind == NULL && cfg->family == AF_UNSPEC) {
-		/* no IPv6 on this host: serve IPv4 */
-		pk_resolve("0.0.0.0", cfg->port, AF_INET, SOCK_DGRAM, 1, &bind_addr);
-		fd = pk_udp_bind(&bind_addr);
-	}
 	if (fd < 0) {
-		ping_report_error("bind %s port %u: %s", host, cfg->port, pk_sock_strerror(fd));
+		ping_report_error("bind %s port %u: %s", cfg->bind ? cfg->bind : "*", cfg->port,
+		                  pk_sock_strerror(fd));
 		return -1;
 	}
 	pk_sock_buffers(fd, 4 << 20);
-	pk_sock_local(fd, local);
 	return fd;
 }
 
@@ -162,8 +116,8 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	s.cfg = cfg;
 	s.fd = -1;
 	pk_sim_seed(&s.sim, seed);
-	s.bufs = malloc((size_t)BATCH * BUF_SIZE);
-	if (s.bufs == NULL ||
+	s.batch = pk_batch_new(BATCH, BUF_SIZE);
+	if (s.batch == NULL ||
 	    pk_limit_init(&s.limit, 4096, cfg->rate_limit, cfg->rate_limit / 10 + 10) < 0) {
 		ping_report_error("out of memory");
 		goto out;
@@ -190,6 +144,6 @@ out:
 	if (s.fd >= 0)
 		close(s.fd);
 	pk_limit_free(&s.limit);
-	free(s.bufs);
+	pk_batch_free(s.batch);
 	return ret;
 }

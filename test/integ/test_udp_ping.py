@@ -218,8 +218,33 @@ def test_exit_codes():
     for args in (["--help"], ["client", "--help"], ["server", "-h"]):
         r = run([UDP_PING] + args)
         check(r.returncode == 0 and "usage:" in r.stdout, "%r help" % (args,))
-    r = run([UDP_PING, "-V"])
-    check(r.returncode == 0 and "udp-ping" in r.stdout, "version")
+    for args in (["-V"], ["--version"], ["server", "-V"], ["client", "--version"]):
+        r = run([UDP_PING] + args)
+        check(r.returncode == 0 and r.stdout.startswith("udp-ping (probekit) "),
+              "%r version: %r" % (args, r.stdout))
+
+
+def test_server_socket():
+    """The wildcard serves IPv4 and IPv6; -6 serves IPv6 only; a port in
+    use is an error, not a second server sharing it."""
+    srv, port = start_server([UDP_PING, "server", "-p", "0", "-q", "--loss", "0"])
+    try:
+        for host in ("127.0.0.1", "::1"):
+            _, doc = client(port, host, "-c", "1", "-W", "1s")
+            check(doc["summary"]["received"] == 1, "wildcard over %s: %r" % (host, doc["summary"]))
+        r = run([UDP_PING, "server", "-p", str(port), "-q"])
+        check(r.returncode == 2 and "port %d" % port in r.stderr and "in use" in r.stderr,
+              "second server on port %d: exit %d %r" % (port, r.returncode, r.stderr))
+    finally:
+        stop(srv)
+    srv, port = start_server([UDP_PING, "server", "-6", "-p", "0", "-q", "--loss", "0"])
+    try:
+        _, doc = client(port, "::1", "-c", "1", "-W", "1s")
+        check(doc["summary"]["received"] == 1, "-6 over ::1: %r" % doc["summary"])
+        _, doc = client(port, "127.0.0.1", "-c", "1", "-W", "200ms")
+        check(doc["summary"]["received"] == 0, "-6 answered IPv4: %r" % doc["summary"])
+    finally:
+        stop(srv)
 
 
 def test_csv_rows():
@@ -334,7 +359,7 @@ def test_schedule_does_not_wait_for_replies():
 def tests():
     global UDP_PING
     UDP_PING = prog("udp-ping")
-    return [test_exit_codes, test_loss_near_p_v4, test_seed_reproduces_drops_v6,
+    return [test_exit_codes, test_server_socket, test_loss_near_p_v4, test_seed_reproduces_drops_v6,
             test_late_is_not_lost_nor_received, test_csv_rows,
             test_server_many_clients_and_totals, test_big_datagrams_and_sizes,
             test_rate_limit_refuses_and_counts, test_ctrl_c_prints_summary,
