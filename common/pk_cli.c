@@ -84,48 +84,34 @@ static void check(int rc, const char *what, const char *arg, const char *why)
 		pk_cli_error("%s '%s': %s", what, arg ? arg : "", why ? why : "invalid");
 }
 
+/* The body of every pk_cli_<kind>: pk_opt_<kind> into v, or the error path. */
+#define CHECKED(type, call)                     \
+	do {                                    \
+		const char *why = NULL;         \
+		type v = 0;                     \
+		int rc = (call);                \
+		check(rc, what, arg, why);      \
+		return v;                       \
+	} while (0)
+
 uint64_t pk_cli_uint(const char *what, const char *arg, uint64_t min, uint64_t max)
 {
-	const char *why = NULL;
-	uint64_t v = 0;
-
-	int rc = pk_opt_uint(arg, min, max, &v, &why);
-
-	check(rc, what, arg, why);
-	return v;
+	CHECKED(uint64_t, pk_opt_uint(arg, min, max, &v, &why));
 }
 
 double pk_cli_double(const char *what, const char *arg, double min, double max)
 {
-	const char *why = NULL;
-	double v = 0;
-
-	int rc = pk_opt_double(arg, min, max, &v, &why);
-
-	check(rc, what, arg, why);
-	return v;
+	CHECKED(double, pk_opt_double(arg, min, max, &v, &why));
 }
 
 int64_t pk_cli_duration(const char *what, const char *arg, int64_t min_ns, int64_t max_ns)
 {
-	const char *why = NULL;
-	int64_t v = 0;
-
-	int rc = pk_opt_duration(arg, min_ns, max_ns, &v, &why);
-
-	check(rc, what, arg, why);
-	return v;
+	CHECKED(int64_t, pk_opt_duration(arg, min_ns, max_ns, &v, &why));
 }
 
 uint64_t pk_cli_size(const char *what, const char *arg, uint64_t min, uint64_t max)
 {
-	const char *why = NULL;
-	uint64_t v = 0;
-
-	int rc = pk_opt_size(arg, min, max, &v, &why);
-
-	check(rc, what, arg, why);
-	return v;
+	CHECKED(uint64_t, pk_opt_size(arg, min, max, &v, &why));
 }
 
 uint16_t pk_cli_port(const char *what, const char *arg, int allow_zero)
@@ -135,11 +121,5 @@ uint16_t pk_cli_port(const char *what, const char *arg, int allow_zero)
 
 double pk_cli_prob(const char *what, const char *arg)
 {
-	const char *why = NULL;
-	double v = 0;
-
-	int rc = pk_opt_prob(arg, &v, &why);
-
-	check(rc, what, arg, why);
-	return v;
+	CHECKED(double, pk_opt_prob(arg, &v, &why));
 }
