@@ -7,22 +7,11 @@
 #include "pk_limit.h"
 #include "pk_sock.h"
 
-static struct pk_addr v4(uint32_t host, uint16_t port)
-{
-	struct pk_addr a;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&a.ss;
-	memset(&a, 0, sizeof a);
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(host);
-	sin->sin_port = htons(port);
-	a.len = sizeof *sin;
-	return a;
-}
 
 static void burst_then_rate(void **st)
 {
 	struct pk_limit l;
-	struct pk_addr a = v4(0x7f000001, 1000);
+	struct pk_addr a = cm_v4(0x7f000001, 1000);
 	int ok = 0;
 	(void)st;
 	assert_int_equal(pk_limit_init(&l, 64, 100.0, 10.0), 0);
@@ -46,7 +35,7 @@ static void burst_then_rate(void **st)
 static void sources_independent(void **st)
 {
 	struct pk_limit l;
-	struct pk_addr a = v4(0x7f000001, 1000), b = v4(0x7f000001, 1001);
+	struct pk_addr a = cm_v4(0x7f000001, 1000), b = cm_v4(0x7f000001, 1001);
 	(void)st;
 	assert_int_equal(pk_limit_init(&l, 64, 1.0, 1.0), 0);
 	assert_true(pk_limit_allow(&l, &a, 0));
@@ -61,14 +50,14 @@ static void unlimited_and_bounded(void **st)
 	(void)st;
 	assert_int_equal(pk_limit_init(&l, 16, 0.0, 0.0), 0);
 	for (int i = 0; i < 1000; i++) {
-		struct pk_addr a = v4(0x0a000000 + (uint32_t)i, 1);
+		struct pk_addr a = cm_v4(0x0a000000 + (uint32_t)i, 1);
 		assert_true(pk_limit_allow(&l, &a, 0));
 	}
 	pk_limit_free(&l);
 	/* 10,000 sources through a 16-entry table: evictions, no growth */
 	assert_int_equal(pk_limit_init(&l, 16, 10.0, 5.0), 0);
 	for (int i = 0; i < 10000; i++) {
-		struct pk_addr a = v4(0x0a000000 + (uint32_t)i, 1);
+		struct pk_addr a = cm_v4(0x0a000000 + (uint32_t)i, 1);
 		assert_true(pk_limit_allow(&l, &a, i));
 	}
 	assert_true(l.evicted >= 10000 - 16);
