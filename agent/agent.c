@@ -4,7 +4,6 @@
 #include "agent.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,9 +12,18 @@
 
 #include "agent_net.h"
 #include "agent_proto.h"
+#include "pk_batch.h"
 #include "pk_loop.h"
 
-#define AGENT_RX_BATCH 64
+#define AGENT_RX_BATCH 64     /* datagrams read per readable event */
+#define AGENT_RX_BUF 512      /* bytes kept of each (a probe is at most 20) */
+
+/* The slot of sequence or kernel key n in the rings of `window` entries
+ * (a->sent by sequence, a->key_seq by key). */
+static size_t ring_slot(const struct agent *a, uint64_t n)
+{
+	return (size_t)(n % a->window);
+}
 
 static void arm_expire(struct agent *a)
 {
@@ -46,7 +54,7 @@ static void tx_stamps(struct agent *a)
 		struct agent_sent *s;
 		if (rc == 0)
 			continue;
-		s = &a->sent[a->key_seq[key % a->window] % a->window];
+		s = &a->sent[ring_slot(a, a->key_seq[ring_slot(a, key)])];
 		if (s->key != key || s->num == 0 || s->kernel)
 			continue;
 		if (agent_table_restamp(&a->tab, s->seq, ns) != 0)
@@ -62,7 +70,7 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 	int64_t now = pk_now_ns();
 	uint64_t seq = agent_table_send(&a->tab, now);
-	struct agent_sent *s = &a->sent[seq % a->window];
+	struct agent_sent *s = &a->sent[ring_slot(a, seq)];
 
 	(void)fd, (void)what;
 	s->seq = seq;
@@ -71,7 +79,7 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 	s->kernel = 0;
 	if (agent_send_probe(a, s->num) == 0) {
 		a->ctr.sent++;
-		a->key_seq[a->tx_key % a->window] = seq;
+		a->key_seq[ring_slot(a, a->tx_key)] = seq;
 		a->tx_key++;
 		agent_trace_probe(a, s, now);
 		tx_stamps(a);
@@ -79,9 +87,8 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 		a->ctr.send_errors++;
 	}
 	/* a deadline missed by more than an interval is skipped, not bunched */
-	do
-		a->sched.next++;
-	while (pk_sched_next_deadline(&a->sched) < now - a->cfg->interval_ns);
+	(void)pk_sched_take(&a->sched);
+	(void)pk_sched_skip_late(&a->sched, now, a->cfg->interval_ns);
 	pk_timer_at(a->ev_send, pk_sched_next_deadline(&a->sched));
 	arm_expire(a);
 }
@@ -135,24 +142,23 @@ static void group_datagram(struct agent *a, const char *buf, const struct pk_rx 
 	}
 }
 
-/* Reads up to AGENT_RX_BATCH datagrams from fd, each to handle(). */
-static void drain(int fd, struct agent *a,
+/* Reads up to AGENT_RX_BATCH datagrams from fd in one batch, each to
+ * handle() (NUL-terminated, with its sender and receive time). */
+static void drain(int fd, struct agent *a, struct pk_batch *b,
                   void (*handle)(struct agent *, const char *, const struct pk_rx *))
 {
-	char buf[512];
-	struct pk_rx rx;
+	int n = pk_batch_recv(fd, b);
 
-	for (int i = 0; i < AGENT_RX_BATCH; i++) {
-		if (pk_recv_ts(fd, buf, sizeof buf, &rx) < 0)
-			break;
-		handle(a, buf, &rx);
-	}
+	for (int i = 0; i < n; i++)
+		handle(a, (const char *)pk_batch_buf(b, (unsigned)i), pk_batch_rx(b, (unsigned)i));
 }
 
 static void on_group(evutil_socket_t fd, short what, void *arg)
 {
+	struct agent *a = arg;
+
 	(void)what;
-	drain(fd, arg, group_datagram);
+	drain(fd, a, a->rx_batch, group_datagram);
 }
 
 /* The sequence of our probe numbered num, or 0 when we did not send it
@@ -166,9 +172,9 @@ static uint64_t probe_seq(const struct agent *a, uint64_t num)
 	if (!a->cfg->seq_probes) {
 		if (!agent_stamp_parse(num, &st))
 			return 0;
-		seq = agent_stamp_unwrap(st.seq, a->tab.all.next_send);
+		seq = agent_stamp_unwrap(st.seq, agent_table_next_probe(&a->tab));
 	}
-	s = &a->sent[seq % a->window];
+	s = &a->sent[ring_slot(a, seq)];
 	return s->num == num && s->seq == seq ? seq : 0;
 }
 
@@ -190,7 +196,7 @@ static void reply_datagram(struct agent *a, const char *buf, const struct pk_rx 
 	}
 	seq = rc == AGENT_PROBE_OK ? probe_seq(a, num) : 0;
 	if (seq == 0) {                  /* not a probe of ours, or forgotten */
-		a->tab.unknown++;
+		agent_table_unknown(&a->tab);
 		agent_trace_rx(a, "unknown", rx, num, -1);
 		return;
 	}
@@ -201,9 +207,11 @@ static void reply_datagram(struct agent *a, const char *buf, const struct pk_rx 
 
 static void on_reply(evutil_socket_t fd, short what, void *arg)
 {
+	struct agent *a = arg;
+
 	(void)what;
-	tx_stamps(arg);
-	drain(fd, arg, reply_datagram);
+	tx_stamps(a);
+	drain(fd, a, a->tx_batch, reply_datagram);
 }
 
 /* Ends an interval: decide what is due, forget silent peers, print, export. */
@@ -240,13 +248,11 @@ static void on_report(evutil_socket_t fd, short what, void *arg)
 	pk_timer_at(a->ev_report, a->start_ns + (int64_t)(a->nreports + 1) * a->cfg->report_ns);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/* SIGINT or SIGTERM: the final report, then pk_stop ends the loop. */
+static void on_stop(int signo, void *arg)
 {
-	struct agent *a = arg;
-
-	(void)sig, (void)what;
-	report(a, 1);
-	event_base_loopbreak(a->base);
+	(void)signo;
+	report(arg, 1);
 }
 
 static int make_events(struct agent *a)
@@ -258,13 +264,10 @@ static int make_events(struct agent *a)
 	a->ev_send = evtimer_new(b, on_send, a);
 	a->ev_expire = evtimer_new(b, on_expire, a);
 	a->ev_report = evtimer_new(b, on_report, a);
-	a->ev_int = evsignal_new(b, SIGINT, on_signal, a);
-	a->ev_term = evsignal_new(b, SIGTERM, on_signal, a);
-	if (!a->ev_rx || !a->ev_tx || !a->ev_send || !a->ev_expire || !a->ev_report ||
-	    !a->ev_int || !a->ev_term)
+	if (!a->ev_rx || !a->ev_tx || !a->ev_send || !a->ev_expire || !a->ev_report)
 		return -ENOMEM;
 	if (event_add(a->ev_rx, NULL) || event_add(a->ev_tx, NULL) ||
-	    event_add(a->ev_int, NULL) || event_add(a->ev_term, NULL))
+	    pk_stop_on_signals(b, &a->stop, on_stop, a) != 0)
 		return -EIO;
 	return 0;
 }
@@ -272,10 +275,11 @@ static int make_events(struct agent *a)
 static void agent_free(struct agent *a)
 {
 	struct event **evs[] = { &a->ev_rx, &a->ev_tx, &a->ev_send, &a->ev_expire,
-	                         &a->ev_report, &a->ev_int, &a->ev_term };
+	                         &a->ev_report };
 	size_t i;
 
 	agent_metrics_http_stop(a);
+	pk_stop_free(&a->stop);
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (*evs[i] != NULL)
 			event_free(*evs[i]);
@@ -289,17 +293,10 @@ static void agent_free(struct agent *a)
 		fclose(a->trace);
 	free(a->sent);
 	free(a->key_seq);
+	pk_batch_free(a->rx_batch);
+	pk_batch_free(a->tx_batch);
 	agent_table_free(&a->tab);
 	pk_limit_free(&a->limit);
-}
-
-/* Probes remembered per track: those in flight within the timeout, twice
- * over for late replies, at least 64, at most 65536. */
-static size_t window_of(const struct agent_cfg *c)
-{
-	int64_t w = 2 * (c->timeout_ns / c->interval_ns + 1) + 64;
-
-	return (size_t)(w > 65536 ? 65536 : w);
 }
 
 static int setup(struct agent *a, const char **what)
@@ -307,10 +304,14 @@ static int setup(struct agent *a, const char **what)
 	int rc;
 
 	*what = "memory";
-	a->window = window_of(a->cfg);
+	/* probes remembered per track: those in flight within the timeout,
+	 * twice over for late replies, plus 64; at most 65536 */
+	a->window = pk_seqtrack_window(a->cfg->interval_ns, a->cfg->timeout_ns, 2, 0, 65536);
 	a->sent = calloc(a->window, sizeof *a->sent);
 	a->key_seq = calloc(a->window, sizeof *a->key_seq);
-	if (a->sent == NULL || a->key_seq == NULL ||
+	a->rx_batch = pk_batch_new(AGENT_RX_BATCH, AGENT_RX_BUF);
+	a->tx_batch = pk_batch_new(AGENT_RX_BATCH, AGENT_RX_BUF);
+	if (a->sent == NULL || a->key_seq == NULL || a->rx_batch == NULL || a->tx_batch == NULL ||
 	    agent_table_init(&a->tab, a->cfg->max_peers, a->window, a->cfg->timeout_ns, 1) != 0 ||
 	    pk_limit_init(&a->limit, 1024, a->cfg->echo_rate, 2 * a->cfg->echo_rate) != 0)
 		return -ENOMEM;

@@ -14,6 +14,7 @@
 #include "agent_table.h"
 #include "pk_clock.h"
 #include "pk_limit.h"
+#include "pk_loop.h"
 #include "pk_sock.h"
 
 #define AGENT_GROUP4 "239.255.255.250"
@@ -86,8 +87,9 @@ struct agent {
 	struct agent_counters ctr;
 	int64_t start_ns, start_wall_ns, interval_start_ns;
 	uint64_t nreports;
+	struct pk_batch *rx_batch, *tx_batch;   /* one per socket */
 	struct event *ev_rx, *ev_tx, *ev_send, *ev_expire, *ev_report;
-	struct event *ev_int, *ev_term;
+	struct pk_stop stop;       /* SIGINT, SIGTERM: final report, then the end */
 	struct evhttp *http;
 	int metrics_port;          /* the bound port, for the start line */
 	int exit_code;

@@ -115,7 +115,7 @@ struct agent_peer *agent_table_heard(struct agent_table *t, const struct pk_addr
 	struct agent_peer *p = agent_table_find(t, from);
 
 	if (p == NULL)
-		p = peer_add(t, from, t->all.next_send, now_ns);
+		p = peer_add(t, from, agent_table_next_probe(t), now_ns);
 	if (p == NULL)
 		return NULL;
 	p->last_seen_ns = now_ns;
@@ -135,6 +135,16 @@ static void add_latency(struct agent_table *t, struct agent_peer *p, int64_t lat
 	p->total.answered++;
 }
 
+void agent_table_unknown(struct agent_table *t)
+{
+	t->unknown++;
+}
+
+uint64_t agent_table_next_probe(const struct agent_table *t)
+{
+	return t->all.next_send;
+}
+
 enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *from,
                                    uint64_t num, int64_t rx_ns, int64_t *lat_ns)
 {
@@ -145,7 +155,7 @@ enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *
 	*lat_ns = -1;
 	r = pk_seqtrack_reply(&t->all, num, rx_ns, &rtt);
 	if (r == PK_REPLY_UNKNOWN) {
-		t->unknown++;
+		agent_table_unknown(t);
 		return AGENT_REPLY_UNKNOWN;
 	}
 	p = agent_table_find(t, from);
@@ -171,7 +181,7 @@ enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *
 		p->total.dups++;
 		return AGENT_REPLY_DUP;
 	default:
-		t->unknown++;
+		agent_table_unknown(t);
 		return AGENT_REPLY_UNKNOWN;
 	}
 }

@@ -121,6 +121,11 @@ uint64_t agent_table_send(struct agent_table *t, int64_t now_ns);
  * *lat_ns gets the one-way latency when OK (else -1). */
 enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *from,
                                    uint64_t num, int64_t rx_ns, int64_t *lat_ns);
+/* Counts a reply that names no probe of ours (not a stamped probe number,
+ * or one we never sent or no longer remember). */
+void agent_table_unknown(struct agent_table *t);
+/* The number the next probe will get (agent_table_send's next return). */
+uint64_t agent_table_next_probe(const struct agent_table *t);
 /* Replaces the send time of probe seq (still awaiting its replies) by
  * sent_ns, the kernel's transmit timestamp. 0, or -ENOENT when the probe
  * is forgotten or already answered by some peer. */

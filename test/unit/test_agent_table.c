@@ -120,6 +120,9 @@ static void late_dup_unknown(void **st)
 	assert_int_equal(agent_table_reply(&t, &b, 0, 3 * S, &lat), AGENT_REPLY_UNKNOWN);
 	assert_int_equal(agent_table_reply(&t, &b, 1000000, 3 * S, &lat), AGENT_REPLY_UNKNOWN);
 	assert_int_equal(t.unknown, 3);
+	agent_table_unknown(&t);            /* a reply agent.c could not map */
+	assert_int_equal(t.unknown, 4);
+	assert_int_equal(agent_table_next_probe(&t), 3);
 	assert_int_equal(t.peers[0]->total.answered, 1);
 	assert_int_equal(t.peers[0]->total.dups, 1);
 	assert_int_equal(t.peers[0]->total.late, 1);
