@@ -21,7 +21,7 @@
 #include "pk_sock.h"
 #include "pk_stats.h"
 
-struct hb_io;
+struct pk_batch;
 
 #define HB_DEFAULT_PORT 12000
 
@@ -65,7 +65,7 @@ struct hb_server {
 	struct pk_stop stop;            /* SIGINT / SIGTERM end the loop */
 	int fd;
 	struct pk_addr local;
-	struct hb_io *io;        /* batch buffers, owned */
+	struct pk_batch *batch;  /* receive and reply buffers, owned */
 	struct hb_table tab;
 	struct pk_limit lim;
 	struct pk_sim sim;

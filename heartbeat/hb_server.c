@@ -3,7 +3,6 @@
  * restarted. Event loop callbacks and state only; printing in hb_report*.c.
  */
 #include "hb.h"
-#include "hb_io.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,7 +12,10 @@
 
 #include <event2/event.h>
 
+#include "pk_batch.h"
+
 #define ROUNDS 16                /* recvmmsg batches per read callback */
+#define BATCH 64                 /* datagrams per recvmmsg */
 
 /* Arms the stop timer for the client that has been silent longest. */
 static void arm_dead_timer(struct hb_server *s)
@@ -110,8 +112,8 @@ static void record(struct hb_server *s, const struct pk_rx *rx,
  * loss, record, queue the reply. */
 static void handle(struct hb_server *s, unsigned i)
 {
-	const struct pk_rx *rx = &s->io->rx[i];
-	const char *buf = s->io->buf[i];
+	const struct pk_rx *rx = pk_batch_rx(s->batch, i);
+	char *buf = (char *)pk_batch_buf(s->batch, i);
 	struct hb_beat m;
 	int rc;
 	int64_t diff;
@@ -133,9 +135,10 @@ static void handle(struct hb_server *s, unsigned i)
 	s->tot.accepted++;
 	diff = rx->rx_ns + s->wall_offset_ns - m.ts_ns;
 	record(s, rx, &m, diff);
-	rc = hb_format_reply(s->io->reply[i], sizeof s->io->reply[i], m.seq, diff);
+	/* the reply goes out of the datagram's own buffer (parsed already) */
+	rc = hb_format_reply(buf, HB_MSG_MAX, m.seq, diff);
 	if (rc > 0)
-		hb_io_queue(s->io, i, (unsigned)rc);
+		pk_batch_reply(s->batch, i, buf, (size_t)rc);
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -146,7 +149,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	s->wall_offset_ns = pk_wall_ns() - pk_now_ns();
 	/* a bounded number of batches per event keeps timers and signals live */
 	for (int round = 0; round < ROUNDS; round++) {
-		int n = hb_io_recv(fd, s->io);
+		int n = pk_batch_recv(fd, s->batch);
 		unsigned queued, sent;
 
 		if (n <= 0)
@@ -154,11 +157,11 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		s->tot.datagrams += (uint64_t)n;
 		for (unsigned i = 0; i < (unsigned)n; i++)
 			handle(s, i);
-		queued = s->io->nout;
-		sent = hb_io_flush(fd, s->io);
+		queued = pk_batch_pending(s->batch);
+		sent = pk_batch_flush(fd, s->batch);
 		s->tot.replies += sent;
 		s->tot.send_errors += queued - sent;
-		if (n < HB_IO_BATCH)
+		if (n < BATCH)
 			break;
 	}
 }
@@ -166,20 +169,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 static int server_open(struct hb_server *s)
 {
 	const struct hb_server_cfg *cfg = s->cfg;
-	struct pk_addr a;
-	int rc = -EAFNOSUPPORT;
+	int rc = pk_server_socket(cfg->bind, cfg->port, cfg->family, SOCK_DGRAM, &s->local);
 
-	if (cfg->bind != NULL || cfg->family != AF_UNSPEC) {
-		rc = pk_resolve(cfg->bind, cfg->port, cfg->family, SOCK_DGRAM, 1, &a);
-		if (rc == 0)
-			rc = pk_udp_bind(&a);
-	} else {
-		/* wildcard: dual-stack "::", or 0.0.0.0 where IPv6 is missing */
-		if (pk_resolve("::", cfg->port, AF_INET6, SOCK_DGRAM, 1, &a) == 0)
-			rc = pk_udp_bind(&a);
-		if (rc < 0 && pk_resolve("0.0.0.0", cfg->port, AF_INET, SOCK_DGRAM, 1, &a) == 0)
-			rc = pk_udp_bind(&a);
-	}
 	if (rc < 0)
 		return rc;
 	s->fd = rc;
@@ -188,7 +179,7 @@ static int server_open(struct hb_server *s)
 	/* with CAP_NET_ADMIN, a queue deep enough to ride out ~100 ms of not
 	 * being scheduled at 100k datagrams/s (best effort, bounded) */
 	(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 32 << 20 }, sizeof(int));
-	return pk_sock_local(s->fd, &s->local);
+	return 0;
 }
 
 static int server_events(struct hb_server *s)
@@ -219,7 +210,7 @@ static void server_close(struct hb_server *s)
 			event_free(evs[i]);
 	if (s->base)
 		event_base_free(s->base);
-	free(s->io);
+	pk_batch_free(s->batch);
 	if (s->fd >= 0)
 		close(s->fd);
 	hb_table_free(&s->tab);
@@ -240,8 +231,8 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 	s.start_ns = pk_now_ns();
 	s.start_wall_ns = pk_wall_ns();
 	s.wall_offset_ns = s.start_wall_ns - s.start_ns;
-	s.io = calloc(1, sizeof *s.io);
-	rc = s.io ? hb_table_init(&s.tab, cfg->max_clients) : -ENOMEM;
+	s.batch = pk_batch_new(BATCH, HB_MSG_MAX);
+	rc = s.batch ? hb_table_init(&s.tab, cfg->max_clients) : -ENOMEM;
 	if (rc == 0)
 		rc = pk_limit_init(&s.lim, cfg->max_clients < 4096 ? 4096 : cfg->max_clients,
 		                   cfg->rate_limit, cfg->rate_limit < 10 ? 10 : cfg->rate_limit);
