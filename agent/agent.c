@@ -6,17 +6,48 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "agent_net.h"
 #include "agent_proto.h"
 #include "pk_batch.h"
+#include "pk_limit.h"
 #include "pk_loop.h"
 
 #define AGENT_RX_BATCH 64     /* datagrams read per readable event */
 #define AGENT_RX_BUF 512      /* bytes kept of each (a probe is at most 20) */
+
+/* What the agent remembers of each probe it sent, by sequence. */
+struct agent_sent {
+	uint64_t seq;
+	uint64_t num;             /* the probe number on the wire */
+	uint32_t key;             /* the kernel's number of the datagram (OPT_ID) */
+	uint8_t kernel;           /* its send time is the kernel's stamp */
+};
+
+/* The running agent; only this file changes it. */
+struct agent {
+	const struct agent_cfg *cfg;
+	struct event_base *base;
+	struct agent_net net;      /* the sockets, the group, our own addresses */
+	struct agent_table tab;
+	struct agent_sent *sent;   /* ring of `window` probes, by seq */
+	uint64_t *key_seq;         /* ring of `window` seqs, by the kernel's key */
+	size_t window;
+	uint32_t tx_key;           /* the kernel's number of our next datagram */
+	FILE *trace;               /* cfg->trace, open */
+	struct pk_sched sched;
+	struct pk_limit limit;
+	struct agent_counters ctr;
+	int64_t start_ns, interval_start_ns;
+	uint64_t nreports;
+	struct pk_batch *rx_batch, *tx_batch;   /* one per socket */
+	struct event *ev_rx, *ev_tx, *ev_send, *ev_expire, *ev_report;
+	struct pk_stop stop;       /* SIGINT, SIGTERM: final report, then the end */
+	struct agent_http *http;   /* the metrics endpoint, or NULL */
+	int metrics_port;          /* the bound port, for the start line */
+};
 
 /* The slot of sequence or kernel key n in the rings of `window` entries
  * (a->sent by sequence, a->key_seq by key). */
@@ -50,7 +81,7 @@ static void tx_stamps(struct agent *a)
 	int64_t ns;
 	int rc;
 
-	while ((rc = pk_recv_tx_stamp(a->tx_fd, &key, &ns)) >= 0) {
+	while ((rc = pk_recv_tx_stamp(a->net.tx_fd, &key, &ns)) >= 0) {
 		struct agent_sent *s;
 		if (rc == 0)
 			continue;
@@ -61,7 +92,7 @@ static void tx_stamps(struct agent *a)
 			continue;
 		s->kernel = 1;
 		a->ctr.tx_kernel++;
-		agent_trace_txstamp(a, s, ns);
+		agent_trace_txstamp(a->trace, s->seq, s->num, ns);
 	}
 }
 
@@ -77,11 +108,11 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 	s->num = a->cfg->seq_probes ? seq : agent_stamp_make(pk_wall_ns(), seq);
 	s->key = a->tx_key;
 	s->kernel = 0;
-	if (agent_send_probe(a, s->num) == 0) {
+	if (agent_send_probe(&a->net, s->num) == 0) {
 		a->ctr.sent++;
 		a->key_seq[ring_slot(a, a->tx_key)] = seq;
 		a->tx_key++;
-		agent_trace_probe(a, s, now);
+		agent_trace_probe(a->trace, s->seq, s->num, now);
 		tx_stamps(a);
 	} else {
 		a->ctr.send_errors++;
@@ -111,7 +142,7 @@ static void inbound(struct agent *a, struct agent_peer *p, uint64_t num, const s
 		owd = agent_stamp_delay_ns(&st, rx->rx_wall_ns);
 		(void)agent_table_oneway(&a->tab, p, st.seq, owd);
 	}
-	agent_trace_rx(a, "heard", rx, num, owd);
+	agent_trace_rx(a->trace, "heard", rx, num, owd);
 }
 
 /* One datagram on the group socket: echo it when it is a probe of someone else. */
@@ -123,7 +154,7 @@ static void group_datagram(struct agent *a, const char *buf, const struct pk_rx 
 		a->ctr.bad_probes++;
 		return;
 	}
-	if (agent_is_own(a, &rx->from)) {
+	if (agent_is_own(&a->net, &rx->from)) {
 		a->ctr.own_probes++;
 		return;
 	}
@@ -133,10 +164,10 @@ static void group_datagram(struct agent *a, const char *buf, const struct pk_rx 
 		a->ctr.echo_refused++;
 		return;
 	}
-	if (agent_echo(a, buf, (size_t)rx->len, &rx->from) == 0) {
+	if (agent_echo(&a->net, buf, (size_t)rx->len, &rx->from) == 0) {
 		a->ctr.echoed++;
 		if (a->trace != NULL)
-			agent_trace_echo(a, &rx->from, num, pk_now_ns());
+			agent_trace_echo(a->trace, &rx->from, num, pk_now_ns());
 	} else {
 		a->ctr.echo_errors++;
 	}
@@ -190,18 +221,18 @@ static void reply_datagram(struct agent *a, const char *buf, const struct pk_rx 
 		a->ctr.bad_replies++;
 		return;
 	}
-	if (agent_is_own(a, &rx->from)) {
+	if (agent_is_own(&a->net, &rx->from)) {
 		a->ctr.own_replies++;
 		return;
 	}
 	seq = rc == AGENT_PROBE_OK ? probe_seq(a, num) : 0;
 	if (seq == 0) {                  /* not a probe of ours, or forgotten */
 		agent_table_unknown(&a->tab);
-		agent_trace_rx(a, "unknown", rx, num, -1);
+		agent_trace_rx(a->trace, "unknown", rx, num, -1);
 		return;
 	}
 	count_rx_clock(a, rx);
-	agent_trace_rx(a, "reply", rx, num, -1);
+	agent_trace_rx(a->trace, "reply", rx, num, -1);
 	agent_table_reply(&a->tab, &rx->from, seq, rx->rx_ns, &lat);
 }
 
@@ -214,9 +245,25 @@ static void on_reply(evutil_socket_t fd, short what, void *arg)
 	drain(fd, a, a->tx_batch, reply_datagram);
 }
 
+/* What the reports and the metrics read of the agent now. */
+static void result_of(const struct agent *a, struct agent_result *r)
+{
+	r->cfg = a->cfg;
+	r->tab = &a->tab;
+	r->ctr = a->ctr;
+	r->group = a->net.group;
+	r->interval_start_ns = a->interval_start_ns;
+}
+
+static void live_result(void *arg, struct agent_result *r)
+{
+	result_of(arg, r);
+}
+
 /* Ends an interval: decide what is due, forget silent peers, print, export. */
 static void report(struct agent *a, int final)
 {
+	struct agent_result r;
 	int64_t now = pk_now_ns();
 	int rc;
 
@@ -224,14 +271,16 @@ static void report(struct agent *a, int final)
 	agent_table_reap(&a->tab, now, a->cfg->peer_timeout_ns);
 	agent_table_judge_oneway(&a->tab);
 	if (a->cfg->own == NULL)
-		(void)agent_own_addrs(a);   /* addresses may come and go */
-	agent_report_interval(a, stdout, now, final);
+		(void)agent_own_addrs(&a->net);   /* addresses may come and go */
+	result_of(a, &r);
+	agent_report_interval(&r, stdout, now, final);
 	agent_table_roll(&a->tab, now);
 	a->interval_start_ns = now;
 	a->nreports++;
+	result_of(a, &r);                     /* after the roll: the interval just ended */
 	if (a->cfg->prom_file != NULL &&
-	    (rc = agent_metrics_write_file(a, a->cfg->prom_file, now)) != 0)
-		agent_report_error(a->cfg->prom_file, rc);
+	    (rc = agent_metrics_write_file(&r, a->cfg->prom_file, now)) != 0)
+		agent_report_error("%s: %s", a->cfg->prom_file, pk_sock_strerror(rc));
 	arm_expire(a);
 }
 
@@ -259,8 +308,8 @@ static int make_events(struct agent *a)
 {
 	struct event_base *b = a->base;
 
-	a->ev_rx = event_new(b, a->rx_fd, EV_READ | EV_PERSIST, on_group, a);
-	a->ev_tx = event_new(b, a->tx_fd, EV_READ | EV_PERSIST, on_reply, a);
+	a->ev_rx = event_new(b, a->net.rx_fd, EV_READ | EV_PERSIST, on_group, a);
+	a->ev_tx = event_new(b, a->net.tx_fd, EV_READ | EV_PERSIST, on_reply, a);
 	a->ev_send = evtimer_new(b, on_send, a);
 	a->ev_expire = evtimer_new(b, on_expire, a);
 	a->ev_report = evtimer_new(b, on_report, a);
@@ -278,17 +327,14 @@ static void agent_free(struct agent *a)
 	                         &a->ev_report };
 	size_t i;
 
-	agent_metrics_http_stop(a);
+	agent_metrics_http_stop(&a->http);
 	pk_stop_free(&a->stop);
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (*evs[i] != NULL)
 			event_free(*evs[i]);
 	if (a->base != NULL)
 		event_base_free(a->base);
-	if (a->rx_fd >= 0)
-		close(a->rx_fd);
-	if (a->tx_fd >= 0)
-		close(a->tx_fd);
+	agent_net_close(&a->net);
 	if (a->trace != NULL)
 		fclose(a->trace);
 	free(a->sent);
@@ -320,7 +366,7 @@ static int setup(struct agent *a, const char **what)
 		if ((a->trace = fopen(a->cfg->trace, "we")) == NULL)
 			return -errno;
 	}
-	rc = agent_net_open(a, what);
+	rc = agent_net_open(&a->net, a->cfg, what);
 	if (rc != 0)
 		return rc;
 	*what = "event loop";
@@ -332,7 +378,8 @@ static int setup(struct agent *a, const char **what)
 		return rc;
 	if (a->cfg->metrics_port >= 0) {
 		*what = "metrics endpoint";
-		rc = agent_metrics_http_start(a);
+		rc = agent_metrics_http_start(&a->http, a->base, a->cfg, live_result, a,
+		                              &a->metrics_port);
 	}
 	return rc;
 }
@@ -345,18 +392,18 @@ int agent_run(const struct agent_cfg *cfg)
 
 	memset(&a, 0, sizeof a);
 	a.cfg = cfg;
-	a.rx_fd = a.tx_fd = -1;
+	a.net.rx_fd = a.net.tx_fd = -1;
 	a.metrics_port = -1;
 	(void)pk_timer_slack_min();
 	rc = setup(&a, &what);
 	if (rc != 0) {
-		agent_report_error(what, rc);
+		agent_report_error("%s: %s", what != NULL ? what : "", pk_sock_strerror(rc));
 		agent_free(&a);
 		return 2;
 	}
 	a.start_ns = a.interval_start_ns = pk_now_ns();
-	a.start_wall_ns = pk_wall_ns();
-	agent_report_start(&a, stdout);
+	agent_report_start(cfg, &a.net.group, cfg->own != NULL ? &a.net.own[0] : NULL,
+	                   a.metrics_port, stdout);
 	pk_sched_init(&a.sched, a.start_ns, cfg->interval_ns);
 	pk_timer_at(a.ev_send, a.start_ns);
 	pk_timer_at(a.ev_report, a.start_ns + cfg->report_ns);

@@ -1,9 +1,9 @@
 /* vxlan-agent: finds the other agents on a multicast group and measures the
  * one-way latency (RTT/2) and loss between itself and each of them.
  *
- * main() fills a struct agent_cfg and calls agent_run(). struct agent is the
- * running state, shared by the loop (agent.c), the reports (agent_report.c)
- * and the metrics (agent_metrics.c); only agent.c changes it.
+ * main() fills a struct agent_cfg and calls agent_run(). The running state
+ * is agent.c's own; the reports (agent_report.c) and the metrics
+ * (agent_metrics.c) read the struct agent_result it fills.
  */
 #ifndef AGENT_H
 #define AGENT_H
@@ -13,9 +13,10 @@
 
 #include "agent_table.h"
 #include "pk_clock.h"
-#include "pk_limit.h"
-#include "pk_loop.h"
 #include "pk_sock.h"
+
+struct event_base;
+struct agent_http;
 
 #define AGENT_GROUP4 "239.255.255.250"
 #define AGENT_GROUP6 "ff0e::10"
@@ -58,68 +59,50 @@ struct agent_counters {
 	uint64_t rx_user;        /* ... by the monotonic clock after the read (no stamp) */
 };
 
-/* What the agent remembers of each probe it sent, by sequence. */
-struct agent_sent {
-	uint64_t seq;
-	uint64_t num;             /* the probe number on the wire */
-	uint32_t key;             /* the kernel's number of the datagram (OPT_ID) */
-	uint8_t kernel;           /* its send time is the kernel's stamp */
-};
-
-struct agent {
+/* What the reports and the metrics read, filled by agent.c (as udp-ping's
+ * ping_result): a view of the running agent, valid until it runs again. */
+struct agent_result {
 	const struct agent_cfg *cfg;
-	struct event_base *base;
-	int rx_fd;                 /* bound to the group port: probes to echo */
-	int tx_fd;                 /* unbound: our probes out, replies in */
-	unsigned ifindex;
-	struct pk_addr group;
-	struct pk_addr own[AGENT_MAX_OWN];
-	size_t n_own;
-	int use_pktinfo;           /* echo from cfg->own (several agents on one host) */
-	struct agent_table tab;
-	struct agent_sent *sent;   /* ring of `window` probes, by seq */
-	uint64_t *key_seq;         /* ring of `window` seqs, by the kernel's key */
-	size_t window;
-	uint32_t tx_key;           /* the kernel's number of our next datagram */
-	FILE *trace;               /* cfg->trace, open */
-	struct pk_sched sched;
-	struct pk_limit limit;
+	const struct agent_table *tab;   /* probes and peers */
 	struct agent_counters ctr;
-	int64_t start_ns, start_wall_ns, interval_start_ns;
-	uint64_t nreports;
-	struct pk_batch *rx_batch, *tx_batch;   /* one per socket */
-	struct event *ev_rx, *ev_tx, *ev_send, *ev_expire, *ev_report;
-	struct pk_stop stop;       /* SIGINT, SIGTERM: final report, then the end */
-	struct evhttp *http;
-	int metrics_port;          /* the bound port, for the start line */
-	int exit_code;
+	struct pk_addr group;
+	int64_t interval_start_ns;       /* when the interval being reported began */
 };
 
 /* Runs until signalled or cfg->reports reports; returns the exit status
  * (0: some peer answered, 1: none did, 2: set-up error, already reported). */
 int agent_run(const struct agent_cfg *cfg);
 
-/* agent_report.c: all the printing. */
-void agent_report_start(const struct agent *a, FILE *f);
-void agent_report_interval(const struct agent *a, FILE *f, int64_t now_ns, int final);
-void agent_report_error(const char *what, int err);
-/* The diagnostic trace (--trace): one line per event, monotonic ns. */
-void agent_trace_probe(const struct agent *a, const struct agent_sent *s, int64_t user_ns);
-void agent_trace_txstamp(const struct agent *a, const struct agent_sent *s, int64_t tx_ns);
-void agent_trace_rx(const struct agent *a, const char *what, const struct pk_rx *rx,
-                    uint64_t num, int64_t owd_ns);
-void agent_trace_echo(const struct agent *a, const struct pk_addr *to, uint64_t num,
-                      int64_t user_ns);
+/* agent_report.c: all the printing. own: OWN_ADDR when given, else NULL;
+ * metrics_port: the bound port of the metrics endpoint, or -1. */
+void agent_report_start(const struct agent_cfg *cfg, const struct pk_addr *group,
+                        const struct pk_addr *own, int metrics_port, FILE *f);
+void agent_report_interval(const struct agent_result *r, FILE *f, int64_t now_ns, int final);
+/* "vxlan-agent: <message>" on stderr. */
+void agent_report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The diagnostic trace (--trace, trace NULL: none): one line per event,
+ * monotonic ns. */
+void agent_trace_probe(FILE *trace, uint64_t seq, uint64_t num, int64_t user_ns);
+void agent_trace_txstamp(FILE *trace, uint64_t seq, uint64_t num, int64_t tx_ns);
+void agent_trace_rx(FILE *trace, const char *what, const struct pk_rx *rx, uint64_t num,
+                    int64_t owd_ns);
+void agent_trace_echo(FILE *trace, const struct pk_addr *to, uint64_t num, int64_t user_ns);
 
-/* agent_metrics.c: Prometheus text exposition of the agent's state.
+/* agent_metrics.c: Prometheus text exposition of the agent's figures.
  * agent_metrics_render returns a malloc'd NUL-terminated text (caller frees)
  * or NULL. */
-char *agent_metrics_render(const struct agent *a, int64_t now_ns);
+char *agent_metrics_render(const struct agent_result *r, int64_t now_ns);
 /* Writes the text to path atomically (temporary file + rename). 0 or -errno. */
-int agent_metrics_write_file(const struct agent *a, const char *path, int64_t now_ns);
-/* Starts the HTTP endpoint /metrics on cfg->metrics_addr:metrics_port.
- * 0 or -errno; a->metrics_port gets the bound port. */
-int agent_metrics_http_start(struct agent *a);
-void agent_metrics_http_stop(struct agent *a);
+int agent_metrics_write_file(const struct agent_result *r, const char *path, int64_t now_ns);
+/* The live figures for the HTTP endpoint: fills *r for each request. */
+typedef void agent_result_fn(void *arg, struct agent_result *r);
+/* Starts the HTTP endpoint /metrics on cfg->metrics_addr:metrics_port on
+ * base; each request renders what fill(arg, ...) gives. 0 or -errno; *h
+ * gets the endpoint (stop it also after a failure), *bound_port its port. */
+int agent_metrics_http_start(struct agent_http **h, struct event_base *base,
+                             const struct agent_cfg *cfg, agent_result_fn *fill, void *arg,
+                             int *bound_port);
+/* Frees *h (NULL: nothing) and sets it to NULL. */
+void agent_metrics_http_stop(struct agent_http **h);
 
 #endif

@@ -107,9 +107,8 @@ static const struct peer_metric peer_metrics[] = {
 	{ "vxlan_agent_peer_oneway_lost_probes", "gauge", "Stamped probes of the peer missing so far (a late one is no longer missing).", get_ow_lost, FROM_PEER },
 };
 
-static void peer_families(FILE *f, const struct agent *a, double wall_s, double now_s)
+static void peer_families(FILE *f, const struct agent_table *t, double wall_s, double now_s)
 {
-	const struct agent_table *t = &a->tab;
 	char host[64];
 	size_t m, i;
 	double v;
@@ -143,22 +142,23 @@ static void peer_families(FILE *f, const struct agent *a, double wall_s, double 
 	}
 }
 
-static void agent_families(FILE *f, const struct agent *a)
+static void agent_families(FILE *f, const struct agent_result *r)
 {
-	const struct agent_table *t = &a->tab;
+	const struct agent_table *t = r->tab;
+	const struct agent_counters *c = &r->ctr;
 	char g[64];
 
 	family(f, "vxlan_agent_info", "gauge", "The agent's version and group.");
 	fprintf(f, "vxlan_agent_info{version=\"%s\",group=\"%s\",port=\"%u\"} 1\n", PK_VERSION,
-	        pk_addr_host(&a->group, g, sizeof g), (unsigned)a->cfg->port);
-	scalar(f, "vxlan_agent_probes_sent_total", "counter", "Probes sent to the group.", (double)a->ctr.sent);
+	        pk_addr_host(&r->group, g, sizeof g), (unsigned)r->cfg->port);
+	scalar(f, "vxlan_agent_probes_sent_total", "counter", "Probes sent to the group.", (double)c->sent);
 	scalar(f, "vxlan_agent_probes_lost_total", "counter", "Probes no peer answered within the timeout.", (double)t->lost);
 	scalar(f, "vxlan_agent_replies_total", "counter", "In-time replies from all peers.", (double)t->replies);
 	scalar(f, "vxlan_agent_unknown_replies_total", "counter", "Replies to probes never sent or forgotten.", (double)t->unknown);
-	scalar(f, "vxlan_agent_bad_replies_total", "counter", "Replies that are not probe numbers.", (double)a->ctr.bad_replies);
-	scalar(f, "vxlan_agent_bad_probes_total", "counter", "Datagrams to the group that are not probes (not echoed).", (double)a->ctr.bad_probes);
-	scalar(f, "vxlan_agent_echoed_probes_total", "counter", "Probes of other agents echoed.", (double)a->ctr.echoed);
-	scalar(f, "vxlan_agent_echo_refused_total", "counter", "Probes not echoed: per-source rate limit.", (double)a->ctr.echo_refused);
+	scalar(f, "vxlan_agent_bad_replies_total", "counter", "Replies that are not probe numbers.", (double)c->bad_replies);
+	scalar(f, "vxlan_agent_bad_probes_total", "counter", "Datagrams to the group that are not probes (not echoed).", (double)c->bad_probes);
+	scalar(f, "vxlan_agent_echoed_probes_total", "counter", "Probes of other agents echoed.", (double)c->echoed);
+	scalar(f, "vxlan_agent_echo_refused_total", "counter", "Probes not echoed: per-source rate limit.", (double)c->echo_refused);
 	scalar(f, "vxlan_agent_untracked_total", "counter", "Probes or replies of peers not stored: peer table full.", (double)t->untracked);
 	scalar(f, "vxlan_agent_peers_expired_total", "counter", "Peers forgotten after the peer timeout.", (double)t->expired);
 	scalar(f, "vxlan_agent_peers", "gauge", "Peers known now.", (double)t->n);
@@ -167,9 +167,9 @@ static void agent_families(FILE *f, const struct agent *a)
 	family(f, "vxlan_agent_clock_fallbacks_total", "counter",
 	       "Probe send (tx) or receive (rx) times read from the monotonic clock: the kernel gave no timestamp.");
 	fprintf(f, "vxlan_agent_clock_fallbacks_total{direction=\"tx\"} %llu\n",
-	        (unsigned long long)(a->ctr.sent - a->ctr.tx_kernel));
+	        (unsigned long long)(c->sent - c->tx_kernel));
 	fprintf(f, "vxlan_agent_clock_fallbacks_total{direction=\"rx\"} %llu\n",
-	        (unsigned long long)a->ctr.rx_user);
+	        (unsigned long long)c->rx_user);
 	if (t->have_last) {
 		scalar(f, "vxlan_agent_interval_lost_probes", "gauge", "Probes lost in the last report interval.", (double)t->last.lost);
 		if (t->last.have_latency)
@@ -179,7 +179,7 @@ static void agent_families(FILE *f, const struct agent *a)
 	}
 }
 
-char *agent_metrics_render(const struct agent *a, int64_t now_ns)
+char *agent_metrics_render(const struct agent_result *r, int64_t now_ns)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -187,8 +187,8 @@ char *agent_metrics_render(const struct agent *a, int64_t now_ns)
 
 	if (f == NULL)
 		return NULL;
-	agent_families(f, a);
-	peer_families(f, a, pk_ns_to_s(pk_wall_ns()), pk_ns_to_s(now_ns));
+	agent_families(f, r);
+	peer_families(f, r->tab, pk_ns_to_s(pk_wall_ns()), pk_ns_to_s(now_ns));
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -196,10 +196,10 @@ char *agent_metrics_render(const struct agent *a, int64_t now_ns)
 	return buf;
 }
 
-int agent_metrics_write_file(const struct agent *a, const char *path, int64_t now_ns)
+int agent_metrics_write_file(const struct agent_result *r, const char *path, int64_t now_ns)
 {
 	char tmp[4096];
-	char *text = agent_metrics_render(a, now_ns);
+	char *text = agent_metrics_render(r, now_ns);
 	FILE *f;
 	int rc = 0;
 
@@ -227,12 +227,23 @@ int agent_metrics_write_file(const struct agent *a, const char *path, int64_t no
 	return rc;
 }
 
+/* The endpoint, and what it renders: the running agent's figures, asked
+ * for on each request. */
+struct agent_http {
+	struct evhttp *http;
+	agent_result_fn *fill;
+	void *arg;
+};
+
 static void on_metrics(struct evhttp_request *req, void *arg)
 {
-	struct agent *a = arg;
+	const struct agent_http *h = arg;
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	char *text = agent_metrics_render(a, pk_now_ns());
+	struct agent_result r;
+	char *text;
 
+	h->fill(h->arg, &r);
+	text = agent_metrics_render(&r, pk_now_ns());
 	if (text == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
@@ -250,32 +261,42 @@ static void on_other(struct evhttp_request *req, void *arg)
 	evhttp_send_error(req, HTTP_NOTFOUND, NULL);
 }
 
-int agent_metrics_http_start(struct agent *a)
+int agent_metrics_http_start(struct agent_http **out, struct event_base *base,
+                             const struct agent_cfg *cfg, agent_result_fn *fill, void *arg,
+                             int *bound_port)
 {
-	struct evhttp_bound_socket *h;
+	struct agent_http *h = calloc(1, sizeof *h);
+	struct evhttp_bound_socket *bs;
 	struct pk_addr local;
 
-	a->http = evhttp_new(a->base);
-	if (a->http == NULL)
-		return -ENOMEM;
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_max_headers_size(a->http, 8192);
-	evhttp_set_max_body_size(a->http, 0);
-	evhttp_set_timeout(a->http, 10);
-	evhttp_set_cb(a->http, "/metrics", on_metrics, a);
-	evhttp_set_gencb(a->http, on_other, a);
-	h = evhttp_bind_socket_with_handle(a->http, a->cfg->metrics_addr,
-	                                   (uint16_t)a->cfg->metrics_port);
+	*out = h;
 	if (h == NULL)
+		return -ENOMEM;
+	h->fill = fill;
+	h->arg = arg;
+	h->http = evhttp_new(base);
+	if (h->http == NULL)
+		return -ENOMEM;
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(h->http, 8192);
+	evhttp_set_max_body_size(h->http, 0);
+	evhttp_set_timeout(h->http, 10);
+	evhttp_set_cb(h->http, "/metrics", on_metrics, h);
+	evhttp_set_gencb(h->http, on_other, NULL);
+	bs = evhttp_bind_socket_with_handle(h->http, cfg->metrics_addr, (uint16_t)cfg->metrics_port);
+	if (bs == NULL)
 		return errno != 0 ? -errno : -EADDRINUSE;
-	if (pk_sock_local(evhttp_bound_socket_get_fd(h), &local) == 0)
-		a->metrics_port = pk_addr_port(&local);
+	if (pk_sock_local(evhttp_bound_socket_get_fd(bs), &local) == 0)
+		*bound_port = pk_addr_port(&local);
 	return 0;
 }
 
-void agent_metrics_http_stop(struct agent *a)
+void agent_metrics_http_stop(struct agent_http **h)
 {
-	if (a->http != NULL)
-		evhttp_free(a->http);
-	a->http = NULL;
+	if (*h == NULL)
+		return;
+	if ((*h)->http != NULL)
+		evhttp_free((*h)->http);
+	free(*h);
+	*h = NULL;
 }

@@ -15,75 +15,75 @@
 #define AGENT_IPV6_MULTICAST_ALL 29   /* Linux 4.20 */
 #endif
 
-int agent_own_addrs(struct agent *a)
+int agent_own_addrs(struct agent_net *n)
 {
 	struct ifaddrs *ifa, *i;
 
-	a->n_own = 0;
-	if (a->cfg->own != NULL) {
-		int rc = pk_resolve(a->cfg->own, 0, a->cfg->family, SOCK_DGRAM, 0, &a->own[0]);
+	n->n_own = 0;
+	if (n->cfg->own != NULL) {
+		int rc = pk_resolve(n->cfg->own, 0, n->cfg->family, SOCK_DGRAM, 0, &n->own[0]);
 		if (rc != 0)
 			return rc;
-		a->n_own = 1;
+		n->n_own = 1;
 		return 0;
 	}
 	if (getifaddrs(&ifa) != 0)
 		return -errno;
-	for (i = ifa; i != NULL && a->n_own < AGENT_MAX_OWN; i = i->ifa_next) {
-		struct pk_addr *o = &a->own[a->n_own];
+	for (i = ifa; i != NULL && n->n_own < AGENT_MAX_OWN; i = i->ifa_next) {
+		struct pk_addr *o = &n->own[n->n_own];
 		int fam = i->ifa_addr != NULL ? i->ifa_addr->sa_family : AF_UNSPEC;
 		if (fam != AF_INET && fam != AF_INET6)
 			continue;
 		memset(o, 0, sizeof *o);
 		o->len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 		memcpy(&o->ss, i->ifa_addr, o->len);
-		a->n_own++;
+		n->n_own++;
 	}
 	freeifaddrs(ifa);
 	return 0;
 }
 
-int agent_is_own(const struct agent *a, const struct pk_addr *from)
+int agent_is_own(const struct agent_net *n, const struct pk_addr *from)
 {
 	size_t i;
 
-	for (i = 0; i < a->n_own; i++)
-		if (pk_addr_same_host(&a->own[i], from))
+	for (i = 0; i < n->n_own; i++)
+		if (pk_addr_same_host(&n->own[i], from))
 			return 1;
 	return 0;
 }
 
 /* IPv4 multicast source: the interface and, when OWN_ADDR is given, the
  * source address (several agents on one host keep distinct sources). */
-static int mcast_if4(int fd, const struct agent *a)
+static int mcast_if4(int fd, const struct agent_net *n)
 {
 	struct ip_mreqn mr;
 
 	memset(&mr, 0, sizeof mr);
-	mr.imr_ifindex = (int)a->ifindex;
-	if (a->cfg->own != NULL)
-		mr.imr_address = ((const struct sockaddr_in *)&a->own[0].ss)->sin_addr;
-	if (mr.imr_ifindex == 0 && a->cfg->own == NULL)
+	mr.imr_ifindex = (int)n->ifindex;
+	if (n->cfg->own != NULL)
+		mr.imr_address = ((const struct sockaddr_in *)&n->own[0].ss)->sin_addr;
+	if (mr.imr_ifindex == 0 && n->cfg->own == NULL)
 		return 0;
 	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr) != 0)
 		return -errno;
 	return 0;
 }
 
-static int open_tx(struct agent *a)
+static int open_tx(struct agent_net *n)
 {
-	int fd = pk_socket(a->cfg->family, SOCK_DGRAM);
+	int fd = pk_socket(n->cfg->family, SOCK_DGRAM);
 	int rc;
 
 	if (fd < 0)
 		return fd;
-	rc = pk_mcast_ttl(fd, a->cfg->family, a->cfg->ttl);
+	rc = pk_mcast_ttl(fd, n->cfg->family, n->cfg->ttl);
 	if (rc == 0)
-		rc = pk_mcast_loop(fd, a->cfg->family, 1);
-	if (rc == 0 && a->cfg->family == AF_INET)
-		rc = mcast_if4(fd, a);
-	if (rc == 0 && a->cfg->family == AF_INET6 && a->ifindex != 0)
-		rc = pk_mcast_iface(fd, AF_INET6, a->ifindex);
+		rc = pk_mcast_loop(fd, n->cfg->family, 1);
+	if (rc == 0 && n->cfg->family == AF_INET)
+		rc = mcast_if4(fd, n);
+	if (rc == 0 && n->cfg->family == AF_INET6 && n->ifindex != 0)
+		rc = pk_mcast_iface(fd, AF_INET6, n->ifindex);
 	/* the kernel's send and receive times (receive only where it gives no
 	 * transmit stamps: the probes are then timed by the monotonic clock) */
 	if (rc == 0 && pk_sock_tx_timestamps(fd) != 0)
@@ -96,24 +96,24 @@ static int open_tx(struct agent *a)
 	return fd;
 }
 
-static int open_rx(struct agent *a)
+static int open_rx(struct agent_net *n)
 {
 	struct pk_addr any;
 	int fd, rc;
 
-	rc = pk_resolve(NULL, a->cfg->port, a->cfg->family, SOCK_DGRAM, 1, &any);
+	rc = pk_resolve(NULL, n->cfg->port, n->cfg->family, SOCK_DGRAM, 1, &any);
 	if (rc != 0)
 		return rc;
 	fd = pk_udp_bind(&any);
 	if (fd < 0)
 		return fd;
-	rc = pk_mcast_join(fd, &a->group, a->ifindex);
+	rc = pk_mcast_join(fd, &n->group, n->ifindex);
 	if (rc == 0)
 		(void)pk_sock_rx_timestamps(fd);   /* one-way delays of peers' probes */
 	/* only the group joined here, not every group some socket joined */
-	if (rc == 0 && a->cfg->family == AF_INET)
+	if (rc == 0 && n->cfg->family == AF_INET)
 		(void)setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &(int){0}, sizeof(int));
-	if (rc == 0 && a->cfg->family == AF_INET6)
+	if (rc == 0 && n->cfg->family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, AGENT_IPV6_MULTICAST_ALL, &(int){0}, sizeof(int));
 	if (rc != 0) {
 		close(fd);
@@ -123,39 +123,50 @@ static int open_rx(struct agent *a)
 	return fd;
 }
 
-int agent_net_open(struct agent *a, const char **what)
+int agent_net_open(struct agent_net *n, const struct agent_cfg *cfg, const char **what)
 {
-	const char *g = a->cfg->group;
+	const char *g = cfg->group;
 	int rc;
 
+	n->cfg = cfg;
+	n->rx_fd = n->tx_fd = -1;
 	if (g == NULL)
-		g = a->cfg->family == AF_INET6 ? AGENT_GROUP6 : AGENT_GROUP4;
+		g = n->cfg->family == AF_INET6 ? AGENT_GROUP6 : AGENT_GROUP4;
 	*what = g;
-	rc = pk_resolve(g, a->cfg->port, a->cfg->family, SOCK_DGRAM, 0, &a->group);
+	rc = pk_resolve(g, n->cfg->port, n->cfg->family, SOCK_DGRAM, 0, &n->group);
 	if (rc != 0)
 		return rc;
-	*what = a->cfg->iface;
-	if (a->cfg->iface != NULL && (a->ifindex = if_nametoindex(a->cfg->iface)) == 0)
+	*what = n->cfg->iface;
+	if (n->cfg->iface != NULL && (n->ifindex = if_nametoindex(n->cfg->iface)) == 0)
 		return -ENODEV;
 	*what = "own address";
-	rc = agent_own_addrs(a);
+	rc = agent_own_addrs(n);
 	if (rc != 0)
 		return rc;
-	a->use_pktinfo = a->cfg->own != NULL;
+	n->use_pktinfo = n->cfg->own != NULL;
 	*what = "group socket";
-	a->rx_fd = open_rx(a);
-	if (a->rx_fd < 0)
-		return a->rx_fd;
+	n->rx_fd = open_rx(n);
+	if (n->rx_fd < 0)
+		return n->rx_fd;
 	*what = "probe socket";
-	a->tx_fd = open_tx(a);
-	if (a->tx_fd < 0)
-		return a->tx_fd;
+	n->tx_fd = open_tx(n);
+	if (n->tx_fd < 0)
+		return n->tx_fd;
 	return 0;
+}
+
+void agent_net_close(struct agent_net *n)
+{
+	if (n->rx_fd >= 0)
+		close(n->rx_fd);
+	if (n->tx_fd >= 0)
+		close(n->tx_fd);
+	n->rx_fd = n->tx_fd = -1;
 }
 
 /* sendmsg with the source address set to OWN_ADDR (IP_PKTINFO /
  * IPV6_PKTINFO). -errno on failure. */
-static int send_from_own(const struct agent *a, const void *buf, size_t len,
+static int send_from_own(const struct agent_net *n, const void *buf, size_t len,
                          const struct pk_addr *to)
 {
 	union {
@@ -176,7 +187,7 @@ static int send_from_own(const struct agent *a, const void *buf, size_t len,
 	c = (struct cmsghdr *)ctl.b;
 	if (to->ss.ss_family == AF_INET6) {
 		struct in6_pktinfo pi = { 0 };
-		pi.ipi6_addr = ((const struct sockaddr_in6 *)&a->own[0].ss)->sin6_addr;
+		pi.ipi6_addr = ((const struct sockaddr_in6 *)&n->own[0].ss)->sin6_addr;
 		m.msg_controllen = CMSG_SPACE(sizeof pi);
 		c->cmsg_level = IPPROTO_IPV6;
 		c->cmsg_type = IPV6_PKTINFO;
@@ -184,37 +195,37 @@ static int send_from_own(const struct agent *a, const void *buf, size_t len,
 		memcpy(CMSG_DATA(c), &pi, sizeof pi);
 	} else {
 		struct in_pktinfo pi = { 0 };
-		pi.ipi_spec_dst = ((const struct sockaddr_in *)&a->own[0].ss)->sin_addr;
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)&n->own[0].ss)->sin_addr;
 		m.msg_controllen = CMSG_SPACE(sizeof pi);
 		c->cmsg_level = IPPROTO_IP;
 		c->cmsg_type = IP_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof pi);
 		memcpy(CMSG_DATA(c), &pi, sizeof pi);
 	}
-	return sendmsg(a->rx_fd, &m, 0) < 0 ? -errno : 0;
+	return sendmsg(n->rx_fd, &m, 0) < 0 ? -errno : 0;
 }
 
-int agent_echo(struct agent *a, const void *buf, size_t len, const struct pk_addr *to)
+int agent_echo(struct agent_net *n, const void *buf, size_t len, const struct pk_addr *to)
 {
-	if (a->use_pktinfo) {
-		int rc = send_from_own(a, buf, len, to);
+	if (n->use_pktinfo) {
+		int rc = send_from_own(n, buf, len, to);
 		if (rc == 0)
 			return 0;
 		if (rc != -EINVAL && rc != -EADDRNOTAVAIL)
 			return rc;
-		a->use_pktinfo = 0;   /* OWN_ADDR is not ours to send from */
+		n->use_pktinfo = 0;   /* OWN_ADDR is not ours to send from */
 	}
-	if (sendto(a->rx_fd, buf, len, 0, (const struct sockaddr *)&to->ss, to->len) < 0)
+	if (sendto(n->rx_fd, buf, len, 0, (const struct sockaddr *)&to->ss, to->len) < 0)
 		return -errno;
 	return 0;
 }
 
-int agent_send_probe(struct agent *a, uint64_t num)
+int agent_send_probe(const struct agent_net *n, uint64_t num)
 {
 	char buf[32];
 	size_t len = agent_probe_format(num, buf, sizeof buf);
 
-	if (sendto(a->tx_fd, buf, len, 0, (const struct sockaddr *)&a->group.ss, a->group.len) < 0)
+	if (sendto(n->tx_fd, buf, len, 0, (const struct sockaddr *)&n->group.ss, n->group.len) < 0)
 		return -errno;
 	return 0;
 }

@@ -4,6 +4,7 @@
  * report instead. */
 #include "agent.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,9 +13,15 @@
 #include "pk_opt.h"
 #include "pk_report.h"
 
-void agent_report_error(const char *what, int err)
+void agent_report_error(const char *fmt, ...)
 {
-	fprintf(stderr, "vxlan-agent: %s: %s\n", what != NULL ? what : "", pk_sock_strerror(err));
+	va_list ap;
+
+	fputs("vxlan-agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 /* ---- the diagnostic trace (--trace) ------------------------------------
@@ -26,60 +33,60 @@ void agent_report_error(const char *what, int err)
  *   heard PEER NUM RX_NS K|U OWD_NS  a peer's probe; its one-way delay or -1
  *   echo PEER NUM USER_NS          our echo of it handed to the kernel
  */
-void agent_trace_probe(const struct agent *a, const struct agent_sent *s, int64_t user_ns)
+void agent_trace_probe(FILE *trace, uint64_t seq, uint64_t num, int64_t user_ns)
 {
-	if (a->trace != NULL)
-		fprintf(a->trace, "probe %llu %llu %lld\n", (unsigned long long)s->seq,
-		        (unsigned long long)s->num, (long long)user_ns);
-}
-
-void agent_trace_txstamp(const struct agent *a, const struct agent_sent *s, int64_t tx_ns)
-{
-	if (a->trace != NULL)
-		fprintf(a->trace, "txstamp %llu %llu %lld\n", (unsigned long long)s->seq,
-		        (unsigned long long)s->num, (long long)tx_ns);
-}
-
-void agent_trace_rx(const struct agent *a, const char *what, const struct pk_rx *rx,
-                    uint64_t num, int64_t owd_ns)
-{
-	char host[64];
-
-	if (a->trace == NULL)
-		return;
-	fprintf(a->trace, "%s %s %llu %lld %c", what, pk_addr_host(&rx->from, host, sizeof host),
-	        (unsigned long long)num, (long long)rx->rx_ns,
-	        rx->clock == PK_RXCLOCK_KERNEL ? 'K' : 'U');
-	if (strcmp(what, "heard") == 0)
-		fprintf(a->trace, " %lld", (long long)owd_ns);
-	fputc('\n', a->trace);
-}
-
-void agent_trace_echo(const struct agent *a, const struct pk_addr *to, uint64_t num,
-                      int64_t user_ns)
-{
-	char host[64];
-
-	if (a->trace != NULL)
-		fprintf(a->trace, "echo %s %llu %lld\n", pk_addr_host(to, host, sizeof host),
+	if (trace != NULL)
+		fprintf(trace, "probe %llu %llu %lld\n", (unsigned long long)seq,
 		        (unsigned long long)num, (long long)user_ns);
 }
 
-void agent_report_start(const struct agent *a, FILE *f)
+void agent_trace_txstamp(FILE *trace, uint64_t seq, uint64_t num, int64_t tx_ns)
 {
-	char g[64], d1[32], d2[32], d3[32], own[64] = "any local address";
+	if (trace != NULL)
+		fprintf(trace, "txstamp %llu %llu %lld\n", (unsigned long long)seq,
+		        (unsigned long long)num, (long long)tx_ns);
+}
 
-	if (a->cfg->own != NULL)
-		pk_addr_host(&a->own[0], own, sizeof own);
+void agent_trace_rx(FILE *trace, const char *what, const struct pk_rx *rx, uint64_t num,
+                    int64_t owd_ns)
+{
+	char host[64];
+
+	if (trace == NULL)
+		return;
+	fprintf(trace, "%s %s %llu %lld %c", what, pk_addr_host(&rx->from, host, sizeof host),
+	        (unsigned long long)num, (long long)rx->rx_ns,
+	        rx->clock == PK_RXCLOCK_KERNEL ? 'K' : 'U');
+	if (strcmp(what, "heard") == 0)
+		fprintf(trace, " %lld", (long long)owd_ns);
+	fputc('\n', trace);
+}
+
+void agent_trace_echo(FILE *trace, const struct pk_addr *to, uint64_t num, int64_t user_ns)
+{
+	char host[64];
+
+	if (trace != NULL)
+		fprintf(trace, "echo %s %llu %lld\n", pk_addr_host(to, host, sizeof host),
+		        (unsigned long long)num, (long long)user_ns);
+}
+
+void agent_report_start(const struct agent_cfg *cfg, const struct pk_addr *group,
+                        const struct pk_addr *own, int metrics_port, FILE *f)
+{
+	char g[64], d1[32], d2[32], d3[32], o[64] = "any local address";
+
+	if (own != NULL)
+		pk_addr_host(own, o, sizeof o);
 	fprintf(f, "vxlan-agent listening on %s (own %s, probe every %s, lost after %s, report every %s)\n",
-	        pk_addr_str(&a->group, g, sizeof g), own,
-	        pk_fmt_duration(a->cfg->interval_ns, d1, sizeof d1),
-	        pk_fmt_duration(a->cfg->timeout_ns, d2, sizeof d2),
-	        pk_fmt_duration(a->cfg->report_ns, d3, sizeof d3));
-	if (a->metrics_port >= 0)
+	        pk_addr_str(group, g, sizeof g), o,
+	        pk_fmt_duration(cfg->interval_ns, d1, sizeof d1),
+	        pk_fmt_duration(cfg->timeout_ns, d2, sizeof d2),
+	        pk_fmt_duration(cfg->report_ns, d3, sizeof d3));
+	if (metrics_port >= 0)
 		fprintf(f, "metrics listening on %s%s%s:%d\n",
-		        strchr(a->cfg->metrics_addr, ':') ? "[" : "", a->cfg->metrics_addr,
-		        strchr(a->cfg->metrics_addr, ':') ? "]" : "", a->metrics_port);
+		        strchr(cfg->metrics_addr, ':') ? "[" : "", cfg->metrics_addr,
+		        strchr(cfg->metrics_addr, ':') ? "]" : "", metrics_port);
 	fflush(f);
 }
 
@@ -100,15 +107,15 @@ static void text_peer(FILE *f, const struct agent_peer *p, const struct agent_pe
 	        (unsigned long long)s->c.in_lost, s->last_seen_ago_s);
 }
 
-static void text_report(const struct agent *a, FILE *f, int64_t now_ns, int final)
+static void text_report(const struct agent_result *r, FILE *f, int64_t now_ns, int final)
 {
-	const struct agent_table *t = &a->tab;
+	const struct agent_table *t = r->tab;
 	struct agent_interval in;
 	char when[40];
 	size_t i;
 
 	agent_table_interval(t, &in);
-	if (!a->cfg->quiet)
+	if (!r->cfg->quiet)
 		fprintf(f, "--- %s%s: %llu probes sent, %zu peer%s ---\n",
 		        final ? "final report " : "", pk_wall_iso(pk_wall_ns(), when, sizeof when),
 		        (unsigned long long)in.sent, t->n, t->n == 1 ? "" : "s");
@@ -117,7 +124,7 @@ static void text_report(const struct agent *a, FILE *f, int64_t now_ns, int fina
 	else
 		fprintf(f, "All packets are lost\n");
 	fprintf(f, "Number of lost probes: %llu\n", (unsigned long long)in.lost);
-	if (a->cfg->quiet || t->n == 0)
+	if (r->cfg->quiet || t->n == 0)
 		return;
 	fprintf(f, "%-28s %8s %6s %5s %5s  %-31s %9s %9s %9s %14s\n", "peer", "answered", "lost",
 	        "late", "dup", "RTT/2 min/avg/max/p99 ms", "jitter ms", "from ms", "from lost",
@@ -168,29 +175,29 @@ static cJSON *json_peer(const struct agent_peer *p, const struct agent_peer_stat
 	return o;
 }
 
-static void json_counters(cJSON *o, const struct agent *a)
+static void json_counters(cJSON *o, const struct agent_result *r)
 {
-	const struct agent_counters *c = &a->ctr;
+	const struct agent_counters *c = &r->ctr;
 
 	cJSON_AddNumberToObject(o, "echoed", (double)c->echoed);
 	cJSON_AddNumberToObject(o, "echo_refused", (double)c->echo_refused);
 	cJSON_AddNumberToObject(o, "bad_probes", (double)c->bad_probes);
 	cJSON_AddNumberToObject(o, "bad_replies", (double)c->bad_replies);
-	cJSON_AddNumberToObject(o, "unknown_replies", (double)a->tab.unknown);
+	cJSON_AddNumberToObject(o, "unknown_replies", (double)r->tab->unknown);
 	cJSON_AddNumberToObject(o, "own_replies", (double)c->own_replies);
-	cJSON_AddNumberToObject(o, "untracked", (double)a->tab.untracked);
-	cJSON_AddNumberToObject(o, "peers_expired", (double)a->tab.expired);
+	cJSON_AddNumberToObject(o, "untracked", (double)r->tab->untracked);
+	cJSON_AddNumberToObject(o, "peers_expired", (double)r->tab->expired);
 	cJSON_AddNumberToObject(o, "send_errors", (double)c->send_errors);
-	cJSON_AddNumberToObject(o, "oneway_implausible", (double)a->tab.owd_bad);
+	cJSON_AddNumberToObject(o, "oneway_implausible", (double)r->tab->owd_bad);
 	cJSON_AddNumberToObject(o, "tx_kernel_stamps", (double)c->tx_kernel);
 	cJSON_AddNumberToObject(o, "tx_clock_fallbacks", (double)(c->sent - c->tx_kernel));
 	cJSON_AddNumberToObject(o, "rx_kernel_stamps", (double)c->rx_kernel);
 	cJSON_AddNumberToObject(o, "rx_clock_fallbacks", (double)c->rx_user);
 }
 
-static void json_report(const struct agent *a, FILE *f, int64_t now_ns, int final)
+static void json_report(const struct agent_result *r, FILE *f, int64_t now_ns, int final)
 {
-	const struct agent_table *t = &a->tab;
+	const struct agent_table *t = r->tab;
 	struct agent_interval in;
 	cJSON *o = cJSON_CreateObject(), *peers, *tot;
 	char when[40];
@@ -200,7 +207,7 @@ static void json_report(const struct agent *a, FILE *f, int64_t now_ns, int fina
 	cJSON_AddStringToObject(o, "tool", "vxlan-agent");
 	cJSON_AddStringToObject(o, "version", PK_VERSION);
 	cJSON_AddStringToObject(o, "time", pk_wall_iso(pk_wall_ns(), when, sizeof when));
-	cJSON_AddNumberToObject(o, "interval_s", pk_ns_to_s(now_ns - a->interval_start_ns));
+	cJSON_AddNumberToObject(o, "interval_s", pk_ns_to_s(now_ns - r->interval_start_ns));
 	cJSON_AddBoolToObject(o, "final", final);
 	cJSON_AddNumberToObject(o, "sent", (double)in.sent);
 	cJSON_AddNumberToObject(o, "replies", (double)in.replies);
@@ -215,16 +222,16 @@ static void json_report(const struct agent *a, FILE *f, int64_t now_ns, int fina
 	tot = cJSON_AddObjectToObject(o, "totals");
 	cJSON_AddNumberToObject(tot, "sent", (double)t->all.sent);
 	cJSON_AddNumberToObject(tot, "lost", (double)t->lost);
-	json_counters(tot, a);
+	json_counters(tot, r);
 	pk_json_print(f, o, 1);
 	cJSON_Delete(o);
 }
 
-void agent_report_interval(const struct agent *a, FILE *f, int64_t now_ns, int final)
+void agent_report_interval(const struct agent_result *r, FILE *f, int64_t now_ns, int final)
 {
-	if (a->cfg->json)
-		json_report(a, f, now_ns, final);
+	if (r->cfg->json)
+		json_report(r, f, now_ns, final);
 	else
-		text_report(a, f, now_ns, final);
+		text_report(r, f, now_ns, final);
 	fflush(f);
 }
