@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-
 #include "agent.h"
 #include "pk_cli.h"
 
@@ -45,27 +44,27 @@ static const char usage_text[] =
 	"  OWN_ADDR            this agent's address: replies from it are ignored and\n"
 	"                      echoes are sent from it (default: all local addresses)\n";
 
-enum { O_GROUP = 256, O_PEER_TIMEOUT, O_PROM, O_MPORT, O_MADDR, O_MAXPEERS, O_TTL, O_ECHO,
-       O_SEQ, O_TRACE };
+enum { OPT_GROUP = 256, OPT_PEER_TIMEOUT, OPT_PROM, OPT_MPORT, OPT_MADDR, OPT_MAXPEERS,
+       OPT_TTL, OPT_ECHO, OPT_SEQ, OPT_TRACE };
 
 static const struct option longopts[] = {
-	{ "group", required_argument, NULL, O_GROUP },
+	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "port", required_argument, NULL, 'p' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "timeout", required_argument, NULL, 'W' },
 	{ "report", required_argument, NULL, 'r' },
 	{ "iface", required_argument, NULL, 'I' },
-	{ "peer-timeout", required_argument, NULL, O_PEER_TIMEOUT },
-	{ "max-peers", required_argument, NULL, O_MAXPEERS },
-	{ "ttl", required_argument, NULL, O_TTL },
-	{ "echo-rate", required_argument, NULL, O_ECHO },
+	{ "peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT },
+	{ "max-peers", required_argument, NULL, OPT_MAXPEERS },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "echo-rate", required_argument, NULL, OPT_ECHO },
 	{ "json", no_argument, NULL, 'J' },
-	{ "prom-file", required_argument, NULL, O_PROM },
-	{ "metrics-port", required_argument, NULL, O_MPORT },
-	{ "metrics-addr", required_argument, NULL, O_MADDR },
+	{ "prom-file", required_argument, NULL, OPT_PROM },
+	{ "metrics-port", required_argument, NULL, OPT_MPORT },
+	{ "metrics-addr", required_argument, NULL, OPT_MADDR },
 	{ "count", required_argument, NULL, 'c' },
-	{ "seq-probes", no_argument, NULL, O_SEQ },
-	{ "trace", required_argument, NULL, O_TRACE },
+	{ "seq-probes", no_argument, NULL, OPT_SEQ },
+	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -93,26 +92,26 @@ static void option(struct agent_cfg *c, int ch, const char *arg)
 	switch (ch) {
 	case '4': c->family = AF_INET; break;
 	case '6': c->family = AF_INET6; break;
-	case O_GROUP: c->group = arg; break;
+	case OPT_GROUP: c->group = arg; break;
 	case 'p': c->port = pk_cli_port("port", arg, 0); break;
 	case 'i': c->interval_ns = pk_cli_duration("interval", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
 	case 'W': c->timeout_ns = pk_cli_duration("timeout", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
 	case 'r': c->report_ns = pk_cli_duration("report", arg, 10 * PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
 	case 'I': c->iface = arg; break;
-	case O_PEER_TIMEOUT: c->peer_timeout_ns = pk_cli_duration("peer-timeout", arg, PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
-	case O_MAXPEERS: c->max_peers = pk_cli_uint("max-peers", arg, 1, 65536); break;
-	case O_TTL: c->ttl = (int)pk_cli_uint("ttl", arg, 0, 255); break;
-	case O_ECHO: c->echo_rate = (double)pk_cli_uint("echo-rate", arg, 1, 1000000); break;
+	case OPT_PEER_TIMEOUT: c->peer_timeout_ns = pk_cli_duration("peer-timeout", arg, PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
+	case OPT_MAXPEERS: c->max_peers = pk_cli_uint("max-peers", arg, 1, 65536); break;
+	case OPT_TTL: c->ttl = (int)pk_cli_uint("ttl", arg, 0, 255); break;
+	case OPT_ECHO: c->echo_rate = (double)pk_cli_uint("echo-rate", arg, 1, 1000000); break;
 	case 'J': c->json = 1; break;
-	case O_PROM: c->prom_file = arg; break;
-	case O_MPORT: c->metrics_port = (int)pk_cli_uint("metrics-port", arg, 0, 65535); break;
-	case O_MADDR: c->metrics_addr = arg; break;
+	case OPT_PROM: c->prom_file = arg; break;
+	case OPT_MPORT: c->metrics_port = (int)pk_cli_uint("metrics-port", arg, 0, 65535); break;
+	case OPT_MADDR: c->metrics_addr = arg; break;
 	case 'c': c->reports = pk_cli_uint("count", arg, 1, UINT64_MAX); break;
 	case 'q': c->quiet = 1; break;
-	case O_SEQ: c->seq_probes = 1; break;
-	case O_TRACE: c->trace = arg; break;
+	case OPT_SEQ: c->seq_probes = 1; break;
+	case OPT_TRACE: c->trace = arg; break;
 	case 'h': fputs(usage_text, stdout); exit(0);
-	case 'V': printf("vxlan-agent %s\n", PK_VERSION); exit(0);
+	case 'V': pk_cli_version();
 	default: pk_cli_usage();
 	}
 }

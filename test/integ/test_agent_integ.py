@@ -4,6 +4,7 @@ one host keep distinct addresses (127.0.0.2, .3, the seed's at 127.0.0.1)
 through OWN_ADDR. All multicast stays on lo (--iface lo, TTL 1)."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -76,8 +77,10 @@ def test_usage():
     check(r.returncode == 2, "two addresses accepted")
     r = pkutil.run([agent_bin(), "--help"])
     check(r.returncode == 0 and "usage: vxlan-agent" in r.stdout and "--metrics-port" in r.stdout, r.stdout)
-    r = pkutil.run([agent_bin(), "-V"])
-    check(r.returncode == 0 and r.stdout.startswith("vxlan-agent "), r.stdout)
+    for args in (["-V"], ["--version"]):
+        r = pkutil.run([agent_bin()] + args)
+        check(r.returncode == 0 and re.fullmatch(r"vxlan-agent \(probekit\) \S+\n", r.stdout),
+              r.stdout)
 
 
 def test_two_agents_measure_each_other():
