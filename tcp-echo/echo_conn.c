@@ -1,0 +1,435 @@
+/* echo_conn: one server connection (see echo_conn.h).
+ *
+ * Each read lands in the hub's scratch buffer; echo_frame() finds the lines
+ * in it (a partial line is kept by echo_lines, no longer than the longest
+ * valid line of the phase) and each goes to echo_session_line(). Replies and
+ * echoes go to the connection's output queue (echo_outq) in order. Output
+ * beyond OUT_LIMIT pauses reading.
+ *
+ * Delays: a connection holding echoes sits in the hub's heap, keyed by its
+ * first due time; the hub's timerfd is armed at the heap's top and re-armed
+ * only when that time changes (see echo_server.c for why not libevent's).
+ *
+ * A closing verdict sends its reply, then shuts down the write side and
+ * drains input until EOF or LINGER_NS (so the reply is not lost to a reset).
+ */
+#include "echo_conn.h"
+#include "echo_outq.h"
+#include "pk_clock.h"
+#include "pk_loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define OUT_LIMIT    (1024 * 1024)
+#define LINGER_NS    (2 * PK_NS_PER_S)
+
+struct echo_conn {
+	struct echo_hub *hub;
+	struct echo_conn *prev, *next;
+	int fd;
+	struct pk_addr peer;
+	struct event *ev_read, *ev_write, *ev_timer;
+	size_t hpos;                    /* in hub->heap, keyed by the first held echo's due */
+	struct echo_outq q;
+	struct echo_partial part;
+	struct echo_session sess;
+	int64_t start_ns, last_ns;
+	uint64_t bytes_in;
+	uint64_t close_at;              /* output offset of the closing reply's end */
+	unsigned closing : 1, lingering : 1, paused : 1, peer_eof : 1;
+	enum echo_end end;
+};
+
+static void conn_free(struct echo_conn *c, enum echo_end why)
+{
+	struct echo_hub *h = c->hub;
+	struct echo_session_log l = {
+		.peer = &c->peer, .plain = h->cfg->plain,
+		.have_setup = c->sess.setup.size != 0,  /* set only by a valid setup */
+		.setup = c->sess.setup, .bytes_in = c->bytes_in,
+		.echoed = h->cfg->plain ? c->q.sent : c->sess.echoed,
+		.end = c->closing ? c->end : why,
+		.duration_ns = pk_now_ns() - c->start_ns,
+	};
+
+	h->st.ends[l.end]++;
+	echo_report_session_end(&h->rep, &l);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	h->st.active--;
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	event_free(c->ev_timer);
+	echo_heap_remove(&h->heap, &c->hpos);
+	echo_outq_free(&c->q);
+	close(c->fd);
+	echo_partial_free(&c->part, &h->partial);
+	free(c);
+}
+
+void echo_hub_close_all(struct echo_hub *h)
+{
+	while (h->conns)
+		conn_free(h->conns, ECHO_END_SHUTDOWN);
+}
+
+/* Shuts down our side and drains the peer until EOF or LINGER_NS. */
+static void conn_linger(struct echo_conn *c)
+{
+	if (c->peer_eof) {
+		conn_free(c, c->end);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->lingering = 1;
+	event_del(c->ev_write);
+	event_add(c->ev_read, NULL);
+	pk_timer_at(c->ev_timer, pk_now_ns() + LINGER_NS);
+}
+
+/* Writes what is ready. Returns 0, or -1 when c was freed. */
+static int conn_flush(struct echo_conn *c)
+{
+	if (echo_outq_pending(&c->q)) {
+		int w = echo_outq_write(&c->q, c->fd);
+		if (w < 0) {
+			conn_free(c, ECHO_END_ERROR);
+			return -1;
+		}
+		if (w > 0)
+			c->last_ns = pk_now_ns();
+	}
+	if (echo_outq_pending(&c->q))
+		event_add(c->ev_write, NULL);
+	else
+		event_del(c->ev_write);
+	if (c->paused && !c->peer_eof && echo_outq_length(&c->q) < OUT_LIMIT / 2) {
+		c->paused = 0;
+		event_add(c->ev_read, NULL);
+	}
+	if (c->closing && !c->lingering && c->q.sent == c->close_at) {
+		int freed = c->peer_eof;
+		conn_linger(c);
+		return freed ? -1 : 0;
+	}
+	return 0;
+}
+
+/* Arms the delay timerfd at the heap's earliest due time, if it changed. */
+static void hub_arm(struct echo_hub *h)
+{
+	const struct echo_heap_ent *top = echo_heap_top(&h->heap);
+	int64_t want = top ? top->due : 0;
+	struct itimerspec its = { .it_value = pk_ns_to_timespec(want > 0 ? want : 0) };
+
+	if (want == h->armed)
+		return;
+	if (want > 0 && its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(h->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	h->armed = want;
+}
+
+static int conn_schedule(struct echo_conn *c, int64_t due)
+{
+	if (echo_heap_set(&c->hub->heap, c, &c->hpos, due) != 0)
+		return -ENOMEM;
+	hub_arm(c->hub);
+	return 0;
+}
+
+/* Queues bytes to go out at `due`. 0 or -ENOMEM. */
+static int conn_queue(struct echo_conn *c, const void *p, size_t n, int64_t due, int64_t now)
+{
+	int rc = echo_outq_add(&c->q, p, n, due, now);
+
+	return rc == ECHO_OUTQ_ARM ? conn_schedule(c, due) : rc;
+}
+
+void echo_hub_due(struct echo_hub *h)
+{
+	const struct echo_heap_ent *top;
+	int64_t now = pk_now_ns();
+
+	h->armed = 0;
+	while ((top = echo_heap_top(&h->heap)) != NULL && top->due <= now) {
+		struct echo_conn *c = top->item;
+		int64_t next = echo_outq_release(&c->q, now);
+		if (next > 0)
+			conn_schedule(c, next);     /* the heap has room for c */
+		else
+			echo_heap_remove(&h->heap, &c->hpos);
+		conn_flush(c);          /* may free c; it leaves the heap then */
+	}
+	hub_arm(h);
+}
+
+static enum echo_end end_of(enum echo_verdict v)
+{
+	switch (v) {
+	case ECHO_V_BAD_SETUP: return ECHO_END_BAD_SETUP;
+	case ECHO_V_BAD_PROBE: return ECHO_END_BAD_PROBE;
+	case ECHO_V_BAD_TERM: return ECHO_END_BAD_TERM;
+	default: return ECHO_END_TERM;
+	}
+}
+
+/* Acts on a verdict; line[len] is its "\n", in the read buffer when
+ * `stable`. 0 or -ENOMEM. */
+static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *line,
+                        size_t len, int stable, int64_t now)
+{
+	size_t rlen;
+	const char *reply = echo_verdict_reply(v, &rlen);
+
+	if (v == ECHO_V_ECHO) {
+		c->hub->st.probes++;
+		if (c->sess.setup.delay_ns == 0)
+			return echo_outq_now(&c->q, line, len + 1, stable, now);
+		return conn_queue(c, line, len + 1, now + c->sess.setup.delay_ns, now);
+	}
+	if (v == ECHO_V_READY)
+		echo_report_setup(&c->hub->rep, &c->peer, &c->sess.setup);
+	if (conn_queue(c, reply, rlen, now, now) != 0)
+		return -ENOMEM;
+	if (echo_verdict_closes(v)) {
+		c->closing = 1;
+		c->close_at = c->q.queued;
+		c->end = end_of(v);
+	}
+	return 0;
+}
+
+/* The kept partial line is cut off (EOF, idle) or too long: answered as a
+ * broken message. 0 or -ENOMEM. */
+static int conn_broken(struct echo_conn *c, int64_t now)
+{
+	enum echo_verdict v = echo_session_broken(&c->sess, echo_partial_first(&c->part));
+
+	echo_partial_drop(&c->part);
+	return conn_verdict(c, v, NULL, 0, 0, now);
+}
+
+/* An error of echo_lines: over the budget ends the connection as such. */
+static int lines_failed(struct echo_conn *c, int rc)
+{
+	if (rc == -ENOBUFS)
+		c->end = ECHO_END_MEMORY;
+	return -1;
+}
+
+/* Completes a partial line with the start of p; returns bytes used or -1
+ * (out of memory or over the budget). */
+static ssize_t feed_partial(struct echo_conn *c, const char *p, size_t n, size_t max,
+                            int64_t now)
+{
+	struct echo_hub *h = c->hub;
+	size_t used;
+	int rc = echo_partial_feed(&c->part, &h->partial, p, n, max, &used);
+
+	if (rc < 0)
+		return lines_failed(c, rc);
+	if (rc == ECHO_PART_LONG && conn_broken(c, now) != 0)
+		return -1;
+	if (rc == ECHO_PART_LINE) {
+		const char *line = c->part.buf;
+		size_t len = c->part.len - 1;
+		enum echo_verdict v = echo_session_line(&c->sess, &h->cfg->lim, line, len);
+		if (conn_verdict(c, v, line, len, 0, now) != 0)
+			return -1;
+		echo_partial_done(&c->part, &h->partial);
+	}
+	return (ssize_t)used;
+}
+
+/* Frames and answers every line in p[0..n). 0 or -1 (out of memory or
+ * over the budget). */
+static int conn_feed(struct echo_conn *c, const char *p, size_t n, int64_t now)
+{
+	while (n > 0 && c->sess.phase != ECHO_PH_DONE) {
+		size_t max = echo_session_max_line(&c->sess), ll;
+		ssize_t r;
+		enum echo_verdict v;
+
+		if (echo_partial_any(&c->part)) {
+			if ((r = feed_partial(c, p, n, max, now)) < 0)
+				return -1;
+			p += r;
+			n -= (size_t)r;
+			continue;
+		}
+		r = echo_frame(p, n, max, &ll);
+		if (r == ECHO_PARTIAL) {
+			int rc = echo_partial_keep(&c->part, &c->hub->partial, p, n, max);
+			return rc == 0 ? 0 : lines_failed(c, rc);
+		}
+		if (r == ECHO_BAD) {
+			v = echo_session_broken(&c->sess, (unsigned char)p[0]);
+			return conn_verdict(c, v, NULL, 0, 0, now);
+		}
+		v = echo_session_line(&c->sess, &c->hub->cfg->lim, p, ll);
+		if (conn_verdict(c, v, p, ll, 1, now) != 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The peer closed its side: a cut-off line is an incomplete message. */
+static int conn_eof(struct echo_conn *c, int64_t now)
+{
+	c->peer_eof = 1;
+	event_del(c->ev_read);
+	if (!c->hub->cfg->plain && echo_partial_any(&c->part) && c->sess.phase != ECHO_PH_DONE &&
+	    conn_broken(c, now) != 0)
+		return -1;
+	if (echo_outq_spill(&c->q) != 0)
+		return -1;
+	if (!c->closing) {
+		c->closing = 1;
+		c->close_at = c->q.queued;
+		c->end = ECHO_END_PEER_CLOSED;
+	}
+	return 0;
+}
+
+/* n > 0 bytes read into the scratch buffer: answered. 0, 1 when ignored
+ * (after a closing verdict), or -1 when c is to end (c->end says why when
+ * it is the memory budget). */
+static int conn_data(struct echo_conn *c, size_t n, int64_t now)
+{
+	struct echo_hub *h = c->hub;
+
+	c->bytes_in += (uint64_t)n;
+	h->st.bytes_in += (uint64_t)n;
+	if (c->closing)
+		return 1;               /* after a closing verdict: ignored */
+	if (h->cfg->plain) {
+		echo_report_plain_data(&h->rep, &c->peer, h->scratch, n);
+		if (echo_outq_now(&c->q, h->scratch, n, 1, now) != 0)
+			return -1;
+	} else if (conn_feed(c, h->scratch, n, now) != 0) {
+		return -1;
+	}
+	if (echo_outq_write_direct(&c->q, c->fd) != 0)
+		return -1;
+	if (echo_outq_length(&c->q) > OUT_LIMIT && !c->paused) {
+		c->paused = 1;
+		event_del(c->ev_read);
+	}
+	return 0;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct echo_conn *c = arg;
+	ssize_t n = read(fd, c->hub->scratch, ECHO_SCRATCH_SIZE);
+	int64_t now = pk_now_ns();
+	int rc;
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n < 0) {
+		conn_free(c, ECHO_END_ERROR);
+		return;
+	}
+	c->last_ns = now;
+	if (c->lingering) {             /* discard until EOF */
+		if (n == 0)
+			conn_free(c, c->end);
+		return;
+	}
+	rc = n == 0 ? conn_eof(c, now) : conn_data(c, (size_t)n, now);
+	if (rc < 0)
+		conn_free(c, c->end == ECHO_END_MEMORY ? ECHO_END_MEMORY : ECHO_END_ERROR);
+	else if (rc == 0)
+		conn_flush(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_flush(arg);
+}
+
+/* Idle timeout, or the end of lingering. */
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct echo_conn *c = arg;
+	int64_t now = pk_now_ns(), idle = c->hub->cfg->idle_ns;
+
+	(void)fd;
+	(void)what;
+	if (c->lingering) {
+		conn_free(c, c->end);
+		return;
+	}
+	if (echo_outq_held(&c->q) || now - c->last_ns < idle) {
+		/* waiting on our own delay is not idleness */
+		pk_timer_at(c->ev_timer, (echo_outq_held(&c->q) ? now : c->last_ns) + idle);
+		return;
+	}
+	if (!c->closing && !c->hub->cfg->plain && echo_partial_any(&c->part)) {
+		/* a message cut off mid-line is incomplete: answer it */
+		if (conn_broken(c, now) != 0) {
+			conn_free(c, ECHO_END_ERROR);
+			return;
+		}
+		c->last_ns = now;           /* the reply gets one more idle period */
+		pk_timer_at(c->ev_timer, now + idle);
+		conn_flush(c);
+		return;
+	}
+	conn_free(c, ECHO_END_IDLE);
+}
+
+struct echo_conn *echo_conn_new(struct echo_hub *h, int fd, const struct pk_addr *peer)
+{
+	struct echo_conn *c = calloc(1, sizeof *c);
+	int one = 1;
+
+	if (c == NULL)
+		return NULL;
+	/* echoes go out as soon as they are due, never held for coalescing */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->hub = h;
+	c->fd = fd;
+	c->peer = *peer;
+	echo_session_init(&c->sess);
+	c->start_ns = c->last_ns = pk_now_ns();
+	c->ev_read = event_new(h->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	c->ev_write = event_new(h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+	c->ev_timer = evtimer_new(h->base, on_timer, c);
+	c->hpos = ECHO_HEAP_NONE;
+	if (!c->ev_read || !c->ev_write || !c->ev_timer || echo_outq_init(&c->q) != 0 ||
+	    event_add(c->ev_read, NULL) != 0 ||
+	    pk_timer_at(c->ev_timer, c->start_ns + h->cfg->idle_ns) != 0) {
+		if (c->ev_read) event_free(c->ev_read);
+		if (c->ev_write) event_free(c->ev_write);
+		if (c->ev_timer) event_free(c->ev_timer);
+		echo_outq_free(&c->q);
+		free(c);
+		return NULL;
+	}
+	c->next = h->conns;
+	if (h->conns)
+		h->conns->prev = c;
+	h->conns = c;
+	return c;
+}

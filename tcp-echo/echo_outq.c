@@ -1,0 +1,89 @@
+/* echo_outq: a server connection's ordered output (see echo_outq.h). */
+#include "echo_outq.h"
+
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+int echo_outq_init(struct echo_outq *q)
+{
+	*q = (struct echo_outq){ .buf = evbuffer_new() };
+	return q->buf ? 0 : -ENOMEM;
+}
+
+void echo_outq_free(struct echo_outq *q)
+{
+	if (q->buf)
+		evbuffer_free(q->buf);
+	free(q->marks);
+	q->buf = NULL;
+	q->marks = NULL;
+}
+
+static int mark_push(struct echo_outq *q, uint64_t end, int64_t due)
+{
+	if (q->mcount == q->mcap) {
+		size_t ncap = q->mcap ? 2 * q->mcap : 8;
+		struct echo_mark *m = malloc(ncap * sizeof *m);
+		if (m == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; i < q->mcount; i++)
+			m[i] = q->marks[(q->mhead + i) % q->mcap];
+		free(q->marks);
+		q->marks = m;
+		q->mcap = ncap;
+		q->mhead = 0;
+	}
+	q->marks[(q->mhead + q->mcount) % q->mcap] = (struct echo_mark){ end, due };
+	return q->mcount++ == 0 ? ECHO_OUTQ_ARM : 0;
+}
+
+int echo_outq_spill(struct echo_outq *q)
+{
+	if (q->dn == 0)
+		return 0;
+	if (evbuffer_add(q->buf, q->dp, q->dn) != 0)
+		return -ENOMEM;
+	q->queued += q->dn;
+	q->ready = q->queued;
+	q->dn = 0;
+	return 0;
+}
+
+int echo_outq_add(struct echo_outq *q, const void *p, size_t n, int64_t due, int64_t now)
+{
+	if (echo_outq_spill(q) != 0 || evbuffer_add(q->buf, p, n) != 0)
+		return -ENOMEM;
+	q->queued += n;
+	if (q->mcount == 0 && due <= now) {
+		q->ready = q->queued;
+		return 0;
+	}
+	return mark_push(q, q->queued, due);
+}
+
+int echo_outq_write(struct echo_outq *q, int fd)
+{
+	int wrote = 0;
+
+	while (q->sent < q->ready) {
+		int n = evbuffer_write_atmost(q->buf, fd, (ev_ssize_t)(q->ready - q->sent));
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			break;
+		if (n <= 0)
+			return -1;
+		q->sent += (uint64_t)n;
+		wrote = 1;
+	}
+	return wrote;
+}
+
+int64_t echo_outq_release(struct echo_outq *q, int64_t now)
+{
+	while (q->mcount > 0 && q->marks[q->mhead].due <= now) {
+		q->ready = q->marks[q->mhead].end;
+		q->mhead = (q->mhead + 1) % q->mcap;
+		q->mcount--;
+	}
+	return q->mcount > 0 ? q->marks[q->mhead].due : 0;
+}

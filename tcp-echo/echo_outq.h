@@ -1,0 +1,111 @@
+/* echo_outq: one server connection's output, in order: replies, echoes due
+ * now, and echoes held until their due time.
+ *
+ * Bytes are counted at absolute offsets: queued (all added), ready (may go
+ * out now), sent (gone). Queued bytes wait in an evbuffer; a delayed echo is
+ * a mark (end offset, due time) in a ring, and echo_outq_release makes the
+ * bytes of the marks that came due ready, so a slow session never holds up
+ * another.
+ *
+ * Echoes due now that sit back to back in the read buffer are written
+ * straight from it at the end of the read (the "direct range": no copy, no
+ * allocation) while nothing else is queued; anything queued after them
+ * moves them to the evbuffer first, so the order holds. The per-probe calls
+ * (echo_outq_now, echo_outq_write_direct) are inline: the hot path of an
+ * undelayed echo is one send() from the read buffer.
+ */
+#ifndef ECHO_OUTQ_H
+#define ECHO_OUTQ_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <event2/buffer.h>
+
+struct echo_mark {
+	uint64_t end;       /* absolute output offset */
+	int64_t due;
+};
+
+struct echo_outq {
+	struct evbuffer *buf;
+	uint64_t queued, sent, ready;   /* absolute output offsets */
+	struct echo_mark *marks;        /* ring of held echoes */
+	size_t mhead, mcount, mcap;
+	const char *dp;                 /* the direct range, in the read buffer */
+	size_t dn;
+};
+
+/* Returned by echo_outq_add when the bytes are the first held: the
+ * connection's next due time is now theirs. */
+#define ECHO_OUTQ_ARM 1
+
+/* 0 or -ENOMEM. */
+int echo_outq_init(struct echo_outq *q);
+void echo_outq_free(struct echo_outq *q);
+
+/* Copies n bytes in, to go out at `due` (after everything queued before).
+ * 0, ECHO_OUTQ_ARM, or -ENOMEM. */
+int echo_outq_add(struct echo_outq *q, const void *p, size_t n, int64_t due, int64_t now);
+
+/* Moves the direct range into the evbuffer (before the read buffer is
+ * reused). 0 or -ENOMEM. */
+int echo_outq_spill(struct echo_outq *q);
+
+/* Writes ready bytes to fd. 1 when some went out, 0 when none could (the
+ * socket is full or nothing is ready), -1 on a socket error. */
+int echo_outq_write(struct echo_outq *q, int fd);
+
+/* Makes the bytes of every mark due by `now` ready. Returns the due time
+ * of the next held mark, or 0 when none is held. */
+int64_t echo_outq_release(struct echo_outq *q, int64_t now);
+
+static inline int echo_outq_held(const struct echo_outq *q) { return q->mcount > 0; }
+static inline int echo_outq_pending(const struct echo_outq *q) { return q->sent < q->ready; }
+/* Bytes waiting in the evbuffer (ready or held). */
+static inline size_t echo_outq_length(const struct echo_outq *q)
+{
+	return evbuffer_get_length(q->buf);
+}
+
+/* Bytes due now; `stable`: p is in the read buffer, valid to the end of
+ * this read. 0 or -ENOMEM. */
+static inline int echo_outq_now(struct echo_outq *q, const char *p, size_t n, int stable,
+                                int64_t now)
+{
+	if (q->dn > 0 && q->dp + q->dn == p) {
+		q->dn += n;
+		return 0;
+	}
+	if (stable && q->dn == 0 && q->mcount == 0 && q->sent == q->queued) {
+		q->dp = p;
+		q->dn = n;
+		return 0;
+	}
+	return echo_outq_add(q, p, n, now, now);   /* never ECHO_OUTQ_ARM: due now */
+}
+
+/* Writes the direct range at the end of a read; what the socket does not
+ * take is copied. 0, or -1 on a socket error (or out of memory). */
+static inline int echo_outq_write_direct(struct echo_outq *q, int fd)
+{
+	ssize_t k;
+
+	if (q->dn == 0)
+		return 0;
+	k = send(fd, q->dp, q->dn, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		return -1;
+	if (k > 0) {
+		q->queued += (uint64_t)k;
+		q->sent = q->ready = q->queued;
+		q->dp += k;
+		q->dn -= (size_t)k;
+	}
+	return q->dn == 0 || echo_outq_spill(q) == 0 ? 0 : -1;
+}
+
+#endif
