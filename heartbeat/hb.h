@@ -140,11 +140,10 @@ struct hb_client {
 	struct hb_verdicts v[HB_DETECTORS];
 	uint64_t runhist[HB_RUNHIST + 1];
 	uint64_t cur_run;
-	uint64_t bad_replies, unknown_replies, send_errors, icmp_errors;
+	uint64_t bad_replies, send_errors, icmp_errors;  /* unknown: track.unknown */
 	int64_t start_ns, start_wall_ns, end_ns;
 	int stopped_down;
-	struct hb_sample *samples; /* owned; NULL without -J / --csv */
-	uint64_t nsamples, samples_cap, samples_dropped;
+	struct pk_samples samples; /* struct hb_sample; empty without -J / --csv */
 };
 
 int hb_client_run(const struct hb_client_cfg *cfg);

@@ -81,7 +81,7 @@ static void arm_expire(struct hb_client *c)
 
 static double *diff_slot(struct hb_client *c, uint64_t seq)
 {
-	return &c->diffs[seq % c->track.cap];
+	return &c->diffs[pk_seqtrack_index(&c->track, seq)];
 }
 
 /* Keeps the outcome of a decided heartbeat for -J / --csv (bounded). */
@@ -91,21 +91,9 @@ static void sample_add(struct hb_client *c, const struct pk_seq_slot *s, double 
 
 	if (!c->cfg->json && !c->cfg->csv)
 		return;
-	if (c->nsamples >= HB_SAMPLES_MAX) {
-		c->samples_dropped++;
-		return;
-	}
-	if (c->nsamples == c->samples_cap) {
-		uint64_t cap = c->samples_cap ? 2 * c->samples_cap : 1024;
-		void *p = realloc(c->samples, cap * sizeof *c->samples);
-		if (p == NULL) {
-			c->samples_dropped++;
-			return;
-		}
-		c->samples = p;
-		c->samples_cap = cap;
-	}
-	x = &c->samples[c->nsamples++];
+	x = pk_samples_add(&c->samples);
+	if (x == NULL)
+		return;         /* counted in c->samples.dropped */
 	x->sent_ns = s->sent_ns;
 	x->status = s->status == PK_SEQ_PENDING ? PK_SEQ_LOST : s->status;
 	x->rtt_ns = x->status == PK_SEQ_LOST ? -1 : s->rtt_ns;
@@ -126,10 +114,15 @@ static void samples_drain(struct hb_client *c)
 /* A late reply to a heartbeat already decided lost. */
 static void sample_late(struct hb_client *c, uint64_t seq, int64_t rtt, double diff)
 {
-	if (seq < c->nsamples && c->samples[seq].status == PK_SEQ_LOST) {
-		c->samples[seq].status = PK_SEQ_LATE;
-		c->samples[seq].rtt_ns = rtt;
-		c->samples[seq].diff_s = diff;
+	struct hb_sample *x;
+
+	if (seq >= c->samples.n)
+		return;
+	x = pk_samples_at(&c->samples, seq);
+	if (x->status == PK_SEQ_LOST) {
+		x->status = PK_SEQ_LATE;
+		x->rtt_ns = rtt;
+		x->diff_s = diff;
 	}
 }
 
@@ -204,7 +197,7 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 	seq = pk_seqtrack_send(&c->track, now);
 	*diff_slot(c, seq) = NAN;
 	(void)send_one(c, seq, pk_wall_ns());
-	c->sched.next++;
+	(void)pk_sched_take(&c->sched);
 	if (c->cfg->count == 0 || c->track.sent < c->cfg->count)
 		pk_timer_at(c->send_tm, pk_sched_next_deadline(&c->sched));
 	if (!event_pending(c->expire_tm, EV_TIMEOUT, NULL))
@@ -218,10 +211,8 @@ static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_
 	int64_t rtt;
 	enum pk_seq_reply r = pk_seqtrack_reply(&c->track, m->seq, rx_ns, &rtt);
 
-	if (r == PK_REPLY_UNKNOWN) {
-		c->unknown_replies++;
-		return;
-	}
+	if (r == PK_REPLY_UNKNOWN)
+		return;         /* counted by the tracker */
 	hb_report_reply(c, m->seq, rtt, m->diff_s, r == PK_REPLY_LATE, r == PK_REPLY_DUP);
 	if (r == PK_REPLY_DUP)
 		return;
@@ -292,21 +283,15 @@ static int client_events(struct hb_client *c)
 	return 0;
 }
 
-/* Window of remembered heartbeats: all in flight within the timeout, plus
- * history so replies up to ~4 timeouts late are still recognised. */
-static size_t window_cap(const struct hb_client_cfg *cfg)
-{
-	int64_t w = 4 * (cfg->timeout_ns / cfg->interval_ns) + 64;
-
-	return (size_t)(w > (1 << 20) ? (1 << 20) : w);
-}
-
 static int client_init(struct hb_client *c, const struct hb_client_cfg *cfg)
 {
 	memset(c, 0, sizeof *c);
 	c->cfg = cfg;
 	c->fd = -1;
-	if (pk_seqtrack_init(&c->track, window_cap(cfg), 0, cfg->timeout_ns) < 0)
+	/* replies up to ~3 timeouts late are still told apart from strangers */
+	if (pk_seqtrack_init(&c->track, pk_seqtrack_window(cfg->interval_ns, cfg->timeout_ns,
+	                                                   4, 0, 1 << 20),
+	                     0, cfg->timeout_ns) < 0)
 		return -ENOMEM;
 	c->diffs = calloc(c->track.cap, sizeof *c->diffs);
 	for (int d = 0; d < HB_DETECTORS; d++)
@@ -315,6 +300,7 @@ static int client_init(struct hb_client *c, const struct hb_client_cfg *cfg)
 		return -ENOMEM;
 	pk_rtt_init(&c->rtt);
 	pk_summary_init(&c->diff);
+	pk_samples_init(&c->samples, sizeof(struct hb_sample), HB_SAMPLES_MAX);
 	hb_kmiss_init(&c->kmiss, cfg->misses);
 	hb_phi_init(&c->phi, cfg->phi_threshold, cfg->interval_ns);
 	return 0;
@@ -337,7 +323,7 @@ static void client_close(struct hb_client *c)
 	free(c->diffs);
 	for (int d = 0; d < HB_DETECTORS; d++)
 		free(c->v[d].list);
-	free(c->samples);
+	pk_samples_free(&c->samples);
 }
 
 /* 0: ended with the server up; 1: ended down or never answered. */

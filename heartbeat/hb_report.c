@@ -150,15 +150,9 @@ static double observed_loss(const struct hb_client *c, uint64_t *decided)
 
 static void totals(const struct hb_client *c, struct pk_ping_totals *t)
 {
-	memset(t, 0, sizeof *t);
-	t->transmitted = c->track.sent;
-	t->received = c->track.ok;
-	t->late = c->track.late;
-	t->dups = c->track.dups;
-	t->reordered = c->track.reordered;
-	t->longest_loss_run = c->track.longest_run > c->cur_run ? c->track.longest_run
-	                                                        : c->cur_run;
-	t->elapsed_ns = c->end_ns - c->start_ns;
+	pk_ping_totals_of(t, &c->track, c->end_ns - c->start_ns);
+	if (c->cur_run > t->longest_loss_run)
+		t->longest_loss_run = c->cur_run;
 }
 
 static void print_detector(FILE *f, const struct hb_client *c, enum hb_detector d)
@@ -230,9 +224,9 @@ static void print_summary(FILE *f, const struct hb_client *c)
 		if (c->runhist[i])
 			fprintf(f, " %d%s:%" PRIu64, i, i == HB_RUNHIST ? "+" : "", c->runhist[i]);
 	fputc('\n', f);
-	if (c->bad_replies || c->unknown_replies)
+	if (c->bad_replies || c->track.unknown)
 		fprintf(f, "malformed replies %" PRIu64 ", unknown replies %" PRIu64 "\n",
-		        c->bad_replies, c->unknown_replies);
+		        c->bad_replies, c->track.unknown);
 	print_detector(f, c, HB_DET_KMISS);
 	print_detector(f, c, HB_DET_PHI);
 	print_false_alarm(f, c);
@@ -251,8 +245,8 @@ static void print_csv(const struct hb_client *c)
 		"time_diff_ms" };
 
 	pk_csv_header(stdout, cols, sizeof cols / sizeof cols[0]);
-	for (uint64_t i = 0; i < c->nsamples; i++) {
-		const struct hb_sample *x = &c->samples[i];
+	for (uint64_t i = 0; i < c->samples.n; i++) {
+		const struct hb_sample *x = pk_samples_at(&c->samples, i);
 		pk_csv_uint(stdout, i, 0);
 		pk_csv_num(stdout, pk_ns_to_s(x->sent_ns - c->start_ns), 1, 0);
 		pk_csv_str(stdout, status_str(x->status), 0);
@@ -265,8 +259,8 @@ static cJSON *json_samples(const struct hb_client *c)
 {
 	cJSON *a = cJSON_CreateArray();
 
-	for (uint64_t i = 0; a && i < c->nsamples; i++) {
-		const struct hb_sample *x = &c->samples[i];
+	for (uint64_t i = 0; a && i < c->samples.n; i++) {
+		const struct hb_sample *x = pk_samples_at(&c->samples, i);
 		cJSON *o = cJSON_CreateObject();
 		if (o == NULL)
 			break;
@@ -374,7 +368,7 @@ static void json_summary(cJSON *s, const struct hb_client *c)
 	cJSON_AddNumberToObject(s, "malformed_replies", (double)c->bad_replies);
 	cJSON_AddNumberToObject(s, "icmp_errors", (double)c->icmp_errors);
 	cJSON_AddNumberToObject(s, "send_errors", (double)c->send_errors);
-	cJSON_AddNumberToObject(s, "unknown_replies", (double)c->unknown_replies);
+	cJSON_AddNumberToObject(s, "unknown_replies", (double)c->track.unknown);
 	cJSON_AddStringToObject(s, "final_state", c->v[c->cfg->detector].down ? "down" : "up");
 	cJSON_AddBoolToObject(s, "interrupted", c->stop.signo != 0);
 	cJSON_AddItemToObject(s, "false_alarm", json_false_alarm(c));
@@ -402,7 +396,7 @@ static void print_json(struct hb_client *c)
 	sum = cJSON_AddObjectToObject(doc, "summary");
 	json_summary(sum, c);
 	cJSON_AddItemToObject(doc, "samples", json_samples(c));
-	cJSON_AddNumberToObject(doc, "samples_dropped", (double)c->samples_dropped);
+	cJSON_AddNumberToObject(doc, "samples_dropped", (double)c->samples.dropped);
 	pk_json_print(stdout, doc, 0);
 	cJSON_Delete(doc);
 }
