@@ -8,7 +8,6 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -44,7 +43,7 @@ struct emu {
 	struct pk_sim rng;
 	struct emu_dir ab, ba;
 	int fd_a, fd_b;
-	struct event *ev_int, *ev_term;
+	struct pk_stop stop;        /* SIGINT, SIGTERM end the loop */
 	FILE *trace;
 };
 
@@ -187,14 +186,6 @@ static void print_counts(const struct emu_dir *d)
 	        (unsigned long long)d->c.oversize, (unsigned long long)d->c.tx_errors);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct emu *e = arg;
-
-	(void)sig, (void)what;
-	event_base_loopbreak(e->base);
-}
-
 static int dir_init(struct emu *e, struct emu_dir *d, const struct emu_dir_cfg *c,
                     int in, int out, const char *name)
 {
@@ -267,9 +258,7 @@ static int setup(struct emu *e, const char **what)
 	if (dir_init(e, &e->ab, &e->cfg->ab, e->fd_a, e->fd_b, "a->b") != 0 ||
 	    dir_init(e, &e->ba, &e->cfg->ba, e->fd_b, e->fd_a, "b->a") != 0)
 		return -ENOMEM;
-	e->ev_int = evsignal_new(e->base, SIGINT, on_signal, e);
-	e->ev_term = evsignal_new(e->base, SIGTERM, on_signal, e);
-	if (!e->ev_int || !e->ev_term || event_add(e->ev_int, NULL) || event_add(e->ev_term, NULL))
+	if (pk_stop_on_signals(e->base, &e->stop, NULL, NULL) != 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -310,10 +299,7 @@ int emu_run(const struct emu_cfg *cfg)
 	}
 	dir_free(&e.ab);
 	dir_free(&e.ba);
-	if (e.ev_int)
-		event_free(e.ev_int);
-	if (e.ev_term)
-		event_free(e.ev_term);
+	pk_stop_free(&e.stop);
 	if (e.base)
 		event_base_free(e.base);
 	if (e.trace != NULL)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "linkemu.h"
+#include "pk_cli.h"
 #include "pk_clock.h"
 #include "pk_opt.h"
 
@@ -25,17 +26,17 @@ static const char usage_text[] =
 	"SIGINT/SIGTERM print the counters and stop. --realtime: SCHED_FIFO, so\n"
 	"other processes cannot delay a departure.\n";
 
-enum { O_D = 256, O_DAB, O_DBA, O_J, O_JAB, O_JBA, O_L, O_LAB, O_LBA,
-       O_R, O_RAB, O_RBA, O_LIMIT, O_SPIN, O_SEED, O_PIDFILE, O_RT, O_TRACE };
+enum { OPT_D = 256, OPT_DAB, OPT_DBA, OPT_J, OPT_JAB, OPT_JBA, OPT_L, OPT_LAB, OPT_LBA,
+       OPT_R, OPT_RAB, OPT_RBA, OPT_LIMIT, OPT_SPIN, OPT_SEED, OPT_PIDFILE, OPT_RT, OPT_TRACE };
 
 static const struct option longopts[] = {
-	{ "delay", 1, NULL, O_D }, { "delay-ab", 1, NULL, O_DAB }, { "delay-ba", 1, NULL, O_DBA },
-	{ "jitter", 1, NULL, O_J }, { "jitter-ab", 1, NULL, O_JAB }, { "jitter-ba", 1, NULL, O_JBA },
-	{ "loss", 1, NULL, O_L }, { "loss-ab", 1, NULL, O_LAB }, { "loss-ba", 1, NULL, O_LBA },
-	{ "rate", 1, NULL, O_R }, { "rate-ab", 1, NULL, O_RAB }, { "rate-ba", 1, NULL, O_RBA },
-	{ "limit", 1, NULL, O_LIMIT }, { "spin", 1, NULL, O_SPIN }, { "seed", 1, NULL, O_SEED },
-	{ "pidfile", 1, NULL, O_PIDFILE }, { "realtime", 0, NULL, O_RT },
-	{ "trace", 1, NULL, O_TRACE },
+	{ "delay", 1, NULL, OPT_D }, { "delay-ab", 1, NULL, OPT_DAB }, { "delay-ba", 1, NULL, OPT_DBA },
+	{ "jitter", 1, NULL, OPT_J }, { "jitter-ab", 1, NULL, OPT_JAB }, { "jitter-ba", 1, NULL, OPT_JBA },
+	{ "loss", 1, NULL, OPT_L }, { "loss-ab", 1, NULL, OPT_LAB }, { "loss-ba", 1, NULL, OPT_LBA },
+	{ "rate", 1, NULL, OPT_R }, { "rate-ab", 1, NULL, OPT_RAB }, { "rate-ba", 1, NULL, OPT_RBA },
+	{ "limit", 1, NULL, OPT_LIMIT }, { "spin", 1, NULL, OPT_SPIN }, { "seed", 1, NULL, OPT_SEED },
+	{ "pidfile", 1, NULL, OPT_PIDFILE }, { "realtime", 0, NULL, OPT_RT },
+	{ "trace", 1, NULL, OPT_TRACE },
 	{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -87,34 +88,34 @@ static void option(struct emu_cfg *c, int ch, const char *a)
 	uint64_t u;
 
 	switch (ch) {
-	case O_D: c->ab.delay_ns = c->ba.delay_ns = dur("delay", a); break;
-	case O_DAB: c->ab.delay_ns = dur("delay-ab", a); break;
-	case O_DBA: c->ba.delay_ns = dur("delay-ba", a); break;
-	case O_J: c->ab.jitter_ns = c->ba.jitter_ns = dur("jitter", a); break;
-	case O_JAB: c->ab.jitter_ns = dur("jitter-ab", a); break;
-	case O_JBA: c->ba.jitter_ns = dur("jitter-ba", a); break;
-	case O_L: c->ab.loss = c->ba.loss = prob("loss", a); break;
-	case O_LAB: c->ab.loss = prob("loss-ab", a); break;
-	case O_LBA: c->ba.loss = prob("loss-ba", a); break;
-	case O_R: c->ab.rate_bps = c->ba.rate_bps = rate("rate", a); break;
-	case O_RAB: c->ab.rate_bps = rate("rate-ab", a); break;
-	case O_RBA: c->ba.rate_bps = rate("rate-ba", a); break;
-	case O_LIMIT:
+	case OPT_D: c->ab.delay_ns = c->ba.delay_ns = dur("delay", a); break;
+	case OPT_DAB: c->ab.delay_ns = dur("delay-ab", a); break;
+	case OPT_DBA: c->ba.delay_ns = dur("delay-ba", a); break;
+	case OPT_J: c->ab.jitter_ns = c->ba.jitter_ns = dur("jitter", a); break;
+	case OPT_JAB: c->ab.jitter_ns = dur("jitter-ab", a); break;
+	case OPT_JBA: c->ba.jitter_ns = dur("jitter-ba", a); break;
+	case OPT_L: c->ab.loss = c->ba.loss = prob("loss", a); break;
+	case OPT_LAB: c->ab.loss = prob("loss-ab", a); break;
+	case OPT_LBA: c->ba.loss = prob("loss-ba", a); break;
+	case OPT_R: c->ab.rate_bps = c->ba.rate_bps = rate("rate", a); break;
+	case OPT_RAB: c->ab.rate_bps = rate("rate-ab", a); break;
+	case OPT_RBA: c->ba.rate_bps = rate("rate-ba", a); break;
+	case OPT_LIMIT:
 		if (pk_opt_uint(a, 1, 100000, &u, &errstr) != 0)
 			errx(2, "limit '%s': %s", a, errstr);
 		c->limit = (size_t)u;
 		break;
-	case O_SPIN: c->spin_ns = dur("spin", a); break;
-	case O_SEED:
+	case OPT_SPIN: c->spin_ns = dur("spin", a); break;
+	case OPT_SEED:
 		if (pk_opt_uint(a, 0, UINT64_MAX, &c->seed, &errstr) != 0)
 			errx(2, "seed '%s': %s", a, errstr);
 		break;
-	case O_PIDFILE: c->pidfile = a; break;
-	case O_RT: c->realtime = 1; break;
-	case O_TRACE: c->trace = a; break;
+	case OPT_PIDFILE: c->pidfile = a; break;
+	case OPT_RT: c->realtime = 1; break;
+	case OPT_TRACE: c->trace = a; break;
 	case 'q': c->quiet = 1; break;
 	case 'h': fputs(usage_text, stdout); exit(0);
-	case 'V': printf("linkemu %s\n", PK_VERSION); exit(0);
+	case 'V': pk_cli_version();
 	default: fputs(usage_text, stderr); exit(2);
 	}
 }
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
 	struct emu_cfg cfg;
 	int ch;
 
+	pk_cli_init("linkemu");
 	memset(&cfg, 0, sizeof cfg);
 	cfg.limit = 1000;
 	cfg.spin_ns = 100 * PK_NS_PER_US;

@@ -1,5 +1,6 @@
-/* linkemu's queue and departure arithmetic (env/linkemu): the delay asked,
- * serialisation at the rate asked, frames never reordered, bounds. */
+/* emu_queue (env/linkemu/emu_queue.c), linkemu's queue and departure
+ * arithmetic: the delay asked, serialisation at the rate asked, frames
+ * never reordered, bounds. */
 #include "cm.h"
 #include <errno.h>
 #include <string.h>
