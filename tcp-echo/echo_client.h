@@ -4,6 +4,7 @@
 #define ECHO_CLIENT_H
 
 #include "echo.h"
+#include "echo_report.h"
 
 /* Outcome of a client step; mapped to messages and exit codes by echo_run.c. */
 enum echo_cstatus {

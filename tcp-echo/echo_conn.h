@@ -10,6 +10,7 @@
 #define ECHO_CONN_H
 
 #include "echo.h"
+#include "echo_report.h"
 #include "echo_heap.h"
 #include "echo_lines.h"
 

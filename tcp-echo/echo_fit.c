@@ -1,7 +1,7 @@
 /* echo_fit: figures of a set of probes, the least-squares fit of a sweep and
  * the option lists. Pure: no I/O; echo_figures_of() allocates a scratch copy
  * and frees it. */
-#include "echo.h"
+#include "echo_fit.h"
 #include "pk_clock.h"
 #include "pk_opt.h"
 

@@ -1,5 +1,5 @@
 /* tcp-echo: all printing (server log, client lines, summaries, JSON, CSV). */
-#include "echo.h"
+#include "echo_report.h"
 #include "pk_clock.h"
 #include "pk_opt.h"
 #include "pk_report.h"

@@ -1,6 +1,7 @@
 /* tcp-echo client runs: one session, a sweep of sessions, or the plain echo
  * of seed 002's first half. Maps each outcome to its message and exit code. */
 #include "echo_client.h"
+#include "echo_plot.h"
 #include "pk_clock.h"
 #include "pk_opt.h"
 #include "pk_report.h"
@@ -149,15 +150,16 @@ static int sweep_outputs(const struct echo_client_cfg *cfg, const struct echo_co
 {
 	struct echo_report rep = { stdout, cfg->json, cfg->quiet };
 	struct echo_fit fits[ECHO_MAX_LIST];
+	struct echo_sweep_result sr = { .cfg = cfg, .peer = c->addr, .start_wall_ns = wall,
+	                                .pts = pts, .npts = npts, .fits = fits, .nfits = nd };
 	int rc;
 
 	for (size_t d = 0; d < nd; d++)
 		echo_fit_points(pts, npts, delays[d], &fits[d]);
 	if (cfg->json)
-		echo_report_sweep_json(stdout, cfg->host, &c->addr, wall, cfg, pts, npts,
-		                       fits, nd, why);
+		echo_report_sweep_json(stdout, &sr, why);
 	else
-		echo_report_sweep(&rep, cfg, pts, npts, fits, nd);
+		echo_report_sweep(&rep, &sr);
 	if (cfg->csv && (rc = echo_report_sweep_csv(cfg->csv, pts, npts)) != 0) {
 		echo_report_error("%s: %s", cfg->csv, strerror(-rc));
 		return 2;

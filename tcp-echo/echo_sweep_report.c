@@ -1,5 +1,5 @@
-/* tcp-echo: printing of sweeps (table, JSON, CSV) and the gnuplot plot. */
-#include "echo.h"
+/* tcp-echo: printing of sweeps (table, JSON, CSV); the plot is echo_plot.c's. */
+#include "echo_report.h"
 #include "pk_clock.h"
 #include "pk_opt.h"
 #include "pk_report.h"
@@ -8,9 +8,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 
 static double ns_s(int64_t ns) { return (double)ns / 1e9; }
 
@@ -31,10 +28,12 @@ void echo_report_sweep_session(const struct echo_report *r, const struct echo_po
 	fflush(r->out);
 }
 
-void echo_report_sweep(const struct echo_report *r, const struct echo_client_cfg *cfg,
-                       const struct echo_point *pts, size_t npts,
-                       const struct echo_fit *fits, size_t nfits)
+void echo_report_sweep(const struct echo_report *r, const struct echo_sweep_result *sr)
 {
+	const struct echo_client_cfg *cfg = sr->cfg;
+	const struct echo_point *pts = sr->pts;
+	const struct echo_fit *fits = sr->fits;
+	size_t npts = sr->npts, nfits = sr->nfits;
 	FILE *f = r->out;
 
 	fprintf(f, "\n--- %s tcp-echo %s sweep: %zu points, %u session(s) of %" PRIu64
@@ -102,12 +101,12 @@ static cJSON *json_fit(const struct echo_fit *f)
 	return o;
 }
 
-void echo_report_sweep_json(FILE *f, const char *host, const struct pk_addr *a,
-                            int64_t wall, const struct echo_client_cfg *cfg,
-                            const struct echo_point *pts, size_t npts,
-                            const struct echo_fit *fits, size_t nfits, const char *error)
+void echo_report_sweep_json(FILE *f, const struct echo_sweep_result *sr, const char *error)
 {
-	cJSON *doc = pk_json_doc("tcp-echo", host, a, wall);
+	const struct echo_client_cfg *cfg = sr->cfg;
+	const struct echo_point *pts = sr->pts;
+	size_t npts = sr->npts;
+	cJSON *doc = pk_json_doc("tcp-echo", cfg->host, &sr->peer, sr->start_wall_ns);
 	cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
 	cJSON *ap = cJSON_AddArrayToObject(sum, "points");
 	cJSON *af, *smp;
@@ -119,8 +118,8 @@ void echo_report_sweep_json(FILE *f, const char *host, const struct pk_addr *a,
 	for (size_t i = 0; i < npts; i++)
 		cJSON_AddItemToArray(ap, json_point(&pts[i]));
 	af = cJSON_AddArrayToObject(sum, "fit");
-	for (size_t i = 0; i < nfits; i++)
-		cJSON_AddItemToArray(af, json_fit(&fits[i]));
+	for (size_t i = 0; i < sr->nfits; i++)
+		cJSON_AddItemToArray(af, json_fit(&sr->fits[i]));
 	smp = cJSON_AddArrayToObject(doc, "samples");
 	for (size_t i = 0; i < npts; i++) {
 		for (uint64_t k = 0; k < pts[i].fig.n; k++) {
@@ -179,119 +178,4 @@ int echo_report_sweep_csv(const char *path, const struct echo_point *pts, size_t
 	if (f == stdout)
 		return fflush(f) == 0 ? 0 : -EIO;
 	return fclose(f) == 0 ? 0 : -EIO;
-}
-
-/* "png" or "svg" from the file name, NULL for anything else. */
-const char *echo_plot_format(const char *path)
-{
-	const char *dot = strrchr(path, '.');
-
-	if (dot == NULL)
-		return NULL;
-	if (strcasecmp(dot, ".png") == 0)
-		return "png";
-	if (strcasecmp(dot, ".svg") == 0)
-		return "svg";
-	return NULL;
-}
-
-/* A gnuplot single-quoted string: quotes doubled. */
-static void gp_quoted(FILE *g, const char *s)
-{
-	fputc('\'', g);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputc('\'', g);
-		fputc(*s, g);
-	}
-	fputc('\'', g);
-}
-
-/* Curves that differ by more than 50x (a delay next to none) would be flat
- * on a linear axis: such a panel gets a log y axis. */
-static int wide_range(const struct echo_point *pts, size_t npts, int col)
-{
-	double lo = 0, hi = 0;
-
-	for (size_t i = 0; i < npts; i++) {
-		double v = col == 2 ? pts[i].fig.rtt.avg : pts[i].fig.tput_mbps[EF_MEAN];
-		if (pts[i].fig.n == 0 || v <= 0)
-			continue;
-		lo = lo == 0 || v < lo ? v : lo;
-		hi = v > hi ? v : hi;
-	}
-	return lo > 0 && hi / lo > 50;
-}
-
-static void gp_panel(FILE *g, const struct echo_point *pts, size_t npts,
-                     const struct echo_fit *fits, size_t nfits, int col,
-                     const char *ylabel, int with_fit)
-{
-	fprintf(g, "%s logscale y\n", wide_range(pts, npts, col) ? "set" : "unset");
-	fprintf(g, "set ylabel \"%s%s\"\nplot ", ylabel,
-	        wide_range(pts, npts, col) ? ", log scale" : "");
-	for (size_t d = 0; d < nfits; d++) {
-		char b[32];
-		pk_fmt_duration(fits[d].delay_ns, b, sizeof b);
-		fprintf(g, "%s$d%zu using 1:%d with linespoints lw 2 pt 7 lc %zu title \"delay %s\"",
-		        d ? ", " : "", d, col, d + 1, b);
-		if (with_fit && fits[d].valid)
-			fprintf(g, ", %.9g + %.9g * x with lines dt 2 lc %zu title \"fit, delay %s\"",
-			        fits[d].a_ms, fits[d].b_ms_per_byte, d + 1, b);
-	}
-	fputc('\n', g);
-}
-
-static void gp_script(FILE *g, const char *path, const char *fmt, enum echo_mtype type,
-                      const struct echo_point *pts, size_t npts,
-                      const struct echo_fit *fits, size_t nfits)
-{
-	if (strcmp(fmt, "png") == 0)
-		fprintf(g, "set terminal pngcairo size 1400,560 noenhanced\n");
-	else
-		fprintf(g, "set terminal svg size 1400,560 noenhanced\n");
-	fprintf(g, "set output ");
-	gp_quoted(g, path);
-	fprintf(g, "\nset datafile missing '?'\n");
-	for (size_t d = 0; d < nfits; d++) {
-		fprintf(g, "$d%zu << EOD\n", d);
-		for (size_t i = 0; i < npts; i++)
-			if (pts[i].delay_ns == fits[d].delay_ns && pts[i].fig.n > 0)
-				fprintf(g, "%" PRIu64 " %.9g %.9g\n", pts[i].size, pts[i].fig.rtt.avg,
-				        pts[i].fig.tput_mbps[EF_MEAN]);
-		fprintf(g, "EOD\n");
-	}
-	fprintf(g, "set multiplot layout 1,2 title \"tcp-echo %s sweep: mean of each size, "
-	        "one curve per server delay\"\n", echo_mtype_name(type));
-	fprintf(g, "set grid\nset key top left\nset xlabel \"message size (bytes)\"\n");
-	gp_panel(g, pts, npts, fits, nfits, 2, "mean RTT (ms)", 1);
-	gp_panel(g, pts, npts, fits, nfits, 3, "mean throughput (Mbit/s)", 0);
-	fprintf(g, "unset multiplot\nset output\n");
-}
-
-int echo_plot(const char *path, enum echo_mtype type, const struct echo_point *pts,
-              size_t npts, const struct echo_fit *fits, size_t nfits)
-{
-	const char *fmt = echo_plot_format(path);
-	struct stat st;
-	FILE *g;
-	int status;
-
-	if (fmt == NULL)
-		return -EINVAL;
-	(void)remove(path);
-	g = popen("gnuplot >/dev/null", "w");
-	if (g == NULL)
-		return -errno;
-	gp_script(g, path, fmt, type, pts, npts, fits, nfits);
-	status = pclose(g);
-	if (status == -1)
-		return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return -ENOENT;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return -ECHILD;
-	if (stat(path, &st) != 0 || st.st_size == 0)
-		return -ECHILD;
-	return 0;
 }

@@ -2,6 +2,8 @@
  * `tcp-echo server` and `tcp-echo client HOST`.
  * Command line to config struct; echo_server_run / echo_client_run do the rest. */
 #include "echo.h"
+#include "echo_fit.h"
+#include "echo_plot.h"
 #include "pk_clock.h"
 #include "pk_cli.h"
 #include "pk_opt.h"

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "echo.h"
+#include "echo_fit.h"
 
 static void figures(void **st)
 {
