@@ -6,17 +6,14 @@
 #include "echo_plot.h"
 #include "pk_clock.h"
 #include "pk_cli.h"
+#include "pk_loop.h"
 #include "pk_opt.h"
 
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-
-static volatile sig_atomic_t stop_flag;
 
 static const char usage_top[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
@@ -81,18 +78,6 @@ enum {
 	OPT_WINDOW, OPT_SWEEP, OPT_SIZES, OPT_DELAYS, OPT_REPEAT, OPT_CSV, OPT_PLOT, OPT_MESSAGE,
 };
 
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-static void version(void)
-{
-	printf("tcp-echo %s\n", PK_VERSION);
-	exit(0);
-}
-
 static int server_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -120,7 +105,6 @@ static int server_main(int argc, char **argv)
 	};
 	int c;
 
-	pk_cli_set_usage(usage_server);
 	while ((c = getopt_long(argc, argv, "p:b:46JqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
@@ -149,7 +133,7 @@ static int server_main(int argc, char **argv)
 		case 'J': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'h': fputs(usage_server, stdout); return 0;
-		case 'V': version(); break;
+		case 'V': pk_cli_version();
 		default: pk_cli_usage();
 		}
 	}
@@ -209,12 +193,11 @@ static int client_main(int argc, char **argv)
 	};
 	struct echo_client_cfg cfg = {
 		.port = ECHO_DEFAULT_PORT, .family = AF_UNSPEC, .type = ECHO_RTT, .probes = 10,
-		.timeout_ns = 5 * PK_NS_PER_S, .window = 1, .repeat = 1, .stop = &stop_flag,
+		.timeout_ns = 5 * PK_NS_PER_S, .window = 1, .repeat = 1,
 	};
 	const char *e = NULL;
 	int c, have_size = 0;
 
-	pk_cli_set_usage(usage_client);
 	while ((c = getopt_long(argc, argv, "p:m:s:n:c:d:W:46JqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': cfg.port = pk_cli_port("port", optarg, 0); break;
@@ -253,7 +236,7 @@ static int client_main(int argc, char **argv)
 		case '6': cfg.family = AF_INET6; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'h': fputs(usage_client, stdout); return 0;
-		case 'V': version(); break;
+		case 'V': pk_cli_version();
 		default: pk_cli_usage();
 		}
 	}
@@ -263,30 +246,17 @@ static int client_main(int argc, char **argv)
 		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	cfg.host = argv[optind];
 	client_finish(&cfg, have_size);
-
-	struct sigaction sa = { .sa_handler = on_stop };   /* no SA_RESTART: EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* the client blocks in send/recv/poll: a signal makes them return EINTR */
+	cfg.stop = pk_stop_flag();
 	return echo_client_run(&cfg);
 }
 
 int main(int argc, char **argv)
 {
-	pk_cli_init("tcp-echo");
-	pk_cli_set_usage(usage_top);
-	if (argc >= 2 && strcmp(argv[1], "server") == 0)
-		return server_main(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "client") == 0)
-		return client_main(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		fputs(usage_top, stdout);
-		return 0;
-	}
-	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0))
-		version();
-	if (argc < 2)
-		pk_cli_error("missing role (server or client)");
-	pk_cli_error("unknown role '%s' (server or client)", argv[1]);
+	static const struct pk_cli_role roles[] = {
+		{ "server", usage_server, server_main },
+		{ "client", usage_client, client_main },
+	};
+
+	return pk_cli_main("tcp-echo", usage_top, roles, sizeof roles / sizeof roles[0], argc, argv);
 }

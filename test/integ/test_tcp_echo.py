@@ -8,6 +8,7 @@ exit codes, sweep output that adds up, CSV, JSON and the plot file.
 import csv
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -515,6 +516,14 @@ def test_client_exit_codes():
     for role in ("server", "client"):
         r = pkutil.run([echo(), role, "--help"])
         check(r.returncode == 0 and r.stdout.startswith("usage: tcp-echo " + role), "help")
+    for args in (["-V"], ["--version"], ["server", "-V"], ["client", "--version"]):
+        r = pkutil.run([echo()] + args)
+        check(r.returncode == 0 and re.fullmatch(r"tcp-echo \(probekit\) \S+\n", r.stdout),
+              "version %r: %r" % (args, r.stdout))
+    for args, msg in (([], "tcp-echo: a role is required: server or client\n"),
+                      (["bogus"], "tcp-echo: unknown role 'bogus' (server or client)\n")):
+        r = pkutil.run([echo()] + args)
+        check(r.returncode == 2 and r.stderr.startswith(msg), "role %r: %r" % (args, r.stderr))
     r = pkutil.run([echo(), "server", "--idle-timeout", "soon"])
     check(r.returncode == 2, "server usage")
 
