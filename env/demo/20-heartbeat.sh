@@ -8,7 +8,7 @@ out=$(mktemp)
 out2=$(mktemp)
 srv=
 cleanup() {
-	[ -n "$srv" ] && kill -TERM "$srv" 2>/dev/null || true
+	if [ -n "$srv" ]; then kill -TERM "$srv" 2>/dev/null || true; fi
 	rm -f "$out" "$out2"
 }
 trap cleanup EXIT

@@ -2,9 +2,7 @@
  * arithmetic (interval figures, per-peer figures, roll-over). */
 #include "cm.h"
 #include <errno.h>
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <string.h>
 
 #include "agent_table.h"
@@ -12,18 +10,6 @@
 
 #define MS PK_NS_PER_MS
 #define S PK_NS_PER_S
-
-static struct pk_addr v4(uint32_t host, uint16_t port)
-{
-	struct pk_addr a;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&a.ss;
-	memset(&a, 0, sizeof a);
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(host);
-	sin->sin_port = htons(port);
-	a.len = sizeof *sin;
-	return a;
-}
 
 static void init(struct agent_table *t, size_t peers)
 {
@@ -34,7 +20,7 @@ static void init(struct agent_table *t, size_t peers)
 static void all_answered(void **st)
 {
 	struct agent_table t;
-	struct pk_addr b = v4(0x0a010106, 1910);
+	struct pk_addr b = cm_v4(0x0a010106, 1910);
 	struct agent_interval in;
 	struct agent_peer_stats ps;
 	int64_t lat;
@@ -72,7 +58,7 @@ static void all_answered(void **st)
 static void loss_at_deadline(void **st)
 {
 	struct agent_table t;
-	struct pk_addr b = v4(0x0a010106, 1910);
+	struct pk_addr b = cm_v4(0x0a010106, 1910);
 	struct agent_interval in;
 	int64_t lat;
 	(void)st;
@@ -104,7 +90,7 @@ static void loss_at_deadline(void **st)
 static void late_dup_unknown(void **st)
 {
 	struct agent_table t;
-	struct pk_addr b = v4(0x0a010106, 1910);
+	struct pk_addr b = cm_v4(0x0a010106, 1910);
 	int64_t lat;
 	(void)st;
 	init(&t, 8);
@@ -137,7 +123,7 @@ static void late_dup_unknown(void **st)
 static void two_peers(void **st)
 {
 	struct agent_table t;
-	struct pk_addr b = v4(0x0a010106, 1910), c = v4(0x0a010107, 1910);
+	struct pk_addr b = cm_v4(0x0a010106, 1910), c = cm_v4(0x0a010107, 1910);
 	struct agent_interval in;
 	int64_t lat;
 	(void)st;
@@ -166,7 +152,7 @@ static void two_peers(void **st)
 static void found_by_reply(void **st)
 {
 	struct agent_table t;
-	struct pk_addr b = v4(0x0a010106, 1910);
+	struct pk_addr b = cm_v4(0x0a010106, 1910);
 	int64_t lat;
 	(void)st;
 	init(&t, 8);
@@ -185,7 +171,7 @@ static void found_by_reply(void **st)
 static void bounded_and_reaped(void **st)
 {
 	struct agent_table t;
-	struct pk_addr p[3] = { v4(0x0a000001, 1), v4(0x0a000002, 1), v4(0x0a000003, 1) };
+	struct pk_addr p[3] = { cm_v4(0x0a000001, 1), cm_v4(0x0a000002, 1), cm_v4(0x0a000003, 1) };
 	int64_t lat;
 	(void)st;
 	init(&t, 2);
@@ -214,7 +200,7 @@ static void bounded_and_reaped(void **st)
 static void roll_over(void **st)
 {
 	struct agent_table t;
-	struct pk_addr b = v4(0x0a010106, 1910);
+	struct pk_addr b = cm_v4(0x0a010106, 1910);
 	struct agent_interval in;
 	struct agent_peer_stats ps;
 	int64_t lat;
@@ -254,7 +240,7 @@ static void roll_over(void **st)
 static void restamped_send(void **st)
 {
 	struct agent_table t;
-	struct pk_addr b = v4(0x0a010106, 1910);
+	struct pk_addr b = cm_v4(0x0a010106, 1910);
 	int64_t lat;
 	(void)st;
 	init(&t, 8);
@@ -274,7 +260,7 @@ static void restamped_send(void **st)
 static void oneway_from_peer(void **st)
 {
 	struct agent_table t;
-	struct pk_addr b = v4(0x0a010106, 1910);
+	struct pk_addr b = cm_v4(0x0a010106, 1910);
 	struct agent_peer_stats ps;
 	struct agent_peer *p;
 	int64_t lat;
@@ -311,7 +297,7 @@ static void oneway_from_peer(void **st)
 	assert_int_equal(p->owd_count, 2);            /* not in the summary either */
 	assert_true(fabs(p->owd_sum_s - 0.080) < 1e-9);
 	/* the sequence modulo 10^7 wraps: 9999999 then 0 then 1 is no gap */
-	struct pk_addr c = v4(0x0a010107, 1910);
+	struct pk_addr c = cm_v4(0x0a010107, 1910);
 	p = agent_table_heard(&t, &c, 0);
 	assert_int_equal(agent_table_oneway(&t, p, 9999999, MS), 0);
 	assert_int_equal(agent_table_oneway(&t, p, 0, MS), 0);
