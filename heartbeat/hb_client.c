@@ -3,6 +3,7 @@
  * Event loop callbacks and state only; printing in hb_report.c.
  */
 #include "hb.h"
+#include "hb_report.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,6 +13,34 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+
+#include "pk_clock.h"
+#include "pk_loop.h"
+#include "pk_sock.h"
+#include "pk_stats.h"
+
+struct hb_client {
+	const struct hb_client_cfg *cfg;
+	struct hb_client_info info;     /* cfg, peer, start times: for the lines */
+	struct event_base *base;
+	struct event *rd, *send_tm, *expire_tm, *phi_tm;
+	struct pk_stop stop;            /* SIGINT / SIGTERM end the loop */
+	int fd;
+	struct pk_sched sched;
+	struct pk_seqtrack track;
+	double *diffs;           /* time_diff (s) per window slot, NAN if none */
+	struct pk_rtt rtt;
+	struct pk_summary diff;  /* server time_diff of answered heartbeats, ms */
+	struct hb_kmiss kmiss;
+	struct hb_phi phi;
+	struct hb_verdicts v[HB_DETECTORS];
+	uint64_t runhist[HB_RUNHIST + 1];
+	uint64_t cur_run;
+	uint64_t bad_replies, send_errors, icmp_errors;  /* unknown: track.unknown */
+	int64_t end_ns;
+	int stopped_down;
+	struct pk_samples samples; /* struct hb_sample; empty without -J / --csv */
+};
 
 static int acting(const struct hb_client *c, enum hb_detector d)
 {
@@ -30,10 +59,32 @@ static void maybe_finish(struct hb_client *c)
 		event_base_loopbreak(c->base);
 }
 
+/* What the line of a verdict change says: the detector's figures now. */
+static void verdict_change(const struct hb_client *c, enum hb_detector d,
+                           enum hb_change ch, int64_t now, struct hb_verdict_change *vc)
+{
+	const struct hb_verdicts *v = &c->v[d];
+
+	memset(vc, 0, sizeof *vc);
+	vc->det = d;
+	vc->ch = ch;
+	vc->now_ns = now;
+	vc->last_reply_ns = c->kmiss.last_ok_ns;
+	vc->run = c->kmiss.run;
+	vc->first_miss = c->kmiss.first_miss;
+	vc->phi = hb_phi_value(&c->phi, now);
+	vc->phi_threshold = c->phi.threshold;
+	vc->gap_mean_ns = c->phi.mean_ns;
+	vc->gap_sd_ns = c->phi.sd_ns;
+	/* the newest outage kept (the one ending, unless the list is full) */
+	vc->outage = ch == HB_WENT_UP && v->n > 0 ? &v->list[v->n - 1] : NULL;
+}
+
 static void verdict(struct hb_client *c, enum hb_detector d,
                     enum hb_change ch, int64_t now)
 {
 	struct hb_verdicts *v = &c->v[d];
+	struct hb_verdict_change vc;
 	struct hb_outage *o;
 
 	if (ch == HB_SAME)
@@ -53,7 +104,8 @@ static void verdict(struct hb_client *c, enum hb_detector d,
 		if (v->n > 0 && v->list[v->n - 1].up_ns < 0)
 			v->list[v->n - 1].up_ns = now;
 	}
-	hb_report_verdict(c, d, ch, now);
+	verdict_change(c, d, ch, now, &vc);
+	hb_report_verdict(&c->info, &vc);
 	if (ch == HB_WENT_DOWN && acting(c, d) && !c->cfg->keep_going) {
 		c->stopped_down = 1;
 		c->end_ns = now;
@@ -141,7 +193,8 @@ static void expire(struct hb_client *c, int64_t now)
 			c->cur_run = 0;
 		}
 		sample_add(c, s, *diff_slot(c, s->seq));
-		hb_report_decided(c, s);
+		if (missed)
+			hb_report_timeout(&c->info, s->seq, s->sent_ns + c->cfg->timeout_ns);
 		if (missed)
 			verdict(c, HB_DET_KMISS, hb_kmiss_timeout(&c->kmiss, s->seq), now);
 	}
@@ -213,7 +266,8 @@ static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_
 
 	if (r == PK_REPLY_UNKNOWN)
 		return;         /* counted by the tracker */
-	hb_report_reply(c, m->seq, rtt, m->diff_s, r == PK_REPLY_LATE, r == PK_REPLY_DUP);
+	hb_report_reply(&c->info, pk_now_ns(), m->seq, rtt, m->diff_s, r == PK_REPLY_LATE,
+	                r == PK_REPLY_DUP);
 	if (r == PK_REPLY_DUP)
 		return;
 	*diff_slot(c, m->seq) = m->diff_s;
@@ -256,11 +310,11 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 static int client_open(struct hb_client *c)
 {
 	const struct hb_client_cfg *cfg = c->cfg;
-	int rc = pk_resolve(cfg->host, cfg->port, cfg->family, SOCK_DGRAM, 0, &c->peer);
+	int rc = pk_resolve(cfg->host, cfg->port, cfg->family, SOCK_DGRAM, 0, &c->info.peer);
 
 	if (rc < 0)
 		return rc;
-	c->fd = pk_udp_connect(&c->peer);
+	c->fd = pk_udp_connect(&c->info.peer);
 	if (c->fd < 0)
 		return c->fd;
 	(void)pk_sock_rx_timestamps(c->fd);
@@ -287,6 +341,7 @@ static int client_init(struct hb_client *c, const struct hb_client_cfg *cfg)
 {
 	memset(c, 0, sizeof *c);
 	c->cfg = cfg;
+	c->info.cfg = cfg;
 	c->fd = -1;
 	/* replies up to ~3 timeouts late are still told apart from strangers */
 	if (pk_seqtrack_init(&c->track, pk_seqtrack_window(cfg->interval_ns, cfg->timeout_ns,
@@ -326,6 +381,40 @@ static void client_close(struct hb_client *c)
 	pk_samples_free(&c->samples);
 }
 
+/* The figures of the finished run, for hb_report_client_end. */
+static void result_of(const struct hb_client *c, struct hb_client_result *r)
+{
+	const struct pk_seqtrack *t = &c->track;
+	uint64_t missed = t->lost + t->late;
+
+	memset(r, 0, sizeof *r);
+	r->info = c->info;
+	pk_ping_totals_of(&r->totals, t, c->end_ns - c->info.start_ns);
+	/* a run of misses still open at the end counts too */
+	if (c->cur_run > r->totals.longest_loss_run)
+		r->totals.longest_loss_run = c->cur_run;
+	pk_rtt_ms(&c->rtt, &r->rtt);
+	r->diff = c->diff;
+	memcpy(r->runhist, c->runhist, sizeof r->runhist);
+	r->bad_replies = c->bad_replies;
+	r->unknown_replies = t->unknown;
+	r->icmp_errors = c->icmp_errors;
+	r->send_errors = c->send_errors;
+	r->final_down = c->v[c->cfg->detector].down;
+	r->interrupted = c->stop.signo != 0;
+	memcpy(r->det, c->v, sizeof r->det);
+	r->phi_threshold = c->phi.threshold;
+	r->phi_gap_mean_ns = c->phi.mean_ns;
+	r->phi_gap_sd_ns = c->phi.sd_ns;
+	r->decided = t->ok + missed;
+	r->loss = r->decided ? (double)missed / (double)r->decided : 0.0;
+	hb_false_alarm(r->loss, c->cfg->misses, c->cfg->interval_ns, c->cfg->timeout_ns, &r->fa);
+	r->fa.valid = r->fa.valid && r->decided > 0;
+	r->samples = c->samples.n ? pk_samples_at(&c->samples, 0) : NULL;
+	r->nsamples = c->samples.n;
+	r->samples_dropped = c->samples.dropped;
+}
+
 /* 0: ended with the server up; 1: ended down or never answered. */
 static int exit_status(const struct hb_client *c)
 {
@@ -337,6 +426,7 @@ static int exit_status(const struct hb_client *c)
 int hb_client_run(const struct hb_client_cfg *cfg)
 {
 	struct hb_client *c = malloc(sizeof *c);
+	struct hb_client_result res;
 	int rc;
 
 	if (c == NULL)
@@ -353,18 +443,19 @@ int hb_client_run(const struct hb_client_cfg *cfg)
 		return 2;
 	}
 	(void)pk_timer_slack_min();
-	c->start_wall_ns = pk_wall_ns();
-	c->start_ns = pk_now_ns();
-	pk_sched_init(&c->sched, c->start_ns, cfg->interval_ns);
-	hb_report_client_start(c);
-	pk_timer_at(c->send_tm, c->start_ns);
+	c->info.start_wall_ns = pk_wall_ns();
+	c->info.start_ns = pk_now_ns();
+	pk_sched_init(&c->sched, c->info.start_ns, cfg->interval_ns);
+	hb_report_client_start(&c->info);
+	pk_timer_at(c->send_tm, c->info.start_ns);
 	event_base_dispatch(c->base);
 	if (c->end_ns == 0)
 		c->end_ns = pk_now_ns();
 	samples_drain(c);
 	if (c->cur_run > 0)
 		c->runhist[c->cur_run < HB_RUNHIST ? c->cur_run : HB_RUNHIST]++;
-	hb_report_client_end(c);
+	result_of(c, &res);
+	hb_report_client_end(&res);
 	rc = exit_status(c);
 	client_close(c);
 	free(c);

@@ -3,6 +3,7 @@
  * restarted. Event loop callbacks and state only; printing in hb_report*.c.
  */
 #include "hb.h"
+#include "hb_report.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,9 +14,58 @@
 #include <event2/event.h>
 
 #include "pk_batch.h"
+#include "pk_clock.h"
+#include "pk_limit.h"
+#include "pk_loop.h"
+#include "pk_sim.h"
+#include "pk_sock.h"
 
 #define ROUNDS 16                /* recvmmsg batches per read callback */
 #define BATCH 64                 /* datagrams per recvmmsg */
+
+struct hb_server {
+	const struct hb_server_cfg *cfg;
+	struct event_base *base;
+	struct event *rd, *dead_tm, *report_tm;
+	struct pk_stop stop;            /* SIGINT / SIGTERM end the loop */
+	int fd;
+	struct pk_addr local;
+	struct pk_batch *batch;  /* receive and reply buffers, owned */
+	struct hb_table tab;
+	struct pk_limit lim;
+	struct pk_sim sim;
+	uint64_t seed;
+	struct hb_server_totals tot;
+	int64_t start_ns, start_wall_ns;
+	int64_t wall_offset_ns;  /* wall - monotonic, refreshed per batch */
+	int kernel_ts;           /* receive timestamps from the kernel */
+};
+
+/* The server as the report sees it. */
+static struct hb_server_view view(const struct hb_server *s)
+{
+	struct hb_server_view v = {
+		.cfg = s->cfg, .local = &s->local, .seed = s->seed,
+		.kernel_ts = s->kernel_ts, .wall_offset_ns = s->wall_offset_ns,
+		.tot = &s->tot, .tab = &s->tab,
+	};
+	return v;
+}
+
+static void report_event(const struct hb_server *s, enum hb_srv_event ev,
+                         const struct hb_peer *p, int64_t now_ns, uint64_t prev_seq)
+{
+	struct hb_server_view v = view(s);
+
+	hb_report_server_event(&v, ev, p, now_ns, prev_seq);
+}
+
+static void report_table(const struct hb_server *s, int64_t now_ns, int final)
+{
+	struct hb_server_view v = view(s);
+
+	hb_report_server_table(&v, now_ns, final);
+}
 
 /* Arms the stop timer for the client that has been silent longest. */
 static void arm_dead_timer(struct hb_server *s)
@@ -40,7 +90,7 @@ static void on_dead_timer(evutil_socket_t fd, short what, void *arg)
 	       p->last_ns + s->cfg->dead_after_ns <= now) {
 		hb_table_stop(&s->tab, p);
 		s->tot.ev_stopped++;
-		hb_report_server_event(s, HB_EV_STOPPED, p, now, 0);
+		report_event(s, HB_EV_STOPPED, p, now, 0);
 	}
 	arm_dead_timer(s);
 }
@@ -52,7 +102,7 @@ static void on_report_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	hb_report_server_table(s, now, 0);
+	report_table(s, now, 0);
 	/* next report at start + n * period, never drifting */
 	pk_timer_at(s->report_tm, now + s->cfg->report_ns -
 	            (now - s->start_ns) % s->cfg->report_ns);
@@ -68,7 +118,7 @@ static void update_diff(struct hb_peer *p, int64_t diff)
 	p->diff_mean_ns += ((double)diff - p->diff_mean_ns) / (double)p->diff_n;
 }
 
-/* Records an accepted heartbeat from `from`; returns the record. */
+/* Records an accepted heartbeat from rx->from (diff: its time_diff). */
 static void record(struct hb_server *s, const struct pk_rx *rx,
                    const struct hb_beat *m, int64_t diff)
 {
@@ -81,7 +131,7 @@ static void record(struct hb_server *s, const struct pk_rx *rx,
 		p = hb_table_add(&s->tab, &rx->from, rx->rx_ns, &evicted);
 		if (evicted) {
 			s->tot.evicted++;
-			hb_report_server_event(s, HB_EV_EVICTED, NULL, rx->rx_ns, 0);
+			report_event(s, HB_EV_EVICTED, NULL, rx->rx_ns, 0);
 		}
 		s->tot.clients_seen++;
 	}
@@ -94,15 +144,15 @@ static void record(struct hb_server *s, const struct pk_rx *rx,
 	if (ev != PK_RXSEQ_DUP)
 		update_diff(p, diff);
 	if (ev == PK_RXSEQ_FIRST) {
-		hb_report_server_event(s, HB_EV_SEEN, p, rx->rx_ns, 0);
+		report_event(s, HB_EV_SEEN, p, rx->rx_ns, 0);
 	} else if (ev == PK_RXSEQ_RESTART) {
 		p->diff_n = 0;
 		update_diff(p, diff);
 		s->tot.ev_restarted++;
-		hb_report_server_event(s, HB_EV_RESTARTED, p, rx->rx_ns, prev);
+		report_event(s, HB_EV_RESTARTED, p, rx->rx_ns, prev);
 	} else if (was_stopped) {
 		s->tot.ev_resumed++;
-		hb_report_server_event(s, HB_EV_RESUMED, p, rx->rx_ns, prev);
+		report_event(s, HB_EV_RESUMED, p, rx->rx_ns, prev);
 	}
 	if (s->tab.active.len == 1 || !event_pending(s->dead_tm, EV_TIMEOUT, NULL))
 		arm_dead_timer(s);
@@ -220,6 +270,7 @@ static void server_close(struct hb_server *s)
 int hb_server_run(const struct hb_server_cfg *cfg)
 {
 	struct hb_server s;
+	struct hb_server_view v;
 	int rc;
 
 	memset(&s, 0, sizeof s);
@@ -245,9 +296,10 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 		server_close(&s);
 		return 2;
 	}
-	hb_report_listening(&s);
+	v = view(&s);
+	hb_report_listening(&v);
 	event_base_dispatch(s.base);
-	hb_report_server_table(&s, pk_now_ns(), 1);
+	report_table(&s, pk_now_ns(), 1);
 	server_close(&s);
 	return 0;
 }

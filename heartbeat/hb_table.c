@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pk_clock.h"
+
 _Static_assert(sizeof(struct hb_peer) < 256, "client record must stay small");
 
 #define IDX(t, p) ((uint32_t)((p) - (t)->peers) + 1)
@@ -199,12 +201,34 @@ struct hb_peer *hb_table_oldest_active(struct hb_table *t)
 	return t->active.head ? REC(t, t->active.head) : NULL;
 }
 
-struct hb_peer *hb_table_first(struct hb_table *t, const struct hb_list *l)
+const struct hb_peer *hb_table_first(const struct hb_table *t, const struct hb_list *l)
 {
 	return l->head ? REC(t, l->head) : NULL;
 }
 
-struct hb_peer *hb_table_next(struct hb_table *t, const struct hb_peer *p)
+const struct hb_peer *hb_table_next(const struct hb_table *t, const struct hb_peer *p)
 {
 	return p->next ? REC(t, p->next) : NULL;
+}
+
+void hb_peer_figures(const struct hb_peer *p, int64_t now_ns, struct hb_peer_figures *out)
+{
+	uint64_t exp = pk_rxseq_expected(&p->rx);
+
+	memset(out, 0, sizeof *out);
+	hb_peer_addr(p, &out->addr);
+	out->state = (enum hb_peer_state)p->state;
+	out->received = p->rx.received;
+	out->lost = pk_rxseq_lost(&p->rx);
+	out->last_seq = p->last_seq;
+	out->loss_valid = exp > 0;
+	out->loss_percent = exp ? 100.0 * (double)out->lost / (double)exp : 0.0;
+	out->dups = p->rx.dups;
+	out->reordered = p->rx.reordered;
+	out->restarts = p->rx.restarts;
+	out->diff_valid = p->diff_n > 0;
+	out->diff_min_ms = (double)p->diff_min_ns / 1e6;
+	out->diff_avg_ms = p->diff_mean_ns / 1e6;
+	out->diff_max_ms = (double)p->diff_max_ns / 1e6;
+	out->silent_s = pk_ns_to_s(now_ns - p->last_ns);
 }

@@ -72,9 +72,23 @@ void hb_table_stop(struct hb_table *t, struct hb_peer *p);
 /* Head of the active list (least recently heard), or NULL. */
 struct hb_peer *hb_table_oldest_active(struct hb_table *t);
 /* Iteration: first of a list, then the next record of the same list. */
-struct hb_peer *hb_table_first(struct hb_table *t, const struct hb_list *l);
-struct hb_peer *hb_table_next(struct hb_table *t, const struct hb_peer *p);
+const struct hb_peer *hb_table_first(const struct hb_table *t, const struct hb_list *l);
+const struct hb_peer *hb_table_next(const struct hb_table *t, const struct hb_peer *p);
 /* The address of p as a pk_addr. */
 void hb_peer_addr(const struct hb_peer *p, struct pk_addr *out);
+
+/* What the server reports of one client at now_ns. */
+struct hb_peer_figures {
+	struct pk_addr addr;
+	enum hb_peer_state state;
+	uint64_t received, lost, last_seq;
+	double loss_percent;     /* lost / expected; 0 and !loss_valid before any */
+	int loss_valid;
+	uint32_t dups, reordered, restarts;
+	int diff_valid;          /* a time_diff was recorded */
+	double diff_min_ms, diff_avg_ms, diff_max_ms;
+	double silent_s;         /* since the last heartbeat */
+};
+void hb_peer_figures(const struct hb_peer *p, int64_t now_ns, struct hb_peer_figures *out);
 
 #endif

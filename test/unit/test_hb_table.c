@@ -81,7 +81,7 @@ static void find_add_touch(void **st)
 static void eviction(void **st)
 {
 	struct hb_table t;
-	struct hb_peer *p;
+	const struct hb_peer *p;
 	struct pk_addr a;
 	int ev, n = 0;
 	(void)st;
@@ -122,12 +122,52 @@ static void eviction(void **st)
 	hb_table_free(&t);
 }
 
+/* The figures the server reports of a client: loss against what was
+ * expected (none before the first heartbeat), time_diff in ms, silence. */
+static void peer_figures(void **st)
+{
+	struct hb_table t;
+	struct pk_addr a = v4(0x7f000001, 1000);
+	struct hb_peer_figures f;
+	struct hb_peer *p;
+	int ev;
+	(void)st;
+	assert_int_equal(hb_table_init(&t, 4), 0);
+	p = hb_table_add(&t, &a, 1000, &ev);
+	hb_peer_figures(p, 1000, &f);
+	assert_false(f.loss_valid);
+	assert_false(f.diff_valid);
+	assert_true(f.loss_percent == 0.0);
+	assert_true(pk_addr_equal(&f.addr, &a));
+	assert_int_equal(f.state, HB_PEER_ACTIVE);
+	/* 0, 1, 3: one of four lost */
+	for (uint64_t q = 0; q < 4; q++)
+		if (q != 2)
+			pk_rxseq_add(&p->rx, q, 0);
+	p->last_seq = 3;
+	p->diff_n = 2;
+	p->diff_min_ns = 1000000;
+	p->diff_mean_ns = 1500000.0;
+	p->diff_max_ns = 2000000;
+	hb_peer_figures(p, 1000 + 2500000000LL, &f);
+	assert_true(f.loss_valid);
+	assert_int_equal(f.received, 3);
+	assert_int_equal(f.lost, 1);
+	assert_true(f.loss_percent == 25.0);
+	assert_int_equal(f.last_seq, 3);
+	assert_true(f.diff_valid);
+	assert_true(f.diff_min_ms == 1.0 && f.diff_avg_ms == 1.5 && f.diff_max_ms == 2.0);
+	assert_true(f.silent_s == 2.5);
+	hb_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(small_record),
 		cmocka_unit_test(find_add_touch),
 		cmocka_unit_test(eviction),
+		cmocka_unit_test(peer_figures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
