@@ -32,19 +32,24 @@ static size_t udp_frame(unsigned char *f, int v6, unsigned sport, unsigned dport
 	return off + 8 + plen;
 }
 
-static void probe_digits(void **st)
+/* The key of a UDP frame carrying the text payload. */
+static struct emu_key key_of(int v6, unsigned sport, unsigned dport, const char *payload)
 {
 	unsigned char f[256];
 	struct emu_key k;
-	size_t len;
+
+	emu_frame_key(f, udp_frame(f, v6, sport, dport, payload, strlen(payload)), &k);
+	return k;
+}
+
+static void probe_digits(void **st)
+{
+	struct emu_key k = key_of(0, 40000, 1910, "1329751876540000017");
 	(void)st;
-	len = udp_frame(f, 0, 40000, 1910, "1329751876540000017", 19);
-	emu_frame_key(f, len, &k);
 	assert_int_equal(k.sport, 40000);
 	assert_int_equal(k.dport, 1910);
 	assert_string_equal(k.text, "1329751876540000017");
-	len = udp_frame(f, 1, 5000, 1910, "17", 2);
-	emu_frame_key(f, len, &k);
+	k = key_of(1, 5000, 1910, "17");
 	assert_int_equal(k.dport, 1910);
 	assert_string_equal(k.text, "17");
 }
@@ -52,20 +57,16 @@ static void probe_digits(void **st)
 /* Ports always; digits only when the whole payload is 1 to 31 digits. */
 static void not_digits(void **st)
 {
-	unsigned char f[256];
-	struct emu_key k;
-	size_t len;
+	struct emu_key k = key_of(0, 1, 2, "17\n");
 	(void)st;
-	len = udp_frame(f, 0, 1, 2, "17\n", 3);
-	emu_frame_key(f, len, &k);
 	assert_int_equal(k.sport, 1);
 	assert_string_equal(k.text, "");
-	len = udp_frame(f, 0, 1, 2, "", 0);
-	emu_frame_key(f, len, &k);
+	k = key_of(0, 1, 2, "");
 	assert_int_equal(k.dport, 2);
 	assert_string_equal(k.text, "");
-	len = udp_frame(f, 0, 1, 2, "12345678901234567890123456789012", 32);
-	emu_frame_key(f, len, &k);
+	k = key_of(0, 1, 2, "1234567890123456789012345678901");
+	assert_string_equal(k.text, "1234567890123456789012345678901");
+	k = key_of(0, 1, 2, "12345678901234567890123456789012");
 	assert_string_equal(k.text, "");
 }
 
