@@ -34,7 +34,7 @@ static const char usage_server[] =
 	"  -p, --port PORT        port to serve (default 9900; 0 = any)\n"
 	"  -b, --bind ADDR        address to bind (default: all, IPv6 and IPv4)\n"
 	"  -4, -6                 IPv4 or IPv6 only\n"
-	"      --plain            echo whatever bytes arrive (seed 002's first half)\n"
+	"      --plain            echo whatever bytes arrive (the assignment's plain echo)\n"
 	"      --max-size BYTES   largest msg_size accepted (default 1M)\n"
 	"      --max-probes N     most probes per session (default 1000000)\n"
 	"      --max-delay DUR    longest server delay (default 60s)\n"

@@ -5,7 +5,7 @@ bin=${PK_BUILD_DIR:?}/udp-ping/udp-ping
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-echo "=== udp-ping: server with the seeds' 30% simulated loss, client sends 10 pings ==="
+echo "=== udp-ping: server with the pinger assignment's 30% simulated loss, client sends 10 pings ==="
 "$bin" server -p 0 -q --seed 2024 >"$out" &
 srv=$!
 # wait for the server's first line, which carries its port

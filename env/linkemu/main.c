@@ -23,8 +23,9 @@ static const char usage_text[] =
 	"a->b delay, normal jitter (standard deviation), loss and rate, and the\n"
 	"same the other way. P: probability (0.1) or percent (10%); BPS: bits/s\n"
 	"with k, M or G (1000s). Prints 'linkemu: forwarding A <-> B' when ready;\n"
-	"SIGINT/SIGTERM print the counters and stop. --realtime: SCHED_FIFO, so\n"
-	"other processes cannot delay a departure.\n";
+	"SIGINT/SIGTERM print the counters and stop. --realtime: SCHED_FIFO and no\n"
+	"CPU idle states while it runs (PM QoS), so neither other processes nor a\n"
+	"waking CPU delay a departure.\n";
 
 enum { OPT_D = 256, OPT_DAB, OPT_DBA, OPT_J, OPT_JAB, OPT_JBA, OPT_L, OPT_LAB, OPT_LBA,
        OPT_R, OPT_RAB, OPT_RBA, OPT_LIMIT, OPT_SPIN, OPT_SEED, OPT_PIDFILE, OPT_RT, OPT_TRACE };
