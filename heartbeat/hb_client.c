@@ -437,7 +437,7 @@ int hb_client_run(const struct hb_client_cfg *cfg)
 	if (rc == 0)
 		rc = client_events(c);
 	if (rc < 0) {
-		hb_report_error(cfg->host, rc);
+		hb_report_error("%s: %s", cfg->host, pk_sock_strerror(rc));
 		client_close(c);
 		free(c);
 		return 2;

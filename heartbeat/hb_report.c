@@ -1,10 +1,12 @@
-/* All printing of `heartbeat client`: per-heartbeat lines, verdicts, the
- * summary, JSON and CSV. (The server's printing is in hb_report_srv.c.)
+/* All printing of `heartbeat client` (per-heartbeat lines, verdicts, the
+ * summary, JSON and CSV) and what both roles share: the error line and
+ * the clock text. The server's printing is in hb_report_srv.c.
  */
 #include "hb_report.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "pk_clock.h"
@@ -12,6 +14,17 @@
 #include "pk_report.h"
 
 static const char *const det_name[HB_DETECTORS] = { "kmiss", "phi" };
+
+void hb_report_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("heartbeat: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
 
 char *hb_clock_str(int64_t wall_offset_ns, int64_t mono_ns, char *buf, size_t cap)
 {

@@ -21,11 +21,6 @@ static const char *const state_name[] = {
 	[HB_PEER_STOPPED] = "stopped",
 };
 
-void hb_report_error(const char *where, int code)
-{
-	fprintf(stderr, "heartbeat: %s: %s\n", where, pk_sock_strerror(code));
-}
-
 void hb_report_listening(const struct hb_server_view *v)
 {
 	char a[80], d[32];

@@ -292,7 +292,7 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 	if (rc == 0)
 		rc = server_events(&s);
 	if (rc < 0) {
-		hb_report_error("server", rc);
+		hb_report_error("server: %s", pk_sock_strerror(rc));
 		server_close(&s);
 		return 2;
 	}

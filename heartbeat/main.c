@@ -56,17 +56,17 @@ static const char top_usage[] =
 "Run `heartbeat server -h' or `heartbeat client -h' for the options.\n";
 
 enum {
-	O_LOSS = 256, O_SEED, O_DEAD, O_REPORT, O_MAXC, O_RATE, O_MISSES,
-	O_DETECTOR, O_PHI, O_KEEP, O_CSV,
+	OPT_LOSS = 256, OPT_SEED, OPT_DEAD, OPT_REPORT, OPT_MAXC, OPT_RATE, OPT_MISSES,
+	OPT_DETECTOR, OPT_PHI, OPT_KEEP, OPT_CSV,
 };
 
 static int server_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "port", 1, NULL, 'p' }, { "bind", 1, NULL, 'b' },
-		{ "loss", 1, NULL, O_LOSS }, { "seed", 1, NULL, O_SEED },
-		{ "dead-after", 1, NULL, O_DEAD }, { "report", 1, NULL, O_REPORT },
-		{ "max-clients", 1, NULL, O_MAXC }, { "rate-limit", 1, NULL, O_RATE },
+		{ "loss", 1, NULL, OPT_LOSS }, { "seed", 1, NULL, OPT_SEED },
+		{ "dead-after", 1, NULL, OPT_DEAD }, { "report", 1, NULL, OPT_REPORT },
+		{ "max-clients", 1, NULL, OPT_MAXC }, { "rate-limit", 1, NULL, OPT_RATE },
 		{ "json", 0, NULL, 'J' }, { "quiet", 0, NULL, 'q' },
 		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -78,34 +78,33 @@ static int server_main(int argc, char **argv)
 	};
 	int ch;
 
-	pk_cli_set_usage(server_usage);
 	while ((ch = getopt_long(argc, argv, "p:b:46JqhV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
 		case 'b': cfg.bind = optarg; break;
 		case '4': cfg.family = AF_INET; break;
 		case '6': cfg.family = AF_INET6; break;
-		case O_LOSS: cfg.loss = pk_cli_prob("loss", optarg); break;
-		case O_SEED:
+		case OPT_LOSS: cfg.loss = pk_cli_prob("loss", optarg); break;
+		case OPT_SEED:
 			cfg.seed = pk_cli_uint("seed", optarg, 0, UINT64_MAX);
 			cfg.have_seed = 1;
 			break;
-		case O_DEAD:
+		case OPT_DEAD:
 			cfg.dead_after_ns = pk_cli_duration("dead-after", optarg, PK_NS_PER_MS, 86400 * PK_NS_PER_S);
 			break;
-		case O_REPORT:
+		case OPT_REPORT:
 			cfg.report_ns = pk_cli_duration("report", optarg, 10 * PK_NS_PER_MS, 86400 * PK_NS_PER_S);
 			break;
-		case O_MAXC:
+		case OPT_MAXC:
 			cfg.max_clients = (uint32_t)pk_cli_uint("max-clients", optarg, 1, 1u << 24);
 			break;
-		case O_RATE:
+		case OPT_RATE:
 			cfg.rate_limit = (double)pk_cli_uint("rate-limit", optarg, 0, 10000000);
 			break;
 		case 'J': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'h': fputs(server_usage, stdout); return 0;
-		case 'V': printf("heartbeat %s\n", PK_VERSION); return 0;
+		case 'V': pk_cli_version();
 		default: pk_cli_usage();
 		}
 	}
@@ -121,8 +120,8 @@ static void client_opt(struct hb_client_cfg *cfg, int ch, const char *arg)
 	case 'i': cfg->interval_ns = pk_cli_duration("interval", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
 	case 'W': cfg->timeout_ns = pk_cli_duration("timeout", arg, PK_NS_PER_MS, 600 * PK_NS_PER_S); break;
 	case 'p': cfg->port = pk_cli_port("port", arg, 0); break;
-	case O_MISSES: cfg->misses = (unsigned)pk_cli_uint("misses", arg, 1, 1000); break;
-	case O_DETECTOR:
+	case OPT_MISSES: cfg->misses = (unsigned)pk_cli_uint("misses", arg, 1, 1000); break;
+	case OPT_DETECTOR:
 		if (strcmp(arg, "kmiss") == 0)
 			cfg->detector = HB_DET_KMISS;
 		else if (strcmp(arg, "phi") == 0)
@@ -130,9 +129,9 @@ static void client_opt(struct hb_client_cfg *cfg, int ch, const char *arg)
 		else
 			pk_cli_error("detector '%s': invalid (kmiss or phi)", arg);
 		break;
-	case O_PHI: cfg->phi_threshold = pk_cli_double("phi-threshold", arg, 0.1, 300); break;
-	case O_KEEP: cfg->keep_going = 1; break;
-	case O_CSV: cfg->csv = 1; break;
+	case OPT_PHI: cfg->phi_threshold = pk_cli_double("phi-threshold", arg, 0.1, 300); break;
+	case OPT_KEEP: cfg->keep_going = 1; break;
+	case OPT_CSV: cfg->csv = 1; break;
 	case '4': cfg->family = AF_INET; break;
 	case '6': cfg->family = AF_INET6; break;
 	case 'D': cfg->timestamps = 1; break;
@@ -146,11 +145,11 @@ static int client_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "count", 1, NULL, 'c' }, { "interval", 1, NULL, 'i' },
-		{ "timeout", 1, NULL, 'W' }, { "misses", 1, NULL, O_MISSES },
-		{ "detector", 1, NULL, O_DETECTOR }, { "phi-threshold", 1, NULL, O_PHI },
-		{ "keep-going", 0, NULL, O_KEEP }, { "port", 1, NULL, 'p' },
+		{ "timeout", 1, NULL, 'W' }, { "misses", 1, NULL, OPT_MISSES },
+		{ "detector", 1, NULL, OPT_DETECTOR }, { "phi-threshold", 1, NULL, OPT_PHI },
+		{ "keep-going", 0, NULL, OPT_KEEP }, { "port", 1, NULL, 'p' },
 		{ "timestamps", 0, NULL, 'D' }, { "quiet", 0, NULL, 'q' },
-		{ "json", 0, NULL, 'J' }, { "csv", 0, NULL, O_CSV },
+		{ "json", 0, NULL, 'J' }, { "csv", 0, NULL, OPT_CSV },
 		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,16 +160,13 @@ static int client_main(int argc, char **argv)
 	};
 	int ch;
 
-	pk_cli_set_usage(client_usage);
 	while ((ch = getopt_long(argc, argv, "c:i:W:p:46DqJhV", lo, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(client_usage, stdout);
 			return 0;
 		}
-		if (ch == 'V') {
-			printf("heartbeat %s\n", PK_VERSION);
-			return 0;
-		}
+		if (ch == 'V')
+			pk_cli_version();
 		client_opt(&cfg, ch, optarg);
 	}
 	if (optind == argc)
@@ -185,22 +181,12 @@ static int client_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static const struct pk_cli_role roles[] = {
+		{ "server", server_usage, server_main },
+		{ "client", client_usage, client_main },
+	};
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	pk_cli_init("heartbeat");
-	pk_cli_set_usage(top_usage);
-	if (argc < 2)
-		pk_cli_usage();
-	if (strcmp(argv[1], "server") == 0)
-		return server_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "client") == 0)
-		return client_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		fputs(top_usage, stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("heartbeat %s\n", PK_VERSION);
-		return 0;
-	}
-	pk_cli_error("unknown role '%s'", argv[1]);
+	return pk_cli_main("heartbeat", top_usage, roles, sizeof roles / sizeof roles[0],
+	                   argc, argv);
 }

@@ -373,6 +373,10 @@ def test_never_answered_and_usage():
     for args in (["-h"], ["server", "-h"], ["client", "--help"], ["-V"]):
         r = run([HB] + args)
         check(r.returncode == 0 and r.stdout, "%r" % args)
+    for args in (["-V"], ["--version"], ["server", "-V"], ["client", "--version"]):
+        r = run([HB] + args)
+        check(r.returncode == 0 and re.match(r"heartbeat \(probekit\) \S+\n$", r.stdout),
+              "version %r: %r" % (args, r.stdout))
     r = run([HB, "client", "-c", "1", "no.such.host.invalid"])
     check(r.returncode == 2, "unknown host: exit %d" % r.returncode)
 
