@@ -8,18 +8,6 @@
 
 #include "hb_table.h"
 
-static struct pk_addr v4(uint32_t host, uint16_t port)
-{
-	struct pk_addr a;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&a.ss;
-	memset(&a, 0, sizeof a);
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(host);
-	sin->sin_port = htons(port);
-	a.len = sizeof *sin;
-	return a;
-}
-
 static struct pk_addr v6(uint16_t port)
 {
 	struct pk_addr a;
@@ -46,7 +34,7 @@ static void small_record(void **st)
 static void find_add_touch(void **st)
 {
 	struct hb_table t;
-	struct pk_addr a = v4(0x7f000001, 1000), b = v4(0x7f000001, 1001), c = v6(1000);
+	struct pk_addr a = cm_v4(0x7f000001, 1000), b = cm_v4(0x7f000001, 1001), c = v6(1000);
 	struct pk_addr back;
 	struct hb_peer *pa, *pb, *pc;
 	int ev;
@@ -87,25 +75,25 @@ static void eviction(void **st)
 	(void)st;
 	assert_int_equal(hb_table_init(&t, 4), 0);
 	for (uint16_t i = 0; i < 4; i++) {
-		a = v4(0x0a000001, (uint16_t)(100 + i));
+		a = cm_v4(0x0a000001, (uint16_t)(100 + i));
 		hb_table_add(&t, &a, i, &ev);
 		assert_int_equal(ev, 0);
 	}
 	/* stop client 102: it is evicted before the older active 100 */
-	a = v4(0x0a000001, 102);
+	a = cm_v4(0x0a000001, 102);
 	hb_table_stop(&t, hb_table_find(&t, &a));
-	a = v4(0x0a000001, 200);
+	a = cm_v4(0x0a000001, 200);
 	hb_table_add(&t, &a, 10, &ev);
 	assert_int_equal(ev, 1);
 	assert_int_equal(t.evicted, 1);
-	a = v4(0x0a000001, 102);
+	a = cm_v4(0x0a000001, 102);
 	assert_null(hb_table_find(&t, &a));
 	/* then the least recently heard active one (100) */
-	a = v4(0x0a000001, 201);
+	a = cm_v4(0x0a000001, 201);
 	hb_table_add(&t, &a, 11, &ev);
-	a = v4(0x0a000001, 100);
+	a = cm_v4(0x0a000001, 100);
 	assert_null(hb_table_find(&t, &a));
-	a = v4(0x0a000001, 101);
+	a = cm_v4(0x0a000001, 101);
 	assert_non_null(hb_table_find(&t, &a));
 	assert_int_equal(t.used, 4);
 	for (p = hb_table_first(&t, &t.active); p; p = hb_table_next(&t, p))
@@ -113,7 +101,7 @@ static void eviction(void **st)
 	assert_int_equal(n, 4);
 	/* many more: never more than cap, lookups stay right */
 	for (uint32_t i = 0; i < 10000; i++) {
-		a = v4(0x0b000000 + i, 7);
+		a = cm_v4(0x0b000000 + i, 7);
 		p = hb_table_add(&t, &a, 100 + i, &ev);
 		assert_ptr_equal(hb_table_find(&t, &a), p);
 	}
@@ -127,7 +115,7 @@ static void eviction(void **st)
 static void peer_figures(void **st)
 {
 	struct hb_table t;
-	struct pk_addr a = v4(0x7f000001, 1000);
+	struct pk_addr a = cm_v4(0x7f000001, 1000);
 	struct hb_peer_figures f;
 	struct hb_peer *p;
 	int ev;
