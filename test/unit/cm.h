@@ -10,6 +10,16 @@
 
 #include "pk_sock.h"
 
+/* A test program's main: `CM_MAIN(CM_T(a), CM_T(b), ...)` runs the listed
+ * tests as one group. */
+#define CM_T(fn) cmocka_unit_test(fn)
+#define CM_MAIN(...)                                               \
+	int main(void)                                             \
+	{                                                          \
+		const struct CMUnitTest tests[] = { __VA_ARGS__ }; \
+		return cmocka_run_group_tests(tests, NULL, NULL);  \
+	}
+
 /* An IPv4 address and port, host order in. */
 static inline struct pk_addr cm_v4(uint32_t host, uint16_t port)
 {

@@ -132,15 +132,5 @@ static void stamp_unwrap(void **st)
 	assert_true(agent_stamp_unwrap(0, 3) == 10000000);      /* never 0 */
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(valid_probes),
-		cmocka_unit_test(not_probes),
-		cmocka_unit_test(format_known_bytes),
-		cmocka_unit_test(stamp_known_bytes),
-		cmocka_unit_test(stamp_delay),
-		cmocka_unit_test(stamp_unwrap),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(valid_probes), CM_T(not_probes), CM_T(format_known_bytes),
+	CM_T(stamp_known_bytes), CM_T(stamp_delay), CM_T(stamp_unwrap))

@@ -313,18 +313,6 @@ static void oneway_from_peer(void **st)
 	agent_table_free(&t);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(all_answered),
-		cmocka_unit_test(loss_at_deadline),
-		cmocka_unit_test(late_dup_unknown),
-		cmocka_unit_test(two_peers),
-		cmocka_unit_test(found_by_reply),
-		cmocka_unit_test(bounded_and_reaped),
-		cmocka_unit_test(roll_over),
-		cmocka_unit_test(restamped_send),
-		cmocka_unit_test(oneway_from_peer),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(all_answered), CM_T(loss_at_deadline), CM_T(late_dup_unknown),
+	CM_T(two_peers), CM_T(found_by_reply), CM_T(bounded_and_reaped),
+	CM_T(roll_over), CM_T(restamped_send), CM_T(oneway_from_peer))

@@ -100,12 +100,4 @@ static void lists(void **st)
 	assert_int_not_equal(echo_parse_list_delays("-1", d, 4, &n, &e), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(figures),
-		cmocka_unit_test(fit),
-		cmocka_unit_test(lists),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(figures), CM_T(fit), CM_T(lists))

@@ -58,8 +58,4 @@ static void random_ops(void **st)
 	echo_heap_free(&h);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = { cmocka_unit_test(random_ops) };
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(random_ops))

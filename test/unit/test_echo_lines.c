@@ -81,12 +81,4 @@ static void budget(void **st)
 	free(chunk);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(line_across_reads),
-		cmocka_unit_test(too_long),
-		cmocka_unit_test(budget),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(line_across_reads), CM_T(too_long), CM_T(budget))

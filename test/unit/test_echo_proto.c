@@ -250,17 +250,5 @@ static void client_format(void **st)
 	assert_int_equal(back.probes, s.probes);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(framer),
-		cmocka_unit_test(setup_valid),
-		cmocka_unit_test(setup_invalid),
-		cmocka_unit_test(probe_forms),
-		cmocka_unit_test(session_flow),
-		cmocka_unit_test(session_broken),
-		cmocka_unit_test(replies),
-		cmocka_unit_test(client_format),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(framer), CM_T(setup_valid), CM_T(setup_invalid), CM_T(probe_forms),
+	CM_T(session_flow), CM_T(session_broken), CM_T(replies), CM_T(client_format))

@@ -112,13 +112,4 @@ static void not_udp(void **st)
 	assert_int_equal(k.dport, 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(probe_digits),
-		cmocka_unit_test(not_digits),
-		cmocka_unit_test(vxlan_inner),
-		cmocka_unit_test(not_udp),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(probe_digits), CM_T(not_digits), CM_T(vxlan_inner), CM_T(not_udp))

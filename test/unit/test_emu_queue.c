@@ -90,13 +90,5 @@ static void fifo_and_bounds(void **st)
 	emu_queue_free(&q);                                     /* frees the rest */
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(constant_delay),
-		cmocka_unit_test(rate_paces),
-		cmocka_unit_test(jitter_keeps_order),
-		cmocka_unit_test(fifo_and_bounds),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(constant_delay), CM_T(rate_paces), CM_T(jitter_keeps_order),
+	CM_T(fifo_and_bounds))

@@ -158,15 +158,5 @@ static void false_alarm_known(void **st)
 	assert_false(fa.valid);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(kmiss_basic),
-		cmocka_unit_test(kmiss_overlap),
-		cmocka_unit_test(phi_regular),
-		cmocka_unit_test(phi_lossy),
-		cmocka_unit_test(phi_formula),
-		cmocka_unit_test(false_alarm_known),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(kmiss_basic), CM_T(kmiss_overlap), CM_T(phi_regular), CM_T(phi_lossy),
+	CM_T(phi_formula), CM_T(false_alarm_known))

@@ -121,13 +121,4 @@ static void format(void **st)
 	assert_string_equal(hb_bad_str(HB_BAD_SIZE), "oversized");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(beat_good),
-		cmocka_unit_test(beat_bad),
-		cmocka_unit_test(reply_good_bad),
-		cmocka_unit_test(format),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(beat_good), CM_T(beat_bad), CM_T(reply_good_bad), CM_T(format))

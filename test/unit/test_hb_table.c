@@ -149,13 +149,4 @@ static void peer_figures(void **st)
 	hb_table_free(&t);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(small_record),
-		cmocka_unit_test(find_add_touch),
-		cmocka_unit_test(eviction),
-		cmocka_unit_test(peer_figures),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(small_record), CM_T(find_add_touch), CM_T(eviction), CM_T(peer_figures))

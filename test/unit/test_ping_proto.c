@@ -65,13 +65,5 @@ static void echo_uppercases_ascii_only(void **st)
 	/* a reply is never larger than its request: the length is the caller's */
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(format_known),
-		cmocka_unit_test(parse_good),
-		cmocka_unit_test(parse_bad),
-		cmocka_unit_test(echo_uppercases_ascii_only),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(format_known), CM_T(parse_good), CM_T(parse_bad),
+	CM_T(echo_uppercases_ascii_only))

@@ -137,12 +137,4 @@ static void bad_sizes_refused(void **st)
 	assert_null(pk_batch_new(4, 0));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(batch_round_trip),
-		cmocka_unit_test(batch_limits_and_echo),
-		cmocka_unit_test(bad_sizes_refused),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(batch_round_trip), CM_T(batch_limits_and_echo), CM_T(bad_sizes_refused))

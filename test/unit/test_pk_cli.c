@@ -138,12 +138,4 @@ static void roles_dispatch(void **st)
 	assert_string_equal(out, "t: client: a HOST is required\nusage: t client HOST\n");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(good_values),
-		cmocka_unit_test(bad_values_exit_2),
-		cmocka_unit_test(roles_dispatch),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(good_values), CM_T(bad_values_exit_2), CM_T(roles_dispatch))

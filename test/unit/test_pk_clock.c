@@ -65,14 +65,5 @@ static void iso_format(void **st)
 	assert_string_equal(buf, "2024-09-20T08:21:58.391909Z");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(conversions),
-		cmocka_unit_test(monotonic_moves_forward),
-		cmocka_unit_test(schedule_is_absolute),
-		cmocka_unit_test(schedule_take_and_skip),
-		cmocka_unit_test(iso_format),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(conversions), CM_T(monotonic_moves_forward), CM_T(schedule_is_absolute),
+	CM_T(schedule_take_and_skip), CM_T(iso_format))

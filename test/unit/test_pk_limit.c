@@ -65,12 +65,4 @@ static void unlimited_and_bounded(void **st)
 	pk_limit_free(&l);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(burst_then_rate),
-		cmocka_unit_test(sources_independent),
-		cmocka_unit_test(unlimited_and_bounded),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(burst_then_rate), CM_T(sources_independent), CM_T(unlimited_and_bounded))

@@ -155,14 +155,6 @@ static void stop_flag_interrupts_blocking_calls(void **st)
 	close(p[1]);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(timer_fires_at_deadlines),
-		cmocka_unit_test(timer_in_the_past_fires_now),
-		cmocka_unit_test(signals_stop_the_loop),
-		cmocka_unit_test(signal_callback_runs_first),
-		cmocka_unit_test(stop_flag_interrupts_blocking_calls),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(timer_fires_at_deadlines), CM_T(timer_in_the_past_fires_now),
+	CM_T(signals_stop_the_loop), CM_T(signal_callback_runs_first),
+	CM_T(stop_flag_interrupts_blocking_calls))

@@ -103,14 +103,5 @@ static void format_duration(void **st)
 	assert_string_equal(pk_fmt_duration(100000LL, b, sizeof b), "100.000 us");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(uints),
-		cmocka_unit_test(doubles),
-		cmocka_unit_test(durations),
-		cmocka_unit_test(sizes_ports_probs),
-		cmocka_unit_test(format_duration),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(uints), CM_T(doubles), CM_T(durations), CM_T(sizes_ports_probs),
+	CM_T(format_duration))

@@ -144,14 +144,5 @@ static void csv_quoting(void **st)
 	free(out);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(summary_lines),
-		cmocka_unit_test(totals_from_tracker),
-		cmocka_unit_test(escape_untrusted),
-		cmocka_unit_test(json_shape),
-		cmocka_unit_test(csv_quoting),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(summary_lines), CM_T(totals_from_tracker), CM_T(escape_untrusted),
+	CM_T(json_shape), CM_T(csv_quoting))

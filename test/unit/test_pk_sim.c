@@ -68,13 +68,5 @@ static void uniform_and_normal(void **st)
 	assert_int_equal(pk_sim_delay_ns(&r, 1234, 0), 1234);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(same_seed_same_draws),
-		cmocka_unit_test(known_first_value),
-		cmocka_unit_test(drop_rate_near_p),
-		cmocka_unit_test(uniform_and_normal),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(same_seed_same_draws), CM_T(known_first_value), CM_T(drop_rate_near_p),
+	CM_T(uniform_and_normal))

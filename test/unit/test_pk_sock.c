@@ -265,19 +265,6 @@ static void server_socket_errors(void **st)
 	assert_non_null(pk_sock_strerror(rc));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(resolve_and_format),
-		cmocka_unit_test(equal_and_hash),
-		cmocka_unit_test(udp_v4),
-		cmocka_unit_test(udp_v6),
-		cmocka_unit_test(udp_tx_stamps),
-		cmocka_unit_test(udp_connected_filters),
-		cmocka_unit_test(tcp_listen_connect),
-		cmocka_unit_test(bind_in_use),
-		cmocka_unit_test(server_socket_wildcards),
-		cmocka_unit_test(server_socket_errors),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(resolve_and_format), CM_T(equal_and_hash), CM_T(udp_v4), CM_T(udp_v6),
+	CM_T(udp_tx_stamps), CM_T(udp_connected_filters), CM_T(tcp_listen_connect),
+	CM_T(bind_in_use), CM_T(server_socket_wildcards), CM_T(server_socket_errors))

@@ -345,25 +345,11 @@ static void samples_bounded(void **st)
 	pk_samples_free(&s);                  /* safe twice */
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(summary_known),
-		cmocka_unit_test(summary_empty_and_one),
-		cmocka_unit_test(hist_buckets_cover_range),
-		cmocka_unit_test(hist_quantiles_uniform),
-		cmocka_unit_test(hist_small_exact),
-		cmocka_unit_test(jitter_known),
-		cmocka_unit_test(rtt_ms_figures),
-		cmocka_unit_test(wilson_known),
-		cmocka_unit_test(seqtrack_ok_lost_late_dup),
-		cmocka_unit_test(seqtrack_runs_and_reorder),
-		cmocka_unit_test(seqtrack_window_reuse_decides),
-		cmocka_unit_test(rxseq_gaps_dups_reorder_restart),
-		cmocka_unit_test(seqtrack_restamp),
-		cmocka_unit_test(seqtrack_window_formula),
-		cmocka_unit_test(seqtrack_unknown_and_index),
-		cmocka_unit_test(samples_bounded),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+CM_MAIN(CM_T(summary_known), CM_T(summary_empty_and_one),
+	CM_T(hist_buckets_cover_range), CM_T(hist_quantiles_uniform),
+	CM_T(hist_small_exact), CM_T(jitter_known), CM_T(rtt_ms_figures),
+	CM_T(wilson_known), CM_T(seqtrack_ok_lost_late_dup),
+	CM_T(seqtrack_runs_and_reorder), CM_T(seqtrack_window_reuse_decides),
+	CM_T(rxseq_gaps_dups_reorder_restart), CM_T(seqtrack_restamp),
+	CM_T(seqtrack_window_formula), CM_T(seqtrack_unknown_and_index),
+	CM_T(samples_bounded))
