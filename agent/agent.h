@@ -13,6 +13,7 @@
 
 #include "agent_table.h"
 #include "pk_clock.h"
+#include "pk_report.h"
 #include "pk_sock.h"
 
 struct event_base;
@@ -79,7 +80,7 @@ void agent_report_start(const struct agent_cfg *cfg, const struct pk_addr *group
                         const struct pk_addr *own, int metrics_port, FILE *f);
 void agent_report_interval(const struct agent_result *r, FILE *f, int64_t now_ns, int final);
 /* "vxlan-agent: <message>" on stderr. */
-void agent_report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define agent_report_error(...) pk_report_error("vxlan-agent", __VA_ARGS__)
 /* The diagnostic trace (--trace, trace NULL: none): one line per event,
  * monotonic ns. */
 void agent_trace_probe(FILE *trace, uint64_t seq, uint64_t num, int64_t user_ns);

@@ -13,17 +13,6 @@
 #include "pk_opt.h"
 #include "pk_report.h"
 
-void agent_report_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vxlan-agent: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* ---- the diagnostic trace (--trace) ------------------------------------
  * One line per event, times in CLOCK_MONOTONIC ns (every process on a host
  * shares it, so traces of several agents and of linkemu line up):

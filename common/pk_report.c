@@ -3,9 +3,22 @@
 #include "pk_sock.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+void pk_report_error(const char *tool, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", tool);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 void pk_ping_totals_of(struct pk_ping_totals *out, const struct pk_seqtrack *t,
                        int64_t elapsed_ns)

@@ -34,6 +34,12 @@ struct pk_ping_totals {
 	int64_t elapsed_ns;
 };
 
+/* `<tool>: <message>` on stderr, after flushing stdout so that the error
+ * stands after what was printed before it. Each tool names it once:
+ * `#define ping_report_error(...) pk_report_error("udp-ping", __VA_ARGS__)`. */
+void pk_report_error(const char *tool, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* The totals of a sender's tracker; elapsed_ns from the caller. */
 void pk_ping_totals_of(struct pk_ping_totals *out, const struct pk_seqtrack *t,
                        int64_t elapsed_ns);

@@ -15,17 +15,6 @@
 
 static const char *const det_name[HB_DETECTORS] = { "kmiss", "phi" };
 
-void hb_report_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("heartbeat: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 char *hb_clock_str(int64_t wall_offset_ns, int64_t mono_ns, char *buf, size_t cap)
 {
 	struct timespec ts = pk_ns_to_timespec(mono_ns + wall_offset_ns);

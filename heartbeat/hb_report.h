@@ -21,7 +21,7 @@
 #include "pk_stats.h"
 
 /* `heartbeat: <message>` on stderr (set-up failures). */
-void hb_report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define hb_report_error(...) pk_report_error("heartbeat", __VA_ARGS__)
 /* Text of a wall-clock time from a monotonic one: "12:00:01.234567". */
 char *hb_clock_str(int64_t wall_offset_ns, int64_t mono_ns, char *buf, size_t cap);
 

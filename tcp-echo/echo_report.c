@@ -11,18 +11,6 @@
 
 static double ns_s(int64_t ns) { return (double)ns / 1e9; }
 
-void echo_report_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("tcp-echo: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 const char *echo_end_name(enum echo_end e)
 {
 	static const char *const names[] = {

@@ -21,7 +21,7 @@ struct echo_report {
 };
 
 /* "tcp-echo: <message>" on stderr (stdout flushed first). */
-void echo_report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define echo_report_error(...) pk_report_error("tcp-echo", __VA_ARGS__)
 
 /* ---- server ----------------------------------------------------------- */
 

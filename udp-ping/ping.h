@@ -73,7 +73,7 @@ int ping_server_run(const struct ping_server_cfg *cfg);
 int ping_client_run(const struct ping_client_cfg *cfg);
 
 /* ping_report.c: every line udp-ping prints. */
-void ping_report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define ping_report_error(...) pk_report_error("udp-ping", __VA_ARGS__)
 void ping_report_server_start(const struct ping_server_cfg *cfg, const struct pk_addr *local,
                               uint64_t seed);
 void ping_report_datagram(const struct pk_addr *from, const void *buf, size_t len,

@@ -15,17 +15,6 @@ static const char *const status_names[] = {
 };
 static const char *const clock_names[] = { "monotonic", "kernel" };
 
-void ping_report_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("udp-ping: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 void ping_report_server_start(const struct ping_server_cfg *cfg, const struct pk_addr *local,
                               uint64_t seed)
 {

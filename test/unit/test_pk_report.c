@@ -1,5 +1,6 @@
 /* pk_report: summary text, escaping, JSON shape, CSV quoting. */
 #include "cm.h"
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,25 @@ static void totals_from_tracker(void **st)
 	pk_seqtrack_free(&tr);
 }
 
+static void error_line(void **st)
+{
+	FILE *tmp = tmpfile();
+	char buf[128] = "";
+	int saved = dup(2);
+	(void)st;
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	pk_report_error("udp-ping", "bind %s port %u: %s", "*", 12000u, "in use");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	assert_non_null(fgets(buf, sizeof buf, tmp));
+	assert_string_equal(buf, "udp-ping: bind * port 12000: in use\n");
+	fclose(tmp);
+}
+
 static void escape_untrusted(void **st)
 {
 	char out[64];
@@ -144,5 +164,5 @@ static void csv_quoting(void **st)
 	free(out);
 }
 
-CM_MAIN(CM_T(summary_lines), CM_T(totals_from_tracker), CM_T(escape_untrusted),
-	CM_T(json_shape), CM_T(csv_quoting))
+CM_MAIN(CM_T(summary_lines), CM_T(totals_from_tracker), CM_T(error_line),
+	CM_T(escape_untrusted), CM_T(json_shape), CM_T(csv_quoting))
