@@ -323,17 +323,9 @@ static int make_events(struct agent *a)
 
 static void agent_free(struct agent *a)
 {
-	struct event **evs[] = { &a->ev_rx, &a->ev_tx, &a->ev_send, &a->ev_expire,
-	                         &a->ev_report };
-	size_t i;
-
 	agent_metrics_http_stop(&a->http);
-	pk_stop_free(&a->stop);
-	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
-		if (*evs[i] != NULL)
-			event_free(*evs[i]);
-	if (a->base != NULL)
-		event_base_free(a->base);
+	PK_LOOP_FREE(a->base, &a->stop, a->ev_rx, a->ev_tx, a->ev_send, a->ev_expire,
+	             a->ev_report);
 	agent_net_close(&a->net);
 	if (a->trace != NULL)
 		fclose(a->trace);

@@ -76,6 +76,18 @@ void pk_stop_free(struct pk_stop *s)
 	}
 }
 
+void pk_loop_free(struct event_base *base, struct pk_stop *stop, struct event *const *evs,
+                  size_t n)
+{
+	if (stop != NULL)
+		pk_stop_free(stop);
+	for (size_t i = 0; i < n; i++)
+		if (evs[i] != NULL)
+			event_free(evs[i]);
+	if (base != NULL)
+		event_base_free(base);
+}
+
 static volatile sig_atomic_t stop_flag;
 
 static void on_stop_flag(int sig)

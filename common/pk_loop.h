@@ -13,6 +13,7 @@
 #define PK_LOOP_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct event;
@@ -43,6 +44,15 @@ struct pk_stop {
 int pk_stop_on_signals(struct event_base *base, struct pk_stop *s,
                        void (*on_stop)(int signo, void *arg), void *arg);
 void pk_stop_free(struct pk_stop *s);
+
+/* Ends a loop's life, in the order libevent needs: the stop events, each
+ * event of evs that is not NULL, then the base (if not NULL). Takes the
+ * events as listed: PK_LOOP_FREE(base, &stop, ev_read, ev_timer, ...). */
+void pk_loop_free(struct event_base *base, struct pk_stop *stop, struct event *const *evs,
+                  size_t n);
+#define PK_LOOP_FREE(base, stop, ...)                                          \
+	pk_loop_free((base), (stop), (struct event *const[]){ __VA_ARGS__ },   \
+	             sizeof((struct event *const[]){ __VA_ARGS__ }) / sizeof(struct event *))
 
 /* For a run that blocks in system calls: SIGINT and SIGTERM set the
  * returned flag (to the signal's number) and interrupt the call with EINTR

@@ -363,15 +363,7 @@ static int client_init(struct hb_client *c, const struct hb_client_cfg *cfg)
 
 static void client_close(struct hb_client *c)
 {
-	struct event *evs[] = { c->rd, c->send_tm, c->expire_tm, c->phi_tm };
-
-	pk_stop_free(&c->stop);
-
-	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
-		if (evs[i])
-			event_free(evs[i]);
-	if (c->base)
-		event_base_free(c->base);
+	PK_LOOP_FREE(c->base, &c->stop, c->rd, c->send_tm, c->expire_tm, c->phi_tm);
 	if (c->fd >= 0)
 		close(c->fd);
 	pk_seqtrack_free(&c->track);

@@ -251,15 +251,7 @@ static int server_events(struct hb_server *s)
 
 static void server_close(struct hb_server *s)
 {
-	struct event *evs[] = { s->rd, s->dead_tm, s->report_tm };
-
-	pk_stop_free(&s->stop);
-
-	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
-		if (evs[i])
-			event_free(evs[i]);
-	if (s->base)
-		event_base_free(s->base);
+	PK_LOOP_FREE(s->base, &s->stop, s->rd, s->dead_tm, s->report_tm);
 	pk_batch_free(s->batch);
 	if (s->fd >= 0)
 		close(s->fd);

@@ -166,17 +166,12 @@ out:
 	echo_hub_close_all(h);
 	if (rc == 0)
 		echo_report_server_stats(&h->rep, &h->st);
-	if (s.ev_accept) event_free(s.ev_accept);
-	if (s.ev_retry) event_free(s.ev_retry);
-	if (s.ev_tick) event_free(s.ev_tick);
-	pk_stop_free(&s.stop);
+	PK_LOOP_FREE(h->base, &s.stop, s.ev_accept, s.ev_retry, s.ev_tick);
 	if (h->tfd >= 0)
 		close(h->tfd);
 	echo_heap_free(&h->heap);
 	if (s.lfd >= 0)
 		close(s.lfd);
-	if (h->base)
-		event_base_free(h->base);
 	free(h->scratch);
 	return rc;
 }

@@ -283,15 +283,7 @@ static void decide_rest(struct ping_client *c)
 
 static void client_free(struct ping_client *c)
 {
-	struct event *evs[] = { c->ev_send, c->ev_expire, c->ev_read };
-
-	pk_stop_free(&c->stop);
-
-	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
-		if (evs[i])
-			event_free(evs[i]);
-	if (c->base)
-		event_base_free(c->base);
+	PK_LOOP_FREE(c->base, &c->stop, c->ev_send, c->ev_expire, c->ev_read);
 	if (c->fd >= 0)
 		close(c->fd);
 	pk_seqtrack_free(&c->track);

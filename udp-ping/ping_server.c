@@ -136,11 +136,7 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	ping_report_server_totals(&s.totals);
 	ret = 0;
 out:
-	if (ev_read)
-		event_free(ev_read);
-	pk_stop_free(&stop);
-	if (base)
-		event_base_free(base);
+	PK_LOOP_FREE(base, &stop, ev_read);
 	if (s.fd >= 0)
 		close(s.fd);
 	pk_limit_free(&s.limit);

@@ -299,9 +299,7 @@ int emu_run(const struct emu_cfg *cfg)
 	}
 	dir_free(&e.ab);
 	dir_free(&e.ba);
-	pk_stop_free(&e.stop);
-	if (e.base)
-		event_base_free(e.base);
+	pk_loop_free(e.base, &e.stop, NULL, 0);
 	if (e.trace != NULL)
 		fclose(e.trace);
 	if (qos >= 0)
