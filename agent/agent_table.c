@@ -87,7 +87,7 @@ static struct agent_peer *peer_add(struct agent_table *t, const struct pk_addr *
 	pk_rtt_init(&p->lat);
 	pk_rtt_init(&p->owd);
 	pk_rxseq_init(&p->in_seq);
-	for (s = first; s < t->all.next_send; s++) {
+	for (s = first; s < pk_seqtrack_next_seq(&t->all); s++) {
 		const struct pk_seq_slot *slot = pk_seqtrack_slot(&t->all, s);
 		pk_seqtrack_send(&p->seq, slot != NULL ? slot->sent_ns : now_ns);
 		p->total.expected++;
@@ -142,7 +142,7 @@ void agent_table_unknown(struct agent_table *t)
 
 uint64_t agent_table_next_probe(const struct agent_table *t)
 {
-	return t->all.next_send;
+	return pk_seqtrack_next_seq(&t->all);
 }
 
 enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *from,

@@ -160,6 +160,17 @@ int64_t pk_seqtrack_next_deadline(const struct pk_seqtrack *t);
 int pk_seqtrack_restamp(struct pk_seqtrack *t, uint64_t seq, int64_t sent_ns);
 /* The slot of seq if still remembered, else NULL. */
 const struct pk_seq_slot *pk_seqtrack_slot(const struct pk_seqtrack *t, uint64_t seq);
+/* The sequence the next pk_seqtrack_send will number. */
+static inline uint64_t pk_seqtrack_next_seq(const struct pk_seqtrack *t)
+{
+	return t->next_send;
+}
+/* The oldest sequence not yet decided (= pk_seqtrack_next_seq when none is
+ * pending): sequences in [oldest, next) await their reply or timeout. */
+static inline uint64_t pk_seqtrack_oldest_pending(const struct pk_seqtrack *t)
+{
+	return t->next_expire;
+}
 /* Counts a reply that names no sequence of this tracker (a stranger's, or
  * one the tool could not map to a sequence). */
 void pk_seqtrack_unknown(struct pk_seqtrack *t);

@@ -55,7 +55,7 @@ static void maybe_finish(struct hb_client *c)
 
 	if (c->stopped_down ||
 	    (c->cfg->count > 0 && t->sent == c->cfg->count &&
-	     t->next_expire == t->next_send))
+	     pk_seqtrack_oldest_pending(t) == pk_seqtrack_next_seq(t)))
 		event_base_loopbreak(c->base);
 }
 
@@ -156,7 +156,8 @@ static void sample_add(struct hb_client *c, const struct pk_seq_slot *s, double 
  * behind one that is) get their sample as they stand; waiting = lost. */
 static void samples_drain(struct hb_client *c)
 {
-	for (uint64_t q = c->track.next_expire; q < c->track.next_send; q++) {
+	for (uint64_t q = pk_seqtrack_oldest_pending(&c->track);
+	     q < pk_seqtrack_next_seq(&c->track); q++) {
 		const struct pk_seq_slot *s = pk_seqtrack_slot(&c->track, q);
 		if (s != NULL)
 			sample_add(c, s, *diff_slot(c, q));

@@ -62,7 +62,8 @@ static void sample_add(struct ping_client *c, uint64_t seq)
 
 static int finished(const struct ping_client *c)
 {
-	return c->all_sent && c->track.next_expire == c->track.next_send;
+	return c->all_sent &&
+	       pk_seqtrack_oldest_pending(&c->track) == pk_seqtrack_next_seq(&c->track);
 }
 
 /* Decides every ping whose fate is known by now, in sequence order. */
@@ -91,7 +92,7 @@ static void expire_due(struct ping_client *c, int64_t now)
 static void send_one(struct ping_client *c)
 {
 	int64_t wall = pk_wall_ns();
-	uint64_t seq = c->track.next_send;
+	uint64_t seq = pk_seqtrack_next_seq(&c->track);
 	int len = ping_req_format(c->txbuf, sizeof c->txbuf, seq, wall, c->cfg->size);
 	int64_t now = pk_now_ns();
 

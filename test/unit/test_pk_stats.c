@@ -309,6 +309,14 @@ static void seqtrack_unknown_and_index(void **st)
 	int64_t rtt;
 	(void)st;
 	assert_int_equal(pk_seqtrack_init(&t, 8, 1, 100), 0);
+	assert_int_equal(pk_seqtrack_next_seq(&t), 1);
+	assert_int_equal(pk_seqtrack_oldest_pending(&t), 1);
+	pk_seqtrack_send(&t, 0);
+	pk_seqtrack_send(&t, 10);
+	assert_int_equal(pk_seqtrack_next_seq(&t), 3);
+	assert_int_equal(pk_seqtrack_oldest_pending(&t), 1);
+	assert_non_null(pk_seqtrack_expire(&t, 100));      /* 1 lost at 0 + 100 */
+	assert_int_equal(pk_seqtrack_oldest_pending(&t), 2);
 	pk_seqtrack_unknown(&t);
 	assert_int_equal(pk_seqtrack_reply(&t, 99, 0, &rtt), PK_REPLY_UNKNOWN);
 	assert_int_equal(t.unknown, 2);
