@@ -30,7 +30,7 @@ void pk_limit_free(struct pk_limit *l)
 
 int pk_limit_allow(struct pk_limit *l, const struct pk_addr *from, int64_t now_ns)
 {
-	uint64_t key = pk_addr_hash(from) | 1;   /* never 0 */
+	uint64_t key = pk_addr_source_hash(from) | 1;   /* never 0 */
 	struct pk_limit_entry *set, *e = NULL, *victim;
 	int i;
 

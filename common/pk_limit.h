@@ -1,6 +1,7 @@
 /* pk_limit: per-source rate limiting for UDP servers.
  *
- * A fixed table of token buckets keyed by source address (hash, 4-way
+ * A fixed table of token buckets keyed by source (pk_addr_source_hash: the
+ * IPv4 address or the IPv6 /64, the port ignored; hash, 4-way
  * associative); a source that finds no free way evicts the way it shares
  * that was used least recently, so memory never grows. A rate of 0 turns
  * the limit off. Caller-owned struct; pk_limit_init allocates the table,

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -184,6 +185,115 @@ uint64_t pk_addr_hash(const struct pk_addr *a)
 	h ^= h >> 27; h *= 0x94d049bb133111ebULL;
 	h ^= h >> 31;
 	return h;
+}
+
+/* The address of a as IPv4 (mapped IPv6 unwrapped): 1 and *v4 set, or 0. */
+static int as_v4(const struct pk_addr *a, struct in_addr *v4)
+{
+	if (a->ss.ss_family == AF_INET) {
+		*v4 = ((const struct sockaddr_in *)&a->ss)->sin_addr;
+		return 1;
+	}
+	if (a->ss.ss_family == AF_INET6) {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(v6)) {
+			memcpy(v4, &v6->s6_addr[12], 4);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+uint64_t pk_addr_source_hash(const struct pk_addr *a)
+{
+	uint64_t h = 14695981039346656037ULL;
+	struct in_addr v4;
+
+	if (as_v4(a, &v4))
+		h = fnv1a(h, &v4, 4);
+	else if (a->ss.ss_family == AF_INET6)
+		h = fnv1a(fnv1a(h, "6", 1), &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 8);
+	h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27; h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+int pk_addr_is_loopback(const struct pk_addr *a)
+{
+	struct in_addr v4;
+
+	if (as_v4(a, &v4))
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	return a->ss.ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+}
+
+static int is_wildcard(const struct pk_addr *a)
+{
+	struct in_addr v4;
+
+	if (as_v4(a, &v4))
+		return v4.s_addr == htonl(INADDR_ANY);
+	return a->ss.ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+}
+
+/* Same address, an IPv4-mapped IPv6 address being its IPv4 address. */
+static int same_address(const struct pk_addr *a, const struct pk_addr *b)
+{
+	struct in_addr x, y;
+
+	if (as_v4(a, &x) && as_v4(b, &y))
+		return x.s_addr == y.s_addr;
+	return pk_addr_same_host(a, b);
+}
+
+int pk_self_init(struct pk_self *s, const struct pk_addr *local, int allow_low_ports)
+{
+	struct ifaddrs *ifs = NULL, *i;
+
+	memset(s, 0, sizeof *s);
+	s->port = pk_addr_port(local);
+	s->allow_low_ports = allow_low_ports;
+	if (!is_wildcard(local)) {
+		s->addr[s->n++] = *local;
+		return 0;
+	}
+	if (getifaddrs(&ifs) != 0)
+		return -errno;
+	for (i = ifs; i != NULL && s->n < PK_SELF_MAX; i = i->ifa_next) {
+		struct pk_addr *a = &s->addr[s->n];
+		int fam = i->ifa_addr ? i->ifa_addr->sa_family : AF_UNSPEC;
+
+		if (fam != AF_INET && fam != AF_INET6)
+			continue;
+		memset(a, 0, sizeof *a);
+		a->len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		memcpy(&a->ss, i->ifa_addr, a->len);
+		s->n++;
+	}
+	freeifaddrs(ifs);
+	return 0;
+}
+
+const char *pk_self_refuse(const struct pk_self *s, const struct pk_addr *from)
+{
+	uint16_t port = pk_addr_port(from);
+
+	if (port == 0)
+		return "source port 0";
+	if (port < 1024 && !s->allow_low_ports)
+		return "source port below 1024";
+	if (port != s->port)
+		return NULL;
+	if (pk_addr_is_loopback(from) || is_wildcard(from))
+		return "our own address";
+	for (size_t i = 0; i < s->n; i++)
+		if (same_address(&s->addr[i], from))
+			return "our own address";
+	return NULL;
 }
 
 int pk_socket(int family, int type)

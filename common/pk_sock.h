@@ -45,6 +45,36 @@ int pk_addr_same_host(const struct pk_addr *a, const struct pk_addr *b);
 /* 64-bit hash of address and port (for tables keyed by peer). */
 uint64_t pk_addr_hash(const struct pk_addr *a);
 
+/* 64-bit hash of the source a datagram came from, for per-source limits:
+ * the IPv4 address, or the first 64 bits (the /64) of an IPv6 address (an
+ * IPv4-mapped IPv6 address counts as its IPv4 address); the port is
+ * ignored, so a sender cannot escape a limit by using many ports or many
+ * addresses of its /64. */
+uint64_t pk_addr_source_hash(const struct pk_addr *a);
+/* 1 for a loopback address (127.0.0.0/8, ::1, IPv4-mapped 127/8). */
+int pk_addr_is_loopback(const struct pk_addr *a);
+
+/* Which sources a server must never answer (a reflection guard): port 0
+ * (no one can receive there: a spoofed source), ports below 1024 unless
+ * allowed (other services: echo, chargen, DNS), and the server's own
+ * endpoints (a datagram spoofed with the server's own address and port
+ * would make it answer itself). Built once at start from the bound
+ * address: a wildcard bind takes every address of the host's interfaces
+ * (getifaddrs) and loopback. */
+#define PK_SELF_MAX 64
+struct pk_self {
+	uint16_t port;
+	int allow_low_ports;
+	size_t n;
+	struct pk_addr addr[PK_SELF_MAX];   /* ports not used */
+};
+/* 0, or -errno from getifaddrs (the set then holds the bound address and
+ * loopback only). */
+int pk_self_init(struct pk_self *s, const struct pk_addr *local, int allow_low_ports);
+/* NULL when a reply to `from` may be sent, else why not ("source port 0",
+ * "source port below 1024", "our own address"): a static string. */
+const char *pk_self_refuse(const struct pk_self *s, const struct pk_addr *from);
+
 /* Socket of type for the family, non-blocking, CLOEXEC. fd or -errno. */
 int pk_socket(int family, int type);
 /* UDP socket bound to addr (SO_REUSEADDR, for ports that are shared, such

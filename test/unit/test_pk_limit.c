@@ -35,11 +35,14 @@ static void burst_then_rate(void **st)
 static void sources_independent(void **st)
 {
 	struct pk_limit l;
-	struct pk_addr a = cm_v4(0x7f000001, 1000), b = cm_v4(0x7f000001, 1001);
+	struct pk_addr a = cm_v4(0x7f000001, 1000), b = cm_v4(0x7f000002, 1000);
+	struct pk_addr a2 = cm_v4(0x7f000001, 1001);
 	(void)st;
 	assert_int_equal(pk_limit_init(&l, 64, 1.0, 1.0), 0);
 	assert_true(pk_limit_allow(&l, &a, 0));
 	assert_false(pk_limit_allow(&l, &a, 0));
+	/* a source is its address: another port of it shares the bucket */
+	assert_false(pk_limit_allow(&l, &a2, 0));
 	assert_true(pk_limit_allow(&l, &b, 0));   /* b has its own bucket */
 	pk_limit_free(&l);
 }

@@ -265,6 +265,69 @@ static void server_socket_errors(void **st)
 	assert_non_null(pk_sock_strerror(rc));
 }
 
+static struct pk_addr addr_of(const char *host, uint16_t port)
+{
+	struct pk_addr a;
+	assert_int_equal(pk_resolve(host, port, AF_UNSPEC, SOCK_DGRAM, 0, &a), 0);
+	return a;
+}
+
+/* the port never counts, an IPv6 /64 is one source, mapped IPv4 is IPv4 */
+static void source_hash_is_per_address(void **st)
+{
+	struct pk_addr a = addr_of("192.0.2.7", 1000), b = addr_of("192.0.2.7", 2000);
+	struct pk_addr c = addr_of("192.0.2.8", 1000), m = addr_of("::ffff:192.0.2.7", 9);
+	struct pk_addr x = addr_of("2001:db8:1:2::1", 5), y = addr_of("2001:db8:1:2:ffff::9", 6);
+	struct pk_addr z = addr_of("2001:db8:1:3::1", 5);
+	(void)st;
+	assert_true(pk_addr_source_hash(&a) == pk_addr_source_hash(&b));
+	assert_true(pk_addr_source_hash(&a) != pk_addr_source_hash(&c));
+	assert_true(pk_addr_source_hash(&a) == pk_addr_source_hash(&m));
+	assert_true(pk_addr_source_hash(&x) == pk_addr_source_hash(&y));
+	assert_true(pk_addr_source_hash(&x) != pk_addr_source_hash(&z));
+	a = addr_of("127.3.4.5", 1);
+	assert_true(pk_addr_is_loopback(&a));
+	assert_false(pk_addr_is_loopback(&c));
+}
+
+static void self_guard(void **st)
+{
+	struct pk_self s;
+	struct pk_addr local = addr_of("::", 12000), bound = addr_of("192.0.2.1", 12000);
+	(void)st;
+	assert_int_equal(pk_self_init(&s, &local, 0), 0);
+	assert_true(s.n >= 1);                        /* at least lo's addresses */
+	assert_null(pk_self_refuse(&s, (struct pk_addr[]){ addr_of("127.0.0.1", 40000) }));
+	assert_null(pk_self_refuse(&s, (struct pk_addr[]){ addr_of("192.0.2.9", 12000) }));
+	assert_string_equal(pk_self_refuse(&s, (struct pk_addr[]){ addr_of("127.0.0.1", 0) }),
+	                    "source port 0");
+	assert_string_equal(pk_self_refuse(&s, (struct pk_addr[]){ addr_of("192.0.2.9", 53) }),
+	                    "source port below 1024");
+	assert_string_equal(pk_self_refuse(&s, (struct pk_addr[]){ addr_of("127.0.0.1", 12000) }),
+	                    "our own address");
+	assert_string_equal(pk_self_refuse(&s, (struct pk_addr[]){ addr_of("::1", 12000) }),
+	                    "our own address");
+	assert_string_equal(pk_self_refuse(&s, (struct pk_addr[]){ addr_of("::ffff:127.0.0.1", 12000) }),
+	                    "our own address");
+	/* an interface address of this host (the first non-loopback one) */
+	for (size_t i = 0; i < s.n; i++) {
+		struct pk_addr a = s.addr[i];
+		if (pk_addr_is_loopback(&a))
+			continue;
+		pk_addr_set_port(&a, 12000);
+		assert_string_equal(pk_self_refuse(&s, &a), "our own address");
+		pk_addr_set_port(&a, 12001);
+		assert_null(pk_self_refuse(&s, &a));
+		break;
+	}
+	/* low ports allowed when asked */
+	assert_int_equal(pk_self_init(&s, &bound, 1), 0);
+	assert_int_equal(s.n, 1);
+	assert_null(pk_self_refuse(&s, (struct pk_addr[]){ addr_of("192.0.2.9", 53) }));
+	assert_string_equal(pk_self_refuse(&s, &bound), "our own address");
+}
+
 CM_MAIN(CM_T(resolve_and_format), CM_T(equal_and_hash), CM_T(udp_v4), CM_T(udp_v6),
 	CM_T(udp_tx_stamps), CM_T(udp_connected_filters), CM_T(tcp_listen_connect),
-	CM_T(bind_in_use), CM_T(server_socket_wildcards), CM_T(server_socket_errors))
+	CM_T(bind_in_use), CM_T(server_socket_wildcards), CM_T(server_socket_errors),
+	CM_T(source_hash_is_per_address), CM_T(self_guard))
