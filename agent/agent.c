@@ -39,6 +39,7 @@ struct agent {
 	FILE *trace;               /* cfg->trace, open */
 	struct pk_sched sched;
 	struct pk_limit limit;
+	struct pk_self self;       /* sources never answered (agent_refuse) */
 	struct agent_counters ctr;
 	int64_t start_ns, interval_start_ns;
 	uint64_t nreports;
@@ -145,6 +146,21 @@ static void inbound(struct agent *a, struct agent_peer *p, uint64_t num, const s
 	agent_trace_rx(a->trace, "heard", rx, num, owd);
 }
 
+/* Why a probe from `from` must not be answered (nor its sender taken for a
+ * peer), or NULL: port 0 (a spoofed source: the echo's sendmsg would fail),
+ * below 1024 (someone else's service), or the group port at any address:
+ * probes leave from an agent's unbound probe socket, never from its group
+ * socket, and an echo sent to a group port would be echoed back (two
+ * agents, or an agent and itself, answering each other for ever). */
+static const char *agent_refuse(const struct agent *a, const struct pk_addr *from)
+{
+	const char *why = pk_self_refuse(&a->self, from);
+
+	if (why == NULL && pk_addr_port(from) == a->cfg->port)
+		why = "the group port";
+	return why;
+}
+
 /* One datagram on the group socket: echo it when it is a probe of someone else. */
 static void group_datagram(struct agent *a, const char *buf, const struct pk_rx *rx)
 {
@@ -156,6 +172,10 @@ static void group_datagram(struct agent *a, const char *buf, const struct pk_rx 
 	}
 	if (agent_is_own(&a->net, &rx->from)) {
 		a->ctr.own_probes++;
+		return;
+	}
+	if (agent_refuse(a, &rx->from) != NULL) {
+		a->ctr.source_refused++;
 		return;
 	}
 	count_rx_clock(a, rx);
@@ -253,6 +273,7 @@ static void result_of(const struct agent *a, struct agent_result *r)
 	r->ctr = a->ctr;
 	r->group = a->net.group;
 	r->interval_start_ns = a->interval_start_ns;
+	agent_metrics_http_stats(a->http, &r->http);
 }
 
 static void live_result(void *arg, struct agent_result *r)
@@ -361,6 +382,9 @@ static int setup(struct agent *a, const char **what)
 	rc = agent_net_open(&a->net, a->cfg, what);
 	if (rc != 0)
 		return rc;
+	/* the port alone matters here (agent_refuse): the addresses of the
+	 * wildcard are every interface's */
+	(void)pk_self_init(&a->self, &a->net.group, 0);
 	*what = "event loop";
 	a->base = pk_base_new();
 	if (a->base == NULL)

@@ -40,6 +40,8 @@ struct agent_cfg {
 	const char *prom_file;     /* NULL: none */
 	int metrics_port;          /* -1: no HTTP endpoint; 0: any port */
 	const char *metrics_addr;  /* address of the HTTP endpoint */
+	size_t metrics_conns;      /* connections to it at once, at most (16) */
+	int64_t metrics_timeout_ns; /* deadline of one exchange with it (10 s) */
 	uint64_t reports;          /* stop after this many reports; 0: never */
 	size_t max_peers;
 	double echo_rate;          /* echoes per second per source (burst = 2 s) */
@@ -52,12 +54,23 @@ struct agent_counters {
 	uint64_t sent, send_errors;
 	uint64_t echoed, echo_refused, echo_errors;
 	uint64_t bad_probes;     /* group datagrams that are not probes */
+	uint64_t source_refused; /* probes never echoed for their source: port 0, below
+	                            1024, or the group port (an agent's echo socket) */
 	uint64_t own_probes;     /* our own probes heard back (never echoed) */
 	uint64_t bad_replies;    /* replies that are not probe numbers */
 	uint64_t own_replies;    /* replies from our own addresses (ignored) */
 	uint64_t tx_kernel;      /* probes timed by the kernel's transmit stamp */
 	uint64_t rx_kernel;      /* replies and probes timed by the kernel's receive stamp */
 	uint64_t rx_user;        /* ... by the monotonic clock after the read (no stamp) */
+};
+
+/* The metrics endpoint's connections since start (agent_http.c). */
+struct agent_http_stats {
+	uint64_t accepted;       /* connections taken */
+	uint64_t served;         /* /metrics answers */
+	uint64_t refused;        /* closed at once: over the cap, or descriptors short */
+	uint64_t timed_out;      /* closed at the deadline */
+	uint64_t backoffs;       /* accept paused: out of descriptors or memory */
 };
 
 /* What the reports and the metrics read, filled by agent.c (as udp-ping's
@@ -68,6 +81,7 @@ struct agent_result {
 	struct agent_counters ctr;
 	struct pk_addr group;
 	int64_t interval_start_ns;       /* when the interval being reported began */
+	struct agent_http_stats http;    /* the metrics endpoint (zero without it) */
 };
 
 /* Runs until signalled or cfg->reports reports; returns the exit status
@@ -93,16 +107,23 @@ void agent_trace_echo(FILE *trace, const struct pk_addr *to, uint64_t num, int64
  * agent_metrics_render returns a malloc'd NUL-terminated text (caller frees)
  * or NULL. */
 char *agent_metrics_render(const struct agent_result *r, int64_t now_ns);
-/* Writes the text to path atomically (temporary file + rename). 0 or -errno. */
+/* Writes the text to path atomically: a temporary file beside it with a
+ * random name, created with O_CREAT|O_EXCL|O_NOFOLLOW (never through a
+ * link someone placed), written, synced, renamed over path. 0 or -errno. */
 int agent_metrics_write_file(const struct agent_result *r, const char *path, int64_t now_ns);
 /* The live figures for the HTTP endpoint: fills *r for each request. */
 typedef void agent_result_fn(void *arg, struct agent_result *r);
-/* Starts the HTTP endpoint /metrics on cfg->metrics_addr:metrics_port on
- * base; each request renders what fill(arg, ...) gives. 0 or -errno; *h
- * gets the endpoint (stop it also after a failure), *bound_port its port. */
+/* agent_http.c: starts the HTTP endpoint /metrics on
+ * cfg->metrics_addr:metrics_port on base (at most cfg->metrics_conns
+ * connections, each closed at cfg->metrics_timeout_ns after its accept;
+ * accepts paused while descriptors are short); each request renders what
+ * fill(arg, ...) gives. 0 or -errno; *h gets the endpoint (stop it also
+ * after a failure), *bound_port its port. */
 int agent_metrics_http_start(struct agent_http **h, struct event_base *base,
                              const struct agent_cfg *cfg, agent_result_fn *fill, void *arg,
                              int *bound_port);
+/* Its connection counts (all 0 for h NULL). */
+void agent_metrics_http_stats(const struct agent_http *h, struct agent_http_stats *st);
 /* Frees *h (NULL: nothing) and sets it to NULL. */
 void agent_metrics_http_stop(struct agent_http **h);
 

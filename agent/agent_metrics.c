@@ -1,6 +1,6 @@
 /* agent_metrics: the agent's state in the Prometheus text exposition format
  * (version 0.0.4), written atomically to a file for node_exporter's textfile
- * collector and served on HTTP /metrics (libevent evhttp).
+ * collector and served on HTTP /metrics (agent_http.c).
  *
  * Counters are totals since start (since a peer was found, for per-peer
  * ones); gauges describe the last finished report interval. A gauge with no
@@ -9,13 +9,12 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
-
-#include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "pk_clock.h"
 
@@ -142,6 +141,21 @@ static void peer_families(FILE *f, const struct agent_table *t, double wall_s, d
 	}
 }
 
+static void http_families(FILE *f, const struct agent_http_stats *h)
+{
+	family(f, "vxlan_agent_metrics_connections_total", "counter",
+	       "Connections to the metrics endpoint: taken (accepted), closed at once (refused: over the cap or descriptors short), closed at the deadline (timed_out).");
+	fprintf(f, "vxlan_agent_metrics_connections_total{result=\"accepted\"} %llu\n",
+	        (unsigned long long)h->accepted);
+	fprintf(f, "vxlan_agent_metrics_connections_total{result=\"refused\"} %llu\n",
+	        (unsigned long long)h->refused);
+	fprintf(f, "vxlan_agent_metrics_connections_total{result=\"timed_out\"} %llu\n",
+	        (unsigned long long)h->timed_out);
+	scalar(f, "vxlan_agent_metrics_accept_backoffs_total", "counter",
+	       "Times the metrics endpoint paused accepting: out of descriptors or memory.",
+	       (double)h->backoffs);
+}
+
 static void agent_families(FILE *f, const struct agent_result *r)
 {
 	const struct agent_table *t = r->tab;
@@ -159,6 +173,9 @@ static void agent_families(FILE *f, const struct agent_result *r)
 	scalar(f, "vxlan_agent_bad_probes_total", "counter", "Datagrams to the group that are not probes (not echoed).", (double)c->bad_probes);
 	scalar(f, "vxlan_agent_echoed_probes_total", "counter", "Probes of other agents echoed.", (double)c->echoed);
 	scalar(f, "vxlan_agent_echo_refused_total", "counter", "Probes not echoed: per-source rate limit.", (double)c->echo_refused);
+	scalar(f, "vxlan_agent_source_refused_total", "counter",
+	       "Probes never echoed for their source: port 0, below 1024, or the group port (an agent's echo socket).",
+	       (double)c->source_refused);
 	scalar(f, "vxlan_agent_untracked_total", "counter", "Probes or replies of peers not stored: peer table full.", (double)t->untracked);
 	scalar(f, "vxlan_agent_peers_expired_total", "counter", "Peers forgotten after the peer timeout.", (double)t->expired);
 	scalar(f, "vxlan_agent_peers", "gauge", "Peers known now.", (double)t->n);
@@ -170,6 +187,8 @@ static void agent_families(FILE *f, const struct agent_result *r)
 	        (unsigned long long)(c->sent - c->tx_kernel));
 	fprintf(f, "vxlan_agent_clock_fallbacks_total{direction=\"rx\"} %llu\n",
 	        (unsigned long long)c->rx_user);
+	if (r->cfg->metrics_port >= 0)
+		http_families(f, &r->http);
 	if (t->have_last) {
 		scalar(f, "vxlan_agent_interval_lost_probes", "gauge", "Probes lost in the last report interval.", (double)t->last.lost);
 		if (t->last.have_latency)
@@ -196,22 +215,44 @@ char *agent_metrics_render(const struct agent_result *r, int64_t now_ns)
 	return buf;
 }
 
+/* "<path>.<16 random hex digits>.tmp": a name nobody can guess ahead. */
+static int temp_name(char *tmp, size_t cap, const char *path)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+		r = (uint64_t)pk_now_ns() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	if (snprintf(tmp, cap, "%s.%016llx.tmp", path, (unsigned long long)r) >= (int)cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int agent_metrics_write_file(const struct agent_result *r, const char *path, int64_t now_ns)
 {
 	char tmp[4096];
 	char *text = agent_metrics_render(r, now_ns);
 	FILE *f;
-	int rc = 0;
+	int rc, fd, tries = 0;
 
 	if (text == NULL)
 		return -ENOMEM;
-	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp) {
+	/* O_EXCL: a file or link already at the name is never opened (links are
+	 * not followed with O_CREAT|O_EXCL; O_NOFOLLOW says so twice) */
+	do {
+		rc = temp_name(tmp, sizeof tmp, path);
+		fd = rc != 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (rc == 0 && fd < 0)
+			rc = -errno;
+	} while (rc == -EEXIST && ++tries < 8);
+	if (rc != 0) {
 		free(text);
-		return -ENAMETOOLONG;
+		return rc;
 	}
-	f = fopen(tmp, "w");
+	f = fdopen(fd, "w");
 	if (f == NULL) {
 		rc = -errno;
+		close(fd);
+		unlink(tmp);
 		free(text);
 		return rc;
 	}
@@ -225,78 +266,4 @@ int agent_metrics_write_file(const struct agent_result *r, const char *path, int
 		unlink(tmp);
 	free(text);
 	return rc;
-}
-
-/* The endpoint, and what it renders: the running agent's figures, asked
- * for on each request. */
-struct agent_http {
-	struct evhttp *http;
-	agent_result_fn *fill;
-	void *arg;
-};
-
-static void on_metrics(struct evhttp_request *req, void *arg)
-{
-	const struct agent_http *h = arg;
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	struct agent_result r;
-	char *text;
-
-	h->fill(h->arg, &r);
-	text = agent_metrics_render(&r, pk_now_ns());
-	if (text == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
-	}
-	evbuffer_add(out, text, strlen(text));
-	free(text);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	                  "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", NULL);
-}
-
-static void on_other(struct evhttp_request *req, void *arg)
-{
-	(void)arg;
-	evhttp_send_error(req, HTTP_NOTFOUND, NULL);
-}
-
-int agent_metrics_http_start(struct agent_http **out, struct event_base *base,
-                             const struct agent_cfg *cfg, agent_result_fn *fill, void *arg,
-                             int *bound_port)
-{
-	struct agent_http *h = calloc(1, sizeof *h);
-	struct evhttp_bound_socket *bs;
-	struct pk_addr local;
-
-	*out = h;
-	if (h == NULL)
-		return -ENOMEM;
-	h->fill = fill;
-	h->arg = arg;
-	h->http = evhttp_new(base);
-	if (h->http == NULL)
-		return -ENOMEM;
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_max_headers_size(h->http, 8192);
-	evhttp_set_max_body_size(h->http, 0);
-	evhttp_set_timeout(h->http, 10);
-	evhttp_set_cb(h->http, "/metrics", on_metrics, h);
-	evhttp_set_gencb(h->http, on_other, NULL);
-	bs = evhttp_bind_socket_with_handle(h->http, cfg->metrics_addr, (uint16_t)cfg->metrics_port);
-	if (bs == NULL)
-		return errno != 0 ? -errno : -EADDRINUSE;
-	if (pk_sock_local(evhttp_bound_socket_get_fd(bs), &local) == 0)
-		*bound_port = pk_addr_port(&local);
-	return 0;
-}
-
-void agent_metrics_http_stop(struct agent_http **h)
-{
-	if (*h == NULL)
-		return;
-	if ((*h)->http != NULL)
-		evhttp_free((*h)->http);
-	free(*h);
-	*h = NULL;
 }

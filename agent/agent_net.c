@@ -207,13 +207,14 @@ static int send_from_own(const struct agent_net *n, const void *buf, size_t len,
 
 int agent_echo(struct agent_net *n, const void *buf, size_t len, const struct pk_addr *to)
 {
+	/* From OWN_ADDR when it is ours to send from. A failure changes nothing
+	 * for the next echo: a bad destination (port 0) fails here as it would
+	 * below, and an OWN_ADDR the host does not have (yet: a tentative IPv6
+	 * address) is tried again each time. */
 	if (n->use_pktinfo) {
 		int rc = send_from_own(n, buf, len, to);
-		if (rc == 0)
-			return 0;
-		if (rc != -EINVAL && rc != -EADDRNOTAVAIL)
+		if (rc == 0 || (rc != -EINVAL && rc != -EADDRNOTAVAIL))
 			return rc;
-		n->use_pktinfo = 0;   /* OWN_ADDR is not ours to send from */
 	}
 	if (sendto(n->rx_fd, buf, len, 0, (const struct sockaddr *)&to->ss, to->len) < 0)
 		return -errno;

@@ -170,6 +170,7 @@ static void json_counters(cJSON *o, const struct agent_result *r)
 
 	cJSON_AddNumberToObject(o, "echoed", (double)c->echoed);
 	cJSON_AddNumberToObject(o, "echo_refused", (double)c->echo_refused);
+	cJSON_AddNumberToObject(o, "source_refused", (double)c->source_refused);
 	cJSON_AddNumberToObject(o, "bad_probes", (double)c->bad_probes);
 	cJSON_AddNumberToObject(o, "bad_replies", (double)c->bad_replies);
 	cJSON_AddNumberToObject(o, "unknown_replies", (double)r->tab->unknown);

@@ -13,7 +13,8 @@ static const char usage_text[] =
 	"                   [-W|--timeout DUR] [-r|--report DUR] [-I|--iface IF]\n"
 	"                   [--peer-timeout DUR] [--max-peers N] [--ttl N] [--echo-rate N]\n"
 	"                   [-J|--json] [--prom-file PATH] [--metrics-port N]\n"
-	"                   [--metrics-addr ADDR] [-c|--count N] [--seq-probes]\n"
+	"                   [--metrics-addr ADDR] [--metrics-conns N]\n"
+	"                   [--metrics-timeout DUR] [-c|--count N] [--seq-probes]\n"
 	"                   [--trace FILE] [-q] [OWN_ADDR]\n"
 	"\n"
 	"Joins the multicast group, echoes the probes of other agents and sends its\n"
@@ -35,6 +36,10 @@ static const char usage_text[] =
 	"  --prom-file PATH    rewrite PATH (atomically) with Prometheus metrics each report\n"
 	"  --metrics-port N    serve Prometheus metrics on HTTP /metrics (0: any port)\n"
 	"  --metrics-addr ADDR address of the metrics endpoint (0.0.0.0)\n"
+	"  --metrics-conns N   connections to the metrics endpoint at once (16; one\n"
+	"                      more is closed at once with a 503)\n"
+	"  --metrics-timeout DUR  deadline of a whole request to the endpoint, from\n"
+	"                      connect to the answer written (10s)\n"
 	"  -c, --count N       stop after N reports\n"
 	"  --seq-probes        number probes 1, 2, 3... as the original agent does (no\n"
 	"                      one-way figures at the peers); default: stamped probes\n"
@@ -46,7 +51,7 @@ static const char usage_text[] =
 	"                      echoes are sent from it (default: all local addresses)\n";
 
 enum { OPT_GROUP = 256, OPT_PEER_TIMEOUT, OPT_PROM, OPT_MPORT, OPT_MADDR, OPT_MAXPEERS,
-       OPT_TTL, OPT_ECHO, OPT_SEQ, OPT_TRACE };
+       OPT_TTL, OPT_ECHO, OPT_SEQ, OPT_TRACE, OPT_MCONNS, OPT_MTIMEOUT };
 
 static const struct option longopts[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
@@ -63,6 +68,8 @@ static const struct option longopts[] = {
 	{ "prom-file", required_argument, NULL, OPT_PROM },
 	{ "metrics-port", required_argument, NULL, OPT_MPORT },
 	{ "metrics-addr", required_argument, NULL, OPT_MADDR },
+	{ "metrics-conns", required_argument, NULL, OPT_MCONNS },
+	{ "metrics-timeout", required_argument, NULL, OPT_MTIMEOUT },
 	{ "count", required_argument, NULL, 'c' },
 	{ "seq-probes", no_argument, NULL, OPT_SEQ },
 	{ "trace", required_argument, NULL, OPT_TRACE },
@@ -83,6 +90,8 @@ static void defaults(struct agent_cfg *c)
 	c->peer_timeout_ns = 30 * PK_NS_PER_S;
 	c->metrics_port = -1;
 	c->metrics_addr = "0.0.0.0";
+	c->metrics_conns = 16;
+	c->metrics_timeout_ns = 10 * PK_NS_PER_S;
 	c->max_peers = 256;
 	c->echo_rate = 1000;
 	c->ttl = -1;
@@ -107,6 +116,8 @@ static void option(struct agent_cfg *c, int ch, const char *arg)
 	case OPT_PROM: c->prom_file = arg; break;
 	case OPT_MPORT: c->metrics_port = (int)pk_cli_uint("metrics-port", arg, 0, 65535); break;
 	case OPT_MADDR: c->metrics_addr = arg; break;
+	case OPT_MCONNS: c->metrics_conns = pk_cli_uint("metrics-conns", arg, 1, 65536); break;
+	case OPT_MTIMEOUT: c->metrics_timeout_ns = pk_cli_duration("metrics-timeout", arg, 10 * PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
 	case 'c': c->reports = pk_cli_uint("count", arg, 1, UINT64_MAX); break;
 	case 'q': c->quiet = 1; break;
 	case OPT_SEQ: c->seq_probes = 1; break;
