@@ -23,7 +23,8 @@ struct echo_server_cfg {
 	struct echo_limits lim;
 	int64_t idle_ns;
 	uint64_t max_conns;
-	uint64_t max_buffer;         /* bytes of partial lines, all connections */
+	uint32_t max_per_source;     /* connections from one address (IPv6 /64); 0: no cap */
+	uint64_t max_buffer;         /* bytes held for all connections: lines, output */
 	int json, quiet;
 };
 

@@ -6,6 +6,16 @@
  * echoes go to the connection's output queue (echo_outq) in order. Output
  * beyond OUT_LIMIT pauses reading.
  *
+ * Memory (issue 10): partial lines and every byte of output (queued,
+ * delayed, unsent, with the delay marks) count in one budget of the hub
+ * (--max-buffer). The connection whose next line or echo would pass it is
+ * answered with the 404 of its phase and closed (logged "memory budget");
+ * the others go on. A reply (200/404) is always queued.
+ *
+ * Idle: the timer restarts on a complete message (a line answered) or on
+ * output the peer takes, never on a byte alone, so a peer trickling a line
+ * is answered "incomplete" and closed at the idle timeout.
+ *
  * Delays: a connection holding echoes sits in the hub's heap, keyed by its
  * first due time; the hub's timerfd is armed at the heap's top and re-armed
  * only when that time changes (see echo_server.c for why not libevent's).
@@ -42,7 +52,8 @@ struct echo_conn {
 	struct echo_outq q;
 	struct echo_partial part;
 	struct echo_session sess;
-	int64_t start_ns, last_ns;
+	int64_t start_ns, last_ns;      /* last complete message or output taken */
+	uint64_t source;                /* pk_addr_source_hash of the peer */
 	uint64_t bytes_in;
 	uint64_t close_at;              /* output offset of the closing reply's end */
 	unsigned closing : 1, lingering : 1, paused : 1, peer_eof : 1;
@@ -70,13 +81,14 @@ static void conn_free(struct echo_conn *c, enum echo_end why)
 	if (c->next)
 		c->next->prev = c->prev;
 	h->st.active--;
+	echo_srcmap_del(&h->sources, c->source);
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_timer);
 	echo_heap_remove(&h->heap, &c->hpos);
 	echo_outq_free(&c->q);
 	close(c->fd);
-	echo_partial_free(&c->part, &h->partial);
+	echo_partial_free(&c->part, &h->budget);
 	free(c);
 }
 
@@ -116,7 +128,7 @@ static int conn_flush(struct echo_conn *c)
 		event_add(c->ev_write, NULL);
 	else
 		event_del(c->ev_write);
-	if (c->paused && !c->peer_eof && echo_outq_length(&c->q) < OUT_LIMIT / 2) {
+	if (c->paused && !c->peer_eof && echo_outq_charged(&c->q) < OUT_LIMIT / 2) {
 		c->paused = 0;
 		event_add(c->ev_read, NULL);
 	}
@@ -151,7 +163,7 @@ static int conn_schedule(struct echo_conn *c, int64_t due)
 	return 0;
 }
 
-/* Queues bytes to go out at `due`. 0 or -ENOMEM. */
+/* Queues an echo to go out at `due`. 0, -ENOBUFS or -ENOMEM. */
 static int conn_queue(struct echo_conn *c, const void *p, size_t n, int64_t due, int64_t now)
 {
 	int rc = echo_outq_add(&c->q, p, n, due, now);
@@ -187,23 +199,13 @@ static enum echo_end end_of(enum echo_verdict v)
 	}
 }
 
-/* Acts on a verdict; line[len] is its "\n", in the read buffer when
- * `stable`. 0 or -ENOMEM. */
-static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *line,
-                        size_t len, int stable, int64_t now)
+/* Queues the reply of a verdict; a closing one closes. 0 or -ENOMEM. */
+static int conn_reply(struct echo_conn *c, enum echo_verdict v, int64_t now)
 {
 	size_t rlen;
 	const char *reply = echo_verdict_reply(v, &rlen);
 
-	if (v == ECHO_V_ECHO) {
-		c->hub->st.probes++;
-		if (c->sess.setup.delay_ns == 0)
-			return echo_outq_now(&c->q, line, len + 1, stable, now);
-		return conn_queue(c, line, len + 1, now + c->sess.setup.delay_ns, now);
-	}
-	if (v == ECHO_V_READY)
-		echo_report_setup(&c->hub->rep, &c->peer, &c->sess.setup);
-	if (conn_queue(c, reply, rlen, now, now) != 0)
+	if (echo_outq_reply(&c->q, reply, rlen, now) != 0)
 		return -ENOMEM;
 	if (echo_verdict_closes(v)) {
 		c->closing = 1;
@@ -211,6 +213,42 @@ static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *li
 		c->end = end_of(v);
 	}
 	return 0;
+}
+
+/* The memory budget is full: the 404 of the phase (as for a message the
+ * server cannot take), and the end is logged as the budget's. 0 or -ENOMEM. */
+static int conn_over_budget(struct echo_conn *c, int first_byte, int64_t now)
+{
+	enum echo_verdict v = echo_session_broken(&c->sess, first_byte);
+
+	echo_partial_drop(&c->part);
+	if (conn_reply(c, v, now) != 0)
+		return -ENOMEM;
+	c->end = ECHO_END_MEMORY;
+	return 0;
+}
+
+/* Acts on a verdict; line[len] is its "\n", in the read buffer when
+ * `stable`. 0 or -ENOMEM. */
+static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *line,
+                        size_t len, int stable, int64_t now)
+{
+	c->last_ns = now;               /* a complete message (or a broken one) */
+	if (v == ECHO_V_ECHO) {
+		int rc = c->sess.setup.delay_ns == 0
+		         ? echo_outq_now(&c->q, line, len + 1, stable, now)
+		         : conn_queue(c, line, len + 1, now + c->sess.setup.delay_ns, now);
+		if (rc == -ENOBUFS) {
+			c->sess.echoed--;       /* counted by the session, never echoed */
+			return conn_over_budget(c, 'm', now);
+		}
+		if (rc == 0)
+			c->hub->st.probes++;
+		return rc;
+	}
+	if (v == ECHO_V_READY)
+		echo_report_setup(&c->hub->rep, &c->peer, &c->sess.setup);
+	return conn_reply(c, v, now);
 }
 
 /* The kept partial line is cut off (EOF, idle) or too long: answered as a
@@ -223,11 +261,12 @@ static int conn_broken(struct echo_conn *c, int64_t now)
 	return conn_verdict(c, v, NULL, 0, 0, now);
 }
 
-/* An error of echo_lines: over the budget ends the connection as such. */
-static int lines_failed(struct echo_conn *c, int rc)
+/* An error of echo_lines: over the budget, the line is refused with the
+ * 404 of its phase (0); out of memory ends the connection (-1). */
+static int lines_failed(struct echo_conn *c, int rc, int first_byte, int64_t now)
 {
-	if (rc == -ENOBUFS)
-		c->end = ECHO_END_MEMORY;
+	if (rc == -ENOBUFS && conn_over_budget(c, first_byte, now) == 0)
+		return 0;
 	return -1;
 }
 
@@ -238,19 +277,21 @@ static ssize_t feed_partial(struct echo_conn *c, const char *p, size_t n, size_t
 {
 	struct echo_hub *h = c->hub;
 	size_t used;
-	int rc = echo_partial_feed(&c->part, &h->partial, p, n, max, &used);
+	int rc = echo_partial_feed(&c->part, &h->budget, p, n, max, &used);
 
 	if (rc < 0)
-		return lines_failed(c, rc);
+		return lines_failed(c, rc, echo_partial_first(&c->part), now) == 0 ? (ssize_t)n : -1;
 	if (rc == ECHO_PART_LONG && conn_broken(c, now) != 0)
 		return -1;
 	if (rc == ECHO_PART_LINE) {
 		const char *line = c->part.buf;
 		size_t len = c->part.len - 1;
 		enum echo_verdict v = echo_session_line(&c->sess, &h->cfg->lim, line, len);
-		if (conn_verdict(c, v, line, len, 0, now) != 0)
+		echo_partial_lend(&c->part, &h->budget);    /* its echo may take its place */
+		rc = conn_verdict(c, v, line, len, 0, now);
+		echo_partial_done(&c->part, &h->budget);
+		if (rc != 0)
 			return -1;
-		echo_partial_done(&c->part, &h->partial);
 	}
 	return (ssize_t)used;
 }
@@ -259,7 +300,7 @@ static ssize_t feed_partial(struct echo_conn *c, const char *p, size_t n, size_t
  * over the budget). */
 static int conn_feed(struct echo_conn *c, const char *p, size_t n, int64_t now)
 {
-	while (n > 0 && c->sess.phase != ECHO_PH_DONE) {
+	while (n > 0 && c->sess.phase != ECHO_PH_DONE && !c->closing) {
 		size_t max = echo_session_max_line(&c->sess), ll;
 		ssize_t r;
 		enum echo_verdict v;
@@ -273,8 +314,8 @@ static int conn_feed(struct echo_conn *c, const char *p, size_t n, int64_t now)
 		}
 		r = echo_frame(p, n, max, &ll);
 		if (r == ECHO_PARTIAL) {
-			int rc = echo_partial_keep(&c->part, &c->hub->partial, p, n, max);
-			return rc == 0 ? 0 : lines_failed(c, rc);
+			int rc = echo_partial_keep(&c->part, &c->hub->budget, p, n, max);
+			return rc == 0 ? 0 : lines_failed(c, rc, (unsigned char)p[0], now);
 		}
 		if (r == ECHO_BAD) {
 			v = echo_session_broken(&c->sess, (unsigned char)p[0]);
@@ -319,15 +360,18 @@ static int conn_data(struct echo_conn *c, size_t n, int64_t now)
 	if (c->closing)
 		return 1;               /* after a closing verdict: ignored */
 	if (h->cfg->plain) {
+		int rc = echo_outq_now(&c->q, h->scratch, n, 1, now);
 		echo_report_plain_data(&h->rep, &c->peer, h->scratch, n);
-		if (echo_outq_now(&c->q, h->scratch, n, 1, now) != 0)
+		if (rc == -ENOBUFS)
+			c->end = ECHO_END_MEMORY;   /* no protocol, no 404: closed */
+		if (rc != 0)
 			return -1;
 	} else if (conn_feed(c, h->scratch, n, now) != 0) {
 		return -1;
 	}
 	if (echo_outq_write_direct(&c->q, c->fd) != 0)
 		return -1;
-	if (echo_outq_length(&c->q) > OUT_LIMIT && !c->paused) {
+	if (echo_outq_charged(&c->q) > OUT_LIMIT && !c->paused) {
 		c->paused = 1;
 		event_del(c->ev_read);
 	}
@@ -348,7 +392,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		conn_free(c, ECHO_END_ERROR);
 		return;
 	}
-	c->last_ns = now;
+	if (c->hub->cfg->plain)
+		c->last_ns = now;       /* no messages: every byte is one */
 	if (c->lingering) {             /* discard until EOF */
 		if (n == 0)
 			conn_free(c, c->end);
@@ -399,7 +444,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	conn_free(c, ECHO_END_IDLE);
 }
 
-struct echo_conn *echo_conn_new(struct echo_hub *h, int fd, const struct pk_addr *peer)
+struct echo_conn *echo_conn_new(struct echo_hub *h, int fd, const struct pk_addr *peer,
+                                 uint64_t source)
 {
 	struct echo_conn *c = calloc(1, sizeof *c);
 	int one = 1;
@@ -411,13 +457,14 @@ struct echo_conn *echo_conn_new(struct echo_hub *h, int fd, const struct pk_addr
 	c->hub = h;
 	c->fd = fd;
 	c->peer = *peer;
+	c->source = source;
 	echo_session_init(&c->sess);
 	c->start_ns = c->last_ns = pk_now_ns();
 	c->ev_read = event_new(h->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->ev_write = event_new(h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	c->ev_timer = evtimer_new(h->base, on_timer, c);
 	c->hpos = ECHO_HEAP_NONE;
-	if (!c->ev_read || !c->ev_write || !c->ev_timer || echo_outq_init(&c->q) != 0 ||
+	if (!c->ev_read || !c->ev_write || !c->ev_timer || echo_outq_init(&c->q, &h->budget) != 0 ||
 	    event_add(c->ev_read, NULL) != 0 ||
 	    pk_timer_at(c->ev_timer, c->start_ns + h->cfg->idle_ns) != 0) {
 		if (c->ev_read) event_free(c->ev_read);

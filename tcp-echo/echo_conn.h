@@ -13,6 +13,7 @@
 #include "echo_report.h"
 #include "echo_heap.h"
 #include "echo_lines.h"
+#include "echo_srcmap.h"
 
 #define ECHO_SCRATCH_SIZE (256 * 1024)   /* one read */
 
@@ -27,16 +28,19 @@ struct echo_hub {
 	struct echo_heap heap;          /* connections holding delayed echoes, by due time */
 	int tfd;                        /* delay timerfd, armed at the heap's top */
 	int64_t armed;                  /* its deadline, 0 = disarmed */
-	struct echo_budget partial;     /* partial lines of all connections */
+	struct echo_budget budget;      /* every byte held: lines, output, marks */
+	struct echo_srcmap sources;     /* connections per source (address, /64) */
 	struct echo_conn *conns;
 	struct echo_server_stats st;
 };
 
 /* A connection on accepted socket fd, reading, with its idle timer; it owns
  * fd from here on. NULL when out of memory (the caller still owns fd).
- * Counts nothing in h->st (the caller does; echo_conn's end counts its end
- * and takes it off st.active). */
-struct echo_conn *echo_conn_new(struct echo_hub *h, int fd, const struct pk_addr *peer);
+ * Counts nothing in h->st or h->sources (the caller does, `source` counted
+ * in h->sources; echo_conn's end counts its end, takes it off st.active and
+ * its source's count). */
+struct echo_conn *echo_conn_new(struct echo_hub *h, int fd, const struct pk_addr *peer,
+                                uint64_t source);
 
 /* The delay timerfd fired: sends the echoes that came due. */
 void echo_hub_due(struct echo_hub *h);

@@ -55,16 +55,33 @@ int echo_partial_feed(struct echo_partial *pl, struct echo_budget *b, const char
 	return nl ? ECHO_PART_LINE : ECHO_PART_MORE;
 }
 
+void echo_partial_lend(struct echo_partial *pl, struct echo_budget *b)
+{
+	if (!pl->lent)
+		b->used -= pl->cap;
+	pl->lent = 1;
+}
+
 void echo_partial_done(struct echo_partial *pl, struct echo_budget *b)
 {
 	pl->len = 0;
+	if (pl->lent) {
+		if (pl->cap > SMALL_LINE || echo_budget_over(b, pl->cap)) {
+			free(pl->buf);
+			*pl = (struct echo_partial){ NULL, 0, 0, 0 };
+			return;
+		}
+		b->used += pl->cap;
+		pl->lent = 0;
+	}
 	if (pl->cap > SMALL_LINE)
 		echo_partial_free(pl, b);
 }
 
 void echo_partial_free(struct echo_partial *pl, struct echo_budget *b)
 {
-	b->used -= pl->cap;
+	if (!pl->lent)
+		b->used -= pl->cap;
 	free(pl->buf);
-	*pl = (struct echo_partial){ NULL, 0, 0 };
+	*pl = (struct echo_partial){ NULL, 0, 0, 0 };
 }

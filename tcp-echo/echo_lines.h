@@ -13,15 +13,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bytes of partial-line buffers of all connections (their capacities). */
+/* Every byte the server holds for its connections (issue 10): partial-line
+ * buffers (their capacities) and, through echo_outq, queued, delayed and
+ * unsent output with its delay marks. */
 struct echo_budget {
 	size_t used;
 	uint64_t limit;             /* --max-buffer */
 };
 
+/* 1 when n more bytes would pass the budget. */
+static inline int echo_budget_over(const struct echo_budget *b, size_t n)
+{
+	return b->used + (uint64_t)n > b->limit;
+}
+
 struct echo_partial {
 	char *buf;
 	size_t len, cap;
+	int lent;                   /* its capacity is not counted (echo_partial_lend) */
 };
 
 /* Appends p[0..n) to the kept line of at most `max` bytes. 0, -ENOMEM, or
@@ -43,8 +52,14 @@ enum echo_part {
 int echo_partial_feed(struct echo_partial *pl, struct echo_budget *b, const char *p,
                       size_t n, size_t max, size_t *used);
 
+/* A complete line is about to be answered from pl->buf (its echo may be
+ * copied into the output queue): its buffer stops counting, so the line is
+ * not counted twice. echo_partial_done follows. */
+void echo_partial_lend(struct echo_partial *pl, struct echo_budget *b);
+
 /* A complete line was answered: empties the buffer and gives a large one
- * back to the budget. */
+ * back to the budget (a lent one is kept, counted again, only when small
+ * and within the budget). */
 void echo_partial_done(struct echo_partial *pl, struct echo_budget *b);
 void echo_partial_free(struct echo_partial *pl, struct echo_budget *b);
 

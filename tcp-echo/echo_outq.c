@@ -5,10 +5,18 @@
 
 #include <event2/event.h>
 
-int echo_outq_init(struct echo_outq *q)
+#define MARKS_KEEP 64             /* an emptied ring larger than this goes back */
+
+int echo_outq_init(struct echo_outq *q, struct echo_budget *b)
 {
-	*q = (struct echo_outq){ .buf = evbuffer_new() };
+	*q = (struct echo_outq){ .buf = evbuffer_new(), .b = b };
 	return q->buf ? 0 : -ENOMEM;
+}
+
+static void uncharge(struct echo_outq *q, size_t n)
+{
+	q->b->used -= n;
+	q->charged -= n;
 }
 
 void echo_outq_free(struct echo_outq *q)
@@ -16,12 +24,30 @@ void echo_outq_free(struct echo_outq *q)
 	if (q->buf)
 		evbuffer_free(q->buf);
 	free(q->marks);
+	if (q->b)
+		uncharge(q, q->charged);
 	q->buf = NULL;
 	q->marks = NULL;
+	q->mcap = q->mcount = 0;
+}
+
+/* Bytes a new mark would add to the ring (0 when it has room). */
+static size_t mark_growth(const struct echo_outq *q)
+{
+	if (q->mcount < q->mcap)
+		return 0;
+	return (q->mcap ? q->mcap : 8) * sizeof *q->marks;
 }
 
 static int mark_push(struct echo_outq *q, uint64_t end, int64_t due)
 {
+	if (q->mcount > 0) {
+		struct echo_mark *last = &q->marks[(q->mhead + q->mcount - 1) % q->mcap];
+		if (last->due == due) {         /* the same read's probes: one mark */
+			last->end = end;
+			return 0;
+		}
+	}
 	if (q->mcount == q->mcap) {
 		size_t ncap = q->mcap ? 2 * q->mcap : 8;
 		struct echo_mark *m = malloc(ncap * sizeof *m);
@@ -30,6 +56,8 @@ static int mark_push(struct echo_outq *q, uint64_t end, int64_t due)
 		for (size_t i = 0; i < q->mcount; i++)
 			m[i] = q->marks[(q->mhead + i) % q->mcap];
 		free(q->marks);
+		q->b->used += (ncap - q->mcap) * sizeof *m;
+		q->charged += (ncap - q->mcap) * sizeof *m;
 		q->marks = m;
 		q->mcap = ncap;
 		q->mhead = 0;
@@ -44,22 +72,41 @@ int echo_outq_spill(struct echo_outq *q)
 		return 0;
 	if (evbuffer_add(q->buf, q->dp, q->dn) != 0)
 		return -ENOMEM;
-	q->queued += q->dn;
+	q->queued += q->dn;             /* counted already, as the direct range */
 	q->ready = q->queued;
 	q->dn = 0;
 	return 0;
 }
 
-int echo_outq_add(struct echo_outq *q, const void *p, size_t n, int64_t due, int64_t now)
+static int add(struct echo_outq *q, const void *p, size_t n, int64_t due, int64_t now,
+               int reply)
 {
+	int held = !(q->mcount == 0 && due <= now);
+
+	if (!reply && echo_budget_over(q->b, n + (held ? mark_growth(q) : 0)))
+		return -ENOBUFS;
 	if (echo_outq_spill(q) != 0 || evbuffer_add(q->buf, p, n) != 0)
 		return -ENOMEM;
 	q->queued += n;
-	if (q->mcount == 0 && due <= now) {
+	q->b->used += n;
+	q->charged += n;
+	if (!held) {
 		q->ready = q->queued;
 		return 0;
 	}
 	return mark_push(q, q->queued, due);
+}
+
+int echo_outq_add(struct echo_outq *q, const void *p, size_t n, int64_t due, int64_t now)
+{
+	return add(q, p, n, due, now, 0);
+}
+
+int echo_outq_reply(struct echo_outq *q, const void *p, size_t n, int64_t now)
+{
+	int rc = add(q, p, n, now, now, 1);
+
+	return rc < 0 ? rc : 0;         /* held behind echoes: armed already */
 }
 
 int echo_outq_write(struct echo_outq *q, int fd)
@@ -73,6 +120,7 @@ int echo_outq_write(struct echo_outq *q, int fd)
 		if (n <= 0)
 			return -1;
 		q->sent += (uint64_t)n;
+		uncharge(q, (size_t)n);
 		wrote = 1;
 	}
 	return wrote;
@@ -84,6 +132,12 @@ int64_t echo_outq_release(struct echo_outq *q, int64_t now)
 		q->ready = q->marks[q->mhead].end;
 		q->mhead = (q->mhead + 1) % q->mcap;
 		q->mcount--;
+	}
+	if (q->mcount == 0 && q->mcap > MARKS_KEEP) {
+		uncharge(q, q->mcap * sizeof *q->marks);
+		free(q->marks);
+		q->marks = NULL;
+		q->mcap = q->mhead = 0;
 	}
 	return q->mcount > 0 ? q->marks[q->mhead].due : 0;
 }

@@ -3,6 +3,11 @@
  * timer, SIGINT/SIGTERM, and the totals at the end. Each connection is
  * echo_conn's.
  *
+ * Refusals: beyond --max-conns, beyond --max-per-source connections from
+ * one source (an address, an IPv6 /64; echo_srcmap), or out of memory, the
+ * accepted connection is told why in one line (REFUSED_*: a 404 the client
+ * prints), then closed; nothing it sent is read.
+ *
  * Timing: libevent's precise-timer base re-arms its timerfd on every loop
  * iteration (a syscall per event, ~1 us on each echo). So the base is a
  * plain one (idle and linger timers to the millisecond are fine) and the
@@ -26,6 +31,9 @@
 
 #define ACCEPT_BURST 64
 
+#define REFUSED_BUSY   "404 ERROR: Connection Refused: server busy\n"
+#define REFUSED_SOURCE "404 ERROR: Connection Refused: too many connections from your address\n"
+
 struct echo_srv {
 	struct echo_hub hub;
 	int lfd;
@@ -40,6 +48,22 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	event_add(s->ev_accept, NULL);
+}
+
+/* Tells a refused connection why, then closes it: our FIN after the line
+ * (what it sent so far is drained first, so the close is not a reset that
+ * could overtake the line). */
+static void refuse(struct echo_hub *h, int fd, const struct pk_addr *peer, const char *line,
+                   const char *why)
+{
+	char drain[512];
+
+	h->st.refused++;
+	echo_report_refused(&h->rep, peer, why);
+	(void)!send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(fd, SHUT_WR);
+	(void)!recv(fd, drain, sizeof drain, MSG_DONTWAIT);
+	close(fd);
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -63,15 +87,19 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		}
 		h->st.accepted++;
 		if (h->st.active >= h->cfg->max_conns) {
-			h->st.refused++;
-			echo_report_refused(&h->rep, &peer, "connection limit reached");
-			close(fd);
+			refuse(h, fd, &peer, REFUSED_BUSY, "connection limit reached");
 			continue;
 		}
-		if (echo_conn_new(h, fd, &peer) == NULL) {
-			h->st.refused++;
-			echo_report_refused(&h->rep, &peer, "out of memory");
-			close(fd);
+		uint64_t src = pk_addr_source_hash(&peer);
+		int rc = echo_srcmap_add(&h->sources, src, h->cfg->max_per_source);
+		if (rc != 0) {
+			refuse(h, fd, &peer, rc == -EUSERS ? REFUSED_SOURCE : REFUSED_BUSY,
+			       rc == -EUSERS ? "per-source limit reached" : "out of memory");
+			continue;
+		}
+		if (echo_conn_new(h, fd, &peer, src) == NULL) {
+			echo_srcmap_del(&h->sources, src);
+			refuse(h, fd, &peer, REFUSED_BUSY, "out of memory");
 			continue;
 		}
 		if (++h->st.active > h->st.peak)
@@ -135,6 +163,16 @@ static int srv_events(struct echo_srv *s)
 	return 0;
 }
 
+/* --max-buffer, but at least two of the longest lines there can be (what
+ * echo_partial_keep has always granted), so one session of the largest
+ * probes always fits. */
+static uint64_t budget_of(const struct echo_server_cfg *cfg)
+{
+	uint64_t line = echo_probe_len(cfg->lim.max_size, cfg->lim.max_probes) + 1;
+
+	return cfg->max_buffer > 2 * line ? cfg->max_buffer : 2 * line;
+}
+
 int echo_server_run(const struct echo_server_cfg *cfg)
 {
 	struct echo_srv s = { .lfd = -1, .stop = PK_STOP_INIT };
@@ -143,7 +181,7 @@ int echo_server_run(const struct echo_server_cfg *cfg)
 
 	h->cfg = cfg;
 	h->tfd = -1;
-	h->partial.limit = cfg->max_buffer;
+	h->budget.limit = budget_of(cfg);
 	h->rep = (struct echo_report){ .out = stdout, .json = cfg->json, .quiet = cfg->quiet };
 	/* output chains of large probes come and go: keep freed memory instead of
 	 * returning it to the kernel and faulting it back in on the next probe */
@@ -170,6 +208,7 @@ out:
 	if (h->tfd >= 0)
 		close(h->tfd);
 	echo_heap_free(&h->heap);
+	echo_srcmap_free(&h->sources);
 	if (s.lfd >= 0)
 		close(s.lfd);
 	free(h->scratch);

@@ -18,7 +18,8 @@
 static const char usage_top[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
 	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
-	"                       [--max-conns N] [--max-buffer BYTES] [-J] [-q]\n"
+	"                       [--max-conns N] [--max-per-source N] [--max-buffer BYTES]\n"
+	"                       [-J] [-q]\n"
 	"       tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-n PROBES] [-d DELAY]\n"
 	"                       [-W TIMEOUT] [--window N] [--sweep] [--sizes LIST]\n"
 	"                       [--delays LIST] [--repeat R] [-J] [--csv FILE] [--plot FILE]\n"
@@ -28,7 +29,8 @@ static const char usage_top[] =
 static const char usage_server[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
 	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
-	"                       [--max-conns N] [--max-buffer BYTES] [-J] [-q]\n"
+	"                       [--max-conns N] [--max-per-source N] [--max-buffer BYTES]\n"
+	"                       [-J] [-q]\n"
 	"Serves the measurement protocol (setup s, probes m, termination t) to every\n"
 	"connection at once on one event loop; each session's delay is its own timer.\n"
 	"  -p, --port PORT        port to serve (default 9900; 0 = any)\n"
@@ -38,10 +40,14 @@ static const char usage_server[] =
 	"      --max-size BYTES   largest msg_size accepted (default 1M)\n"
 	"      --max-probes N     most probes per session (default 1000000)\n"
 	"      --max-delay DUR    longest server delay (default 60s)\n"
-	"      --idle-timeout DUR close a connection silent this long (default 30s)\n"
-	"      --max-conns N      connections at once; more are closed at once (default 10000)\n"
-	"      --max-buffer BYTES partial lines of all connections together (default 256M;\n"
-	"                         at least 2 x max-size); a line past it ends its connection\n"
+	"      --idle-timeout DUR close a connection that completes no message this long\n"
+	"                         (default 30s; a line cut off then gets its 404)\n"
+	"      --max-conns N      connections at once; more are refused (default 10000)\n"
+	"      --max-per-source N connections at once from one address (IPv6: one /64);\n"
+	"                         more are refused (default 64; 0 = no cap)\n"
+	"      --max-buffer BYTES memory for all connections together: partial lines,\n"
+	"                         queued and delayed echoes (default 256M; at least two\n"
+	"                         longest probes); a line or echo past it gets its 404\n"
 	"  -J, --json             log one JSON object per line\n"
 	"  -q, --quiet            no log line per session\n"
 	"On SIGINT or SIGTERM prints its totals and exits 0.\n";
@@ -75,6 +81,7 @@ static const char usage_client[] =
 
 enum {
 	OPT_PLAIN = 256, OPT_MAX_SIZE, OPT_MAX_PROBES, OPT_MAX_DELAY, OPT_IDLE, OPT_MAX_CONNS, OPT_MAX_BUFFER,
+	OPT_MAX_SOURCE,
 	OPT_WINDOW, OPT_SWEEP, OPT_SIZES, OPT_DELAYS, OPT_REPEAT, OPT_CSV, OPT_PLOT, OPT_MESSAGE,
 };
 
@@ -90,6 +97,7 @@ static int server_main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
+		{ "max-per-source", required_argument, NULL, OPT_MAX_SOURCE },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -100,7 +108,7 @@ static int server_main(int argc, char **argv)
 		.port = ECHO_DEFAULT_PORT, .family = AF_UNSPEC,
 		.lim = { .max_size = 1024 * 1024, .max_probes = 1000000,
 		         .max_delay_ns = 60 * PK_NS_PER_S },
-		.idle_ns = 30 * PK_NS_PER_S, .max_conns = 10000,
+		.idle_ns = 30 * PK_NS_PER_S, .max_conns = 10000, .max_per_source = 64,
 		.max_buffer = 256 * 1024 * 1024,
 	};
 	int c;
@@ -126,6 +134,9 @@ static int server_main(int argc, char **argv)
 			                              24 * 3600 * PK_NS_PER_S);
 			break;
 		case OPT_MAX_CONNS: cfg.max_conns = pk_cli_uint("max conns", optarg, 1, 1000000); break;
+		case OPT_MAX_SOURCE:
+			cfg.max_per_source = (uint32_t)pk_cli_uint("max per source", optarg, 0, 1000000);
+			break;
 		case OPT_MAX_BUFFER:
 			cfg.max_buffer = pk_cli_size("max buffer", optarg, 4096,
 			                             (uint64_t)64 * 1024 * 1024 * 1024);

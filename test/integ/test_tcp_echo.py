@@ -23,6 +23,8 @@ BAD_SETUP = b"404 ERROR: Invalid Connection Setup Message\n"
 BAD_PROBE = b"404 ERROR: Invalid Measurement Message\n"
 BAD_TERM = b"404 ERROR: Invalid Connection Termination Message\n"
 
+REFUSED_BUSY = b"404 ERROR: Connection Refused: server busy\n"
+
 HOSTS = ("127.0.0.1", "::1")
 
 
@@ -257,7 +259,8 @@ def test_limits():
 
 def test_partial_line_budget():
     """Unfinished lines of all connections share --max-buffer: the connection
-    whose line would pass it is closed, the others finish their probes."""
+    whose line would pass it is answered with its phase's 404 and closed
+    (issue 10: never a silent close), the others finish their probes."""
     size = 100000
     with Server("--max-size", str(size), "--max-buffer", "256K") as srv:
         conns = []
@@ -267,8 +270,8 @@ def test_partial_line_budget():
             read_exact(s, len(READY))
             s.sendall(b"m " + b"a" * 90000)     # most of a line, no newline yet
             conns.append(s)
-        # three such lines pass 256 KiB: whichever the server read last is
-        # closed (EOF, nothing sent); the other two stay open
+        # three such lines pass 256 KiB: whichever the server read last gets
+        # the 404 of the measurement phase and is closed; the other two stay open
         ready, _, _ = select.select(conns, [], [], 5)
         check(len(ready) == 1, "%d connections ended, want 1" % len(ready))
         closed = ready[0]
@@ -276,7 +279,7 @@ def test_partial_line_budget():
             got = read_all(closed, 3)
         except ConnectionResetError:
             got = b""
-        check(got == b"", "the closed connection got %r" % got[:80])
+        check(got == BAD_PROBE, "the refused connection got %r" % got[:80])
         for s in conns:
             if s is closed:
                 continue
@@ -334,7 +337,7 @@ def test_connection_cap():
             got = read_all(c, 3)
         except ConnectionResetError:
             got = b""
-        check(got == b"", "third connection got %r" % got)
+        check(got == REFUSED_BUSY, "third connection got %r" % got)
         c.close()
         a.close()
         # once a slot is free, a new connection is served

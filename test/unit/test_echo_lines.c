@@ -9,7 +9,7 @@
 static void line_across_reads(void **st)
 {
 	struct echo_budget b = { 0, 1 << 20 };
-	struct echo_partial pl = { NULL, 0, 0 };
+	struct echo_partial pl = { NULL, 0, 0, 0 };
 	size_t used;
 	(void)st;
 	assert_int_equal(echo_partial_keep(&pl, &b, "m ab", 4, 100), 0);
@@ -33,7 +33,7 @@ static void line_across_reads(void **st)
 static void too_long(void **st)
 {
 	struct echo_budget b = { 0, 1 << 20 };
-	struct echo_partial pl = { NULL, 0, 0 };
+	struct echo_partial pl = { NULL, 0, 0, 0 };
 	size_t used;
 	(void)st;
 	assert_int_equal(echo_partial_keep(&pl, &b, "s RT", 4, 8), 0);
@@ -55,7 +55,7 @@ static void budget(void **st)
 {
 	enum { MAX = 64 * 1024 };
 	struct echo_budget b = { 0, 3 * (MAX + 1) };
-	struct echo_partial p[4] = { { NULL, 0, 0 } };
+	struct echo_partial p[4] = { { NULL, 0, 0, 0 } };
 	char *chunk = calloc(1, 2 * MAX);
 	size_t used;
 	(void)st;
@@ -72,7 +72,7 @@ static void budget(void **st)
 	assert_int_equal(echo_partial_keep(&p[3], &b, chunk, 100, MAX), 0);
 	/* a budget under two lines is raised to two */
 	struct echo_budget tiny = { 0, 10 };
-	struct echo_partial q = { NULL, 0, 0 };
+	struct echo_partial q = { NULL, 0, 0, 0 };
 	assert_int_equal(echo_partial_keep(&q, &tiny, chunk, 2 * MAX, 2 * MAX), 0);
 	echo_partial_free(&q, &tiny);
 	for (int i = 0; i < 4; i++)
@@ -81,4 +81,31 @@ static void budget(void **st)
 	free(chunk);
 }
 
-CM_MAIN(CM_T(line_across_reads), CM_T(too_long), CM_T(budget))
+/* A complete line lent to its answer stops counting (its echo is counted
+ * instead); afterwards a small buffer counts again only within the budget. */
+static void lend(void **st)
+{
+	struct echo_budget b = { 0, 8192 };
+	struct echo_partial pl = { NULL, 0, 0, 0 };
+	size_t used;
+	(void)st;
+	assert_int_equal(echo_partial_keep(&pl, &b, "m ab", 4, 100), 0);
+	assert_int_equal(echo_partial_feed(&pl, &b, "c 1\n", 4, 100, &used), ECHO_PART_LINE);
+	assert_int_equal(b.used, 101);
+	echo_partial_lend(&pl, &b);
+	assert_int_equal(b.used, 0);
+	b.used += 9;                                    /* its echo, queued */
+	echo_partial_done(&pl, &b);
+	assert_int_equal(b.used, 9 + 101);              /* small, fits: kept */
+	assert_int_equal(echo_partial_keep(&pl, &b, "m x", 3, 100), 0);
+	assert_int_equal(echo_partial_feed(&pl, &b, " 2\n", 3, 100, &used), ECHO_PART_LINE);
+	echo_partial_lend(&pl, &b);
+	b.used = 8192 - 50;                             /* the budget filled meanwhile */
+	echo_partial_done(&pl, &b);
+	assert_null(pl.buf);                            /* no room: given back */
+	assert_int_equal(b.used, 8192 - 50);
+	echo_partial_free(&pl, &b);
+	assert_int_equal(b.used, 8192 - 50);
+}
+
+CM_MAIN(CM_T(line_across_reads), CM_T(too_long), CM_T(budget), CM_T(lend))
