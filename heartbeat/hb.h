@@ -24,6 +24,7 @@ struct hb_server_cfg {
 	int64_t report_ns;       /* periodic table, 0 = none */
 	uint32_t max_clients;
 	double rate_limit;       /* datagrams/s per source, 0 = unlimited */
+	int allow_low_ports;     /* answer source ports 1..1023 too */
 	int json, quiet;
 };
 

@@ -199,6 +199,36 @@ int hb_format_reply(char *buf, size_t cap, uint64_t seq, int64_t diff_ns)
 	return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }
 
+int hb_format_reply_max(char *buf, size_t max, uint64_t seq, int64_t diff_ns)
+{
+	char tmp[64];
+	int n = hb_format_reply(tmp, sizeof tmp, seq, diff_ns);
+	char *dot;
+	size_t len;
+
+	if (n < 0)
+		return -1;
+	len = (size_t)n;
+	if (len > max) {
+		/* cut decimals; without any, the '.' goes too */
+		dot = strchr(tmp, '.');
+		len = max;
+		if (dot == NULL || tmp + len < dot + 2)
+			len = dot ? (size_t)(dot - tmp) : len;
+		if (len > max)
+			return -1;
+	}
+	memcpy(buf, tmp, len);
+	return (int)len;
+}
+
+int hb_reply_shaped(int64_t diff_ns)
+{
+	const int64_t bound = HB_ANSWER_DIFF_MAX_S * 1000000000LL;
+
+	return diff_ns > bound || diff_ns < -bound;
+}
+
 const char *hb_bad_str(int code)
 {
 	switch (code) {

@@ -65,6 +65,22 @@ int hb_format_beat(char *buf, size_t cap, uint64_t seq, int64_t wall_ns);
 /* Formats a reply ("<seq> [-]<sec>.<9 digits>") from a difference in ns. */
 int hb_format_reply(char *buf, size_t cap, uint64_t seq, int64_t diff_ns);
 
+/* The reply as hb_format_reply writes it, but never longer than `max` bytes (the heartbeat's own length,
+ * so that the server never amplifies): time_diff keeps 9 decimals when they
+ * fit, else as many as fit (the others cut, not rounded), else none and no
+ * '.'. Returns the length (no NUL written when it is exactly max), or -1
+ * when not even "<seq> <whole seconds>" fits: such a heartbeat gets no reply. */
+int hb_format_reply_max(char *buf, size_t max, uint64_t seq, int64_t diff_ns);
+
+/* Replies are told from heartbeats by their size: a heartbeat's timestamp
+ * is the client's wall clock, a reply's time_diff is a difference of two
+ * clocks. A heartbeat whose time_diff is beyond HB_ANSWER_DIFF_MAX_S either
+ * way is reply-shaped: the server never answers it (every reply it sends
+ * has |time_diff| below that bound, which read as a timestamp is at least
+ * now - bound away: so two servers can never answer each other twice). */
+#define HB_ANSWER_DIFF_MAX_S 100000000LL     /* 10^8 s, about 3.2 years */
+int hb_reply_shaped(int64_t diff_ns);
+
 /* Short text for an enum hb_bad ("oversized", ...). Static. */
 const char *hb_bad_str(int code);
 

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hb.h"
 #include "hb_detect.h"
@@ -36,6 +37,10 @@ struct hb_server_totals {
 	uint64_t rate_limited;
 	uint64_t sim_dropped;    /* discarded by the simulated loss */
 	uint64_t send_errors;
+	uint64_t refused_source; /* pk_self_refuse: port 0, below 1024, our own endpoint */
+	uint64_t reply_shaped;   /* |time_diff| beyond HB_ANSWER_DIFF_MAX_S: a reply */
+	uint64_t too_short;      /* even the shortest reply would be longer */
+	uint64_t out_of_window;  /* seq far beyond the client's run (HB_SEQ_JUMP_MAX) */
 	uint64_t clients_seen, evicted;
 	uint64_t ev_stopped, ev_resumed, ev_restarted;
 };
@@ -53,6 +58,7 @@ struct hb_server_view {
 	int64_t wall_offset_ns;           /* wall - monotonic */
 	const struct hb_server_totals *tot;
 	const struct hb_table *tab;
+	FILE *out;                        /* stdout, or stderr once it failed */
 };
 
 void hb_report_listening(const struct hb_server_view *v);

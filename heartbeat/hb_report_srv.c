@@ -26,16 +26,16 @@ void hb_report_listening(const struct hb_server_view *v)
 	char a[80], d[32];
 
 	if (v->cfg->json)
-		printf("{\"event\":\"listening\",\"message\":\"heartbeat server listening on %s\","
+		fprintf(v->out, "{\"event\":\"listening\",\"message\":\"heartbeat server listening on %s\","
 		       "\"loss\":%g,\"seed\":%" PRIu64 "}\n",
 		       pk_addr_str(v->local, a, sizeof a), v->cfg->loss, v->seed);
 	else
-		printf("heartbeat server listening on %s (loss %g%%, seed %" PRIu64
+		fprintf(v->out, "heartbeat server listening on %s (loss %g%%, seed %" PRIu64
 		       ", client stopped after %s, at most %" PRIu32 " clients)\n",
 		       pk_addr_str(v->local, a, sizeof a), 100.0 * v->cfg->loss,
 		       v->seed, pk_fmt_duration(v->cfg->dead_after_ns, d, sizeof d),
 		       v->cfg->max_clients);
-	fflush(stdout);
+	fflush(v->out);
 }
 
 static void peer_json(cJSON *o, const struct hb_peer_figures *f)
@@ -74,7 +74,7 @@ static void event_json(const struct hb_server_view *v, enum hb_srv_event ev,
 		cJSON_AddNumberToObject(o, "previous_seq", (double)prev_seq);
 	if (ev == HB_EV_EVICTED)
 		cJSON_AddNumberToObject(o, "evicted_total", (double)v->tot->evicted);
-	pk_json_print(stdout, o, 1);
+	pk_json_print(v->out, o, 1);
 	cJSON_Delete(o);
 }
 
@@ -94,31 +94,31 @@ void hb_report_server_event(const struct hb_server_view *v, enum hb_srv_event ev
 	}
 	hb_clock_str(v->wall_offset_ns, now_ns, t, sizeof t);
 	if (ev == HB_EV_EVICTED || p == NULL) {
-		printf("%s table full: oldest silent client evicted (%" PRIu64 " so far)\n",
+		fprintf(v->out, "%s table full: oldest silent client evicted (%" PRIu64 " so far)\n",
 		       t, v->tot->evicted);
-		fflush(stdout);
+		fflush(v->out);
 		return;
 	}
 	pk_addr_str(&f.addr, a, sizeof a);
 	switch (ev) {
 	case HB_EV_SEEN:
-		printf("%s client %s seen (seq %" PRIu64 ")\n", t, a, f.last_seq);
+		fprintf(v->out, "%s client %s seen (seq %" PRIu64 ")\n", t, a, f.last_seq);
 		break;
 	case HB_EV_STOPPED:
-		printf("%s client %s stopped: no heartbeat for %.3f s (last seq %" PRIu64
+		fprintf(v->out, "%s client %s stopped: no heartbeat for %.3f s (last seq %" PRIu64
 		       ", %" PRIu64 " received, %" PRIu64 " lost)\n", t, a,
 		       f.silent_s, f.last_seq, f.received, f.lost);
 		break;
 	case HB_EV_RESUMED:
-		printf("%s client %s resumed (seq %" PRIu64 " after %" PRIu64 ")\n",
+		fprintf(v->out, "%s client %s resumed (seq %" PRIu64 " after %" PRIu64 ")\n",
 		       t, a, f.last_seq, prev_seq);
 		break;
 	default:
-		printf("%s client %s restarted (seq %" PRIu64 " after %" PRIu64 ")\n",
+		fprintf(v->out, "%s client %s restarted (seq %" PRIu64 " after %" PRIu64 ")\n",
 		       t, a, f.last_seq, prev_seq);
 		break;
 	}
-	fflush(stdout);
+	fflush(v->out);
 }
 
 static void totals_json(const struct hb_server_view *v, cJSON *o)
@@ -136,6 +136,10 @@ static void totals_json(const struct hb_server_view *v, cJSON *o)
 	cJSON_AddNumberToObject(o, "rate_limited", (double)t->rate_limited);
 	cJSON_AddNumberToObject(o, "sim_dropped", (double)t->sim_dropped);
 	cJSON_AddNumberToObject(o, "send_errors", (double)t->send_errors);
+	cJSON_AddNumberToObject(o, "refused_source", (double)t->refused_source);
+	cJSON_AddNumberToObject(o, "reply_shaped", (double)t->reply_shaped);
+	cJSON_AddNumberToObject(o, "too_short", (double)t->too_short);
+	cJSON_AddNumberToObject(o, "out_of_window", (double)t->out_of_window);
 	cJSON_AddNumberToObject(o, "clients_seen", (double)t->clients_seen);
 	cJSON_AddNumberToObject(o, "client_count", (double)v->tab->used);
 	cJSON_AddNumberToObject(o, "evicted", (double)t->evicted);
@@ -171,24 +175,24 @@ static void table_json(const struct hb_server_view *v, int64_t now_ns, int final
 			peer_json(x, &f);
 			cJSON_AddItemToArray(arr, x);
 		}
-	pk_json_print(stdout, o, 1);
+	pk_json_print(v->out, o, 1);
 	cJSON_Delete(o);
 }
 
-static void table_row(const struct hb_peer *p, int64_t now_ns)
+static void table_row(FILE *out, const struct hb_peer *p, int64_t now_ns)
 {
 	struct hb_peer_figures f;
 	char buf[80];
 
 	hb_peer_figures(p, now_ns, &f);
-	printf("%-24s %-7s %9" PRIu64 " %7" PRIu64 " %6.1f%% %5u %5u %4u ",
+	fprintf(out, "%-24s %-7s %9" PRIu64 " %7" PRIu64 " %6.1f%% %5u %5u %4u ",
 	       pk_addr_str(&f.addr, buf, sizeof buf), state_name[f.state], f.received,
 	       f.lost, f.loss_percent, f.dups, f.reordered, f.restarts);
 	if (f.diff_valid)
-		printf("%9.3f/%.3f/%.3f", f.diff_min_ms, f.diff_avg_ms, f.diff_max_ms);
+		fprintf(out, "%9.3f/%.3f/%.3f", f.diff_min_ms, f.diff_avg_ms, f.diff_max_ms);
 	else
-		printf("%9s", "-");
-	printf(" %8.3f\n", f.silent_s);
+		fprintf(out, "%9s", "-");
+	fprintf(out, " %8.3f\n", f.silent_s);
 }
 
 void hb_report_server_table(const struct hb_server_view *v, int64_t now_ns, int final)
@@ -202,32 +206,35 @@ void hb_report_server_table(const struct hb_server_view *v, int64_t now_ns, int 
 		table_json(v, now_ns, final);
 		return;
 	}
-	printf("--- %s heartbeat clients at %s: %" PRIu32 " (%" PRIu32 " active) ---\n",
+	fprintf(v->out, "--- %s heartbeat clients at %s: %" PRIu32 " (%" PRIu32 " active) ---\n",
 	       final ? "final" : "report",
 	       hb_clock_str(v->wall_offset_ns, now_ns, tm, sizeof tm), tab->used,
 	       tab->active.len);
 	if (tab->used > 0)
-		printf("%-24s %-7s %9s %7s %7s %5s %5s %4s %s %s\n", "client", "state",
+		fprintf(v->out, "%-24s %-7s %9s %7s %7s %5s %5s %4s %s %s\n", "client", "state",
 		       "received", "lost", "loss", "dups", "reord", "rest",
 		       "time_diff min/avg/max ms", "silent_s");
 	for (int l = 0; l < 2; l++)
 		for (const struct hb_peer *p = hb_table_first(tab, lists[l]); p;
 		     p = hb_table_next(tab, p))
-			table_row(p, now_ns);
-	printf("datagrams %" PRIu64 ", accepted %" PRIu64 ", replies %" PRIu64
+			table_row(v->out, p, now_ns);
+	fprintf(v->out, "datagrams %" PRIu64 ", accepted %" PRIu64 ", replies %" PRIu64
 	       ", malformed %" PRIu64 ", rate-limited %" PRIu64 ", dropped (simulated) %"
 	       PRIu64 ", send errors %" PRIu64 "\n", t->datagrams, t->accepted,
 	       t->replies, t->malformed, t->rate_limited, t->sim_dropped, t->send_errors);
-	printf("clients seen %" PRIu64 ", evicted %" PRIu64 ", stopped %" PRIu64
+	fprintf(v->out, "not answered: refused by source %" PRIu64 ", reply-shaped %" PRIu64
+	        ", too short to answer %" PRIu64 ", sequence out of window %" PRIu64 "\n",
+	        t->refused_source, t->reply_shaped, t->too_short, t->out_of_window);
+	fprintf(v->out, "clients seen %" PRIu64 ", evicted %" PRIu64 ", stopped %" PRIu64
 	       ", resumed %" PRIu64 ", restarted %" PRIu64 ", %zu bytes per client slot\n",
 	       t->clients_seen, t->evicted, t->ev_stopped, t->ev_resumed,
 	       t->ev_restarted, hb_table_bytes_per_client(v->tab));
 	if (t->malformed) {
-		printf("malformed:");
+		fprintf(v->out, "malformed:");
 		for (int i = 0; i < HB_BAD_KINDS; i++)
 			if (t->bad[i])
-				printf(" %s %" PRIu64, hb_bad_str(-i - 1), t->bad[i]);
-		putchar('\n');
+				fprintf(v->out, " %s %" PRIu64, hb_bad_str(-i - 1), t->bad[i]);
+		fputc('\n', v->out);
 	}
-	fflush(stdout);
+	fflush(v->out);
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +34,10 @@ struct hb_server {
 	struct pk_batch *batch;  /* receive and reply buffers, owned */
 	struct hb_table tab;
 	struct pk_limit lim;
+	struct pk_self self;     /* sources never answered */
 	struct pk_sim sim;
+	FILE *out;               /* stdout, or stderr once stdout failed */
+	int events_off;          /* stdout failed: no more event lines */
 	uint64_t seed;
 	struct hb_server_totals tot;
 	int64_t start_ns, start_wall_ns;
@@ -47,24 +51,49 @@ static struct hb_server_view view(const struct hb_server *s)
 	struct hb_server_view v = {
 		.cfg = s->cfg, .local = &s->local, .seed = s->seed,
 		.kernel_ts = s->kernel_ts, .wall_offset_ns = s->wall_offset_ns,
-		.tot = &s->tot, .tab = &s->tab,
+		.tot = &s->tot, .tab = &s->tab, .out = s->out,
 	};
 	return v;
 }
 
-static void report_event(const struct hb_server *s, enum hb_srv_event ev,
+/* Lines go to stdout until a write there fails (a closed pipe: EPIPE,
+ * SIGPIPE being ignored); then the event lines end, said once on stderr,
+ * the service goes on, and the final table goes to stderr. */
+static void check_output(struct hb_server *s)
+{
+	if (s->out == stderr || !ferror(stdout))
+		return;
+	s->out = stderr;
+	s->events_off = 1;
+	hb_report_error("stdout: write failed; no more event lines, still serving");
+}
+
+static void report_event(struct hb_server *s, enum hb_srv_event ev,
                          const struct hb_peer *p, int64_t now_ns, uint64_t prev_seq)
 {
 	struct hb_server_view v = view(s);
 
+	if (s->events_off)
+		return;
 	hb_report_server_event(&v, ev, p, now_ns, prev_seq);
+	check_output(s);
 }
 
-static void report_table(const struct hb_server *s, int64_t now_ns, int final)
+static void report_table(struct hb_server *s, int64_t now_ns, int final)
 {
-	struct hb_server_view v = view(s);
+	struct hb_server_view v;
 
+	check_output(s);
+	if (s->events_off && !final)
+		return;
+	v = view(s);
 	hb_report_server_table(&v, now_ns, final);
+	if (final && s->out == stdout && ferror(stdout)) {
+		check_output(s);
+		v = view(s);
+		hb_report_server_table(&v, now_ns, final);
+	}
+	check_output(s);
 }
 
 /* Arms the stop timer for the client that has been silent longest. */
@@ -108,66 +137,59 @@ static void on_report_timer(evutil_socket_t fd, short what, void *arg)
 	            (now - s->start_ns) % s->cfg->report_ns);
 }
 
-static void update_diff(struct hb_peer *p, int64_t diff)
+/* Records an accepted heartbeat from rx->from (diff: its time_diff).
+ * Returns 0, or -1 for a sequence far beyond the client's run (dropped). */
+static int record(struct hb_server *s, const struct pk_rx *rx,
+                  const struct hb_beat *m, int64_t diff)
 {
-	if (p->diff_n == 0 || diff < p->diff_min_ns)
-		p->diff_min_ns = diff;
-	if (p->diff_n == 0 || diff > p->diff_max_ns)
-		p->diff_max_ns = diff;
-	p->diff_n++;
-	p->diff_mean_ns += ((double)diff - p->diff_mean_ns) / (double)p->diff_n;
-}
+	struct hb_beat_result r;
 
-/* Records an accepted heartbeat from rx->from (diff: its time_diff). */
-static void record(struct hb_server *s, const struct pk_rx *rx,
-                   const struct hb_beat *m, int64_t diff)
-{
-	struct hb_peer *p = hb_table_find(&s->tab, &rx->from);
-	enum pk_rxseq_event ev;
-	int was_stopped, evicted;
-	uint64_t prev;
-
-	if (p == NULL) {
-		p = hb_table_add(&s->tab, &rx->from, rx->rx_ns, &evicted);
-		if (evicted) {
-			s->tot.evicted++;
-			report_event(s, HB_EV_EVICTED, NULL, rx->rx_ns, 0);
-		}
-		s->tot.clients_seen++;
+	hb_table_beat(&s->tab, &rx->from, m->seq, diff, rx->rx_ns, &r);
+	if (r.evicted) {
+		s->tot.evicted++;
+		report_event(s, HB_EV_EVICTED, NULL, rx->rx_ns, 0);
 	}
-	was_stopped = p->state == HB_PEER_STOPPED;
-	prev = p->last_seq;
-	hb_table_touch(&s->tab, p, rx->rx_ns);
-	ev = pk_rxseq_add(&p->rx, m->seq, 0);
-	p->beats++;
-	p->last_seq = m->seq;
-	if (ev != PK_RXSEQ_DUP)
-		update_diff(p, diff);
-	if (ev == PK_RXSEQ_FIRST) {
-		report_event(s, HB_EV_SEEN, p, rx->rx_ns, 0);
-	} else if (ev == PK_RXSEQ_RESTART) {
-		p->diff_n = 0;
-		update_diff(p, diff);
+	if (r.ev == HB_BEAT_SEEN)
+		s->tot.clients_seen++;
+	switch (r.ev) {
+	case HB_BEAT_JUMP:
+		s->tot.out_of_window++;    /* not recorded, not answered */
+		return -1;
+	case HB_BEAT_SEEN:
+		report_event(s, HB_EV_SEEN, r.p, rx->rx_ns, 0);
+		break;
+	case HB_BEAT_RESTARTED:
 		s->tot.ev_restarted++;
-		report_event(s, HB_EV_RESTARTED, p, rx->rx_ns, prev);
-	} else if (was_stopped) {
+		report_event(s, HB_EV_RESTARTED, r.p, rx->rx_ns, r.prev_seq);
+		break;
+	case HB_BEAT_RESUMED:
 		s->tot.ev_resumed++;
-		report_event(s, HB_EV_RESUMED, p, rx->rx_ns, prev);
+		report_event(s, HB_EV_RESUMED, r.p, rx->rx_ns, r.prev_seq);
+		break;
+	default:
+		break;
 	}
 	if (s->tab.active.len == 1 || !event_pending(s->dead_tm, EV_TIMEOUT, NULL))
 		arm_dead_timer(s);
+	return 0;
 }
 
-/* One datagram (number i of the batch): rate limit, parse, simulated
- * loss, record, queue the reply. */
+/* One datagram (number i of the batch): the reflection guard, rate limit,
+ * parse, reply-shape and size checks, simulated loss, record, queue the
+ * reply (never longer than the heartbeat). */
 static void handle(struct hb_server *s, unsigned i)
 {
 	const struct pk_rx *rx = pk_batch_rx(s->batch, i);
 	char *buf = (char *)pk_batch_buf(s->batch, i);
 	struct hb_beat m;
-	int rc;
+	char reply[64];
+	int rc, n;
 	int64_t diff;
 
+	if (pk_self_refuse(&s->self, &rx->from) != NULL) {
+		s->tot.refused_source++;       /* a spoofed source: never answered */
+		return;
+	}
 	if (!pk_limit_allow(&s->lim, &rx->from, rx->rx_ns)) {
 		s->tot.rate_limited++;
 		return;
@@ -178,17 +200,26 @@ static void handle(struct hb_server *s, unsigned i)
 		s->tot.bad[-rc - 1]++;
 		return;
 	}
+	diff = rx->rx_ns + s->wall_offset_ns - m.ts_ns;
+	if (hb_reply_shaped(diff)) {
+		s->tot.reply_shaped++;         /* another server's reply, or ours */
+		return;
+	}
+	n = hb_format_reply_max(reply, (size_t)rx->len, m.seq, diff);
+	if (n < 0) {
+		s->tot.too_short++;            /* its reply would be longer */
+		return;
+	}
 	if (pk_sim_drop(&s->sim, s->cfg->loss)) {
 		s->tot.sim_dropped++;          /* as if it never arrived */
 		return;
 	}
+	if (record(s, rx, &m, diff) < 0)
+		return;
 	s->tot.accepted++;
-	diff = rx->rx_ns + s->wall_offset_ns - m.ts_ns;
-	record(s, rx, &m, diff);
 	/* the reply goes out of the datagram's own buffer (parsed already) */
-	rc = hb_format_reply(buf, HB_MSG_MAX, m.seq, diff);
-	if (rc > 0)
-		pk_batch_reply(s->batch, i, buf, (size_t)rc);
+	memcpy(buf, reply, (size_t)n);
+	pk_batch_reply(s->batch, i, buf, (size_t)n);
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -224,6 +255,7 @@ static int server_open(struct hb_server *s)
 	if (rc < 0)
 		return rc;
 	s->fd = rc;
+	(void)pk_self_init(&s->self, &s->local, cfg->allow_low_ports);
 	s->kernel_ts = pk_sock_rx_timestamps(s->fd) == 0;
 	pk_sock_buffers(s->fd, 4 << 20);
 	/* with CAP_NET_ADMIN, a queue deep enough to ride out ~100 ms of not
@@ -268,6 +300,9 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 	memset(&s, 0, sizeof s);
 	s.cfg = cfg;
 	s.fd = -1;
+	s.out = stdout;
+	/* a closed stdout must end our output, not the service */
+	signal(SIGPIPE, SIG_IGN);
 	s.seed = cfg->have_seed ? cfg->seed : pk_sim_random_seed();
 	pk_sim_seed(&s.sim, s.seed);
 	(void)pk_timer_slack_min();
@@ -290,6 +325,7 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 	}
 	v = view(&s);
 	hb_report_listening(&v);
+	check_output(&s);
 	event_base_dispatch(s.base);
 	report_table(&s, pk_now_ns(), 1);
 	server_close(&s);

@@ -211,6 +211,76 @@ const struct hb_peer *hb_table_next(const struct hb_table *t, const struct hb_pe
 	return p->next ? REC(t, p->next) : NULL;
 }
 
+static void update_diff(struct hb_peer *p, int64_t diff)
+{
+	if (p->diff_n == 0 || diff < p->diff_min_ns)
+		p->diff_min_ns = diff;
+	if (p->diff_n == 0 || diff > p->diff_max_ns)
+		p->diff_max_ns = diff;
+	p->diff_n++;
+	p->diff_mean_ns += ((double)diff - p->diff_mean_ns) / (double)p->diff_n;
+}
+
+/* seq far above the run: the first time remembered and dropped; within
+ * HB_SEQ_JUMP_MAX after the remembered one, a new run from seq. */
+static int far_jump(struct hb_peer *p, uint64_t seq, enum pk_rxseq_event *ev)
+{
+	uint32_t restarts;
+
+	if (!p->rx.started || seq <= p->rx.highest || seq - p->rx.highest <= HB_SEQ_JUMP_MAX)
+		return 0;
+	if (!p->jump_pending || seq <= p->jump_seq || seq - p->jump_seq > HB_SEQ_JUMP_MAX) {
+		p->jump_seq = seq;
+		p->jump_pending = 1;
+		return 1;
+	}
+	/* confirmed: a restart, as pk_rxseq's own (only restarts are kept) */
+	restarts = p->rx.restarts + 1;
+	pk_rxseq_init(&p->rx);
+	(void)pk_rxseq_add(&p->rx, seq, 0);
+	p->rx.restarts = restarts;
+	*ev = PK_RXSEQ_RESTART;
+	return -1;
+}
+
+void hb_table_beat(struct hb_table *t, const struct pk_addr *addr, uint64_t seq,
+                   int64_t diff_ns, int64_t now_ns, struct hb_beat_result *r)
+{
+	struct hb_peer *p = hb_table_find(t, addr);
+	enum pk_rxseq_event ev;
+	int was_stopped, jump;
+
+	memset(r, 0, sizeof *r);
+	if (p == NULL)
+		p = hb_table_add(t, addr, now_ns, &r->evicted);
+	r->p = p;
+	r->prev_seq = p->last_seq;
+	jump = far_jump(p, seq, &ev);
+	if (jump > 0) {
+		r->ev = HB_BEAT_JUMP;
+		return;
+	}
+	p->jump_pending = 0;
+	was_stopped = p->state == HB_PEER_STOPPED;
+	hb_table_touch(t, p, now_ns);
+	if (jump == 0)
+		ev = pk_rxseq_add(&p->rx, seq, 0);
+	p->beats++;
+	p->last_seq = seq;
+	if (ev == PK_RXSEQ_RESTART)
+		p->diff_n = 0;
+	if (ev != PK_RXSEQ_DUP)
+		update_diff(p, diff_ns);
+	if (ev == PK_RXSEQ_FIRST)
+		r->ev = HB_BEAT_SEEN;
+	else if (ev == PK_RXSEQ_RESTART)
+		r->ev = HB_BEAT_RESTARTED;
+	else if (was_stopped)
+		r->ev = HB_BEAT_RESUMED;
+	else
+		r->ev = ev == PK_RXSEQ_DUP ? HB_BEAT_DUP : HB_BEAT_NEXT;
+}
+
 void hb_peer_figures(const struct hb_peer *p, int64_t now_ns, struct hb_peer_figures *out)
 {
 	uint64_t exp = pk_rxseq_expected(&p->rx);

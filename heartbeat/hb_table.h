@@ -36,7 +36,17 @@ struct hb_peer {
 	int64_t diff_min_ns, diff_max_ns;
 	double diff_mean_ns;         /* running mean of time_diff */
 	uint64_t diff_n;
+	uint64_t jump_seq;           /* a far jump not yet confirmed (jump_pending) */
+	uint8_t jump_pending;
 };
+
+/* A sequence number more than this above the highest of the client's run
+ * is far beyond any receive window: not a gap of lost heartbeats (that would
+ * count up to 9.2e18 of them) but a spoofed or corrupt datagram, or a new run.
+ * The first such heartbeat is dropped (not recorded, not answered); a
+ * second one that follows it within this distance confirms a new run,
+ * which starts there (a restart). 2^20: 17 minutes at 1 kHz, 12 days at 1 Hz. */
+#define HB_SEQ_JUMP_MAX (UINT64_C(1) << 20)
 
 struct hb_list {
 	uint32_t head, tail; /* index + 1, 0 when empty */
@@ -76,6 +86,30 @@ const struct hb_peer *hb_table_first(const struct hb_table *t, const struct hb_l
 const struct hb_peer *hb_table_next(const struct hb_table *t, const struct hb_peer *p);
 /* The address of p as a pk_addr. */
 void hb_peer_addr(const struct hb_peer *p, struct pk_addr *out);
+
+/* What one accepted heartbeat did to the table (hb_table_beat). */
+enum hb_beat_event {
+	HB_BEAT_SEEN,        /* a new client record */
+	HB_BEAT_NEXT,        /* in the run: in order, after a gap, reordered */
+	HB_BEAT_DUP,         /* a duplicate: counted, its time_diff not recorded */
+	HB_BEAT_RESUMED,     /* from a client that was stopped */
+	HB_BEAT_RESTARTED,   /* a new run from the same address and port */
+	HB_BEAT_JUMP,        /* far beyond the run (HB_SEQ_JUMP_MAX): dropped */
+};
+
+struct hb_beat_result {
+	enum hb_beat_event ev;
+	struct hb_peer *p;   /* the client's record */
+	int evicted;         /* a record was evicted to make room */
+	uint64_t prev_seq;   /* last_seq before (resumed, restarted) */
+};
+
+/* Records a heartbeat (seq, its time_diff) from addr at now_ns: finds or
+ * adds the client, feeds its sequence tracker, its time_diff figures and
+ * the lists. HB_BEAT_JUMP changes nothing but the pending jump: the caller
+ * must neither count nor answer it. Pure: no clock, no I/O. */
+void hb_table_beat(struct hb_table *t, const struct pk_addr *addr, uint64_t seq,
+                   int64_t diff_ns, int64_t now_ns, struct hb_beat_result *r);
 
 /* What the server reports of one client at now_ns. */
 struct hb_peer_figures {

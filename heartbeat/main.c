@@ -16,7 +16,7 @@
 static const char server_usage[] =
 "usage: heartbeat server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
 "                        [--dead-after DUR] [--report DUR] [--max-clients N]\n"
-"                        [--rate-limit N] [-J] [-q]\n"
+"                        [--rate-limit N] [--allow-low-ports] [-J] [-q]\n"
 "  -p, --port PORT        UDP port (default 12000; 0 picks one)\n"
 "  -b, --bind ADDR        local address (default: all, IPv6 and IPv4)\n"
 "  -4, -6                 IPv4 / IPv6 only\n"
@@ -26,6 +26,7 @@ static const char server_usage[] =
 "      --report DUR       print the client table every DUR\n"
 "      --max-clients N    clients remembered (default 10000; oldest silent evicted)\n"
 "      --rate-limit N     datagrams/s accepted per source (default 2000, 0 off)\n"
+"      --allow-low-ports  answer source ports 1-1023 too (default: refused)\n"
 "  -J, --json             events and tables as JSON lines\n"
 "  -q, --quiet            no event lines, only the final table\n"
 "  -h, --help, -V, --version\n";
@@ -57,7 +58,7 @@ static const char top_usage[] =
 
 enum {
 	OPT_LOSS = 256, OPT_SEED, OPT_DEAD, OPT_REPORT, OPT_MAXC, OPT_RATE, OPT_MISSES,
-	OPT_DETECTOR, OPT_PHI, OPT_KEEP, OPT_CSV,
+	OPT_DETECTOR, OPT_PHI, OPT_KEEP, OPT_CSV, OPT_LOWPORTS,
 };
 
 static int server_main(int argc, char **argv)
@@ -67,6 +68,7 @@ static int server_main(int argc, char **argv)
 		{ "loss", 1, NULL, OPT_LOSS }, { "seed", 1, NULL, OPT_SEED },
 		{ "dead-after", 1, NULL, OPT_DEAD }, { "report", 1, NULL, OPT_REPORT },
 		{ "max-clients", 1, NULL, OPT_MAXC }, { "rate-limit", 1, NULL, OPT_RATE },
+		{ "allow-low-ports", 0, NULL, OPT_LOWPORTS },
 		{ "json", 0, NULL, 'J' }, { "quiet", 0, NULL, 'q' },
 		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -101,6 +103,7 @@ static int server_main(int argc, char **argv)
 		case OPT_RATE:
 			cfg.rate_limit = (double)pk_cli_uint("rate-limit", optarg, 0, 10000000);
 			break;
+		case OPT_LOWPORTS: cfg.allow_low_ports = 1; break;
 		case 'J': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'h': fputs(server_usage, stdout); return 0;

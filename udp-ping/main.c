@@ -11,14 +11,14 @@
 
 static const char usage_top[] =
 	"usage: udp-ping server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
-	"                       [--rate-limit PPS] [-q]\n"
+	"                       [--rate-limit PPS] [--allow-low-ports] [-q]\n"
 	"       udp-ping client [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-p PORT]\n"
 	"                       [-4|-6] [-q] [-J] [--csv] HOST\n"
 	"       udp-ping -h | -V\n";
 
 static const char usage_server[] =
 	"usage: udp-ping server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
-	"                       [--rate-limit PPS] [-q]\n"
+	"                       [--rate-limit PPS] [--allow-low-ports] [-q]\n"
 	"Echoes each datagram with ASCII letters upper-cased; drops a share P of them.\n"
 	"  -p, --port PORT        port to serve (default 12000; 0 = any)\n"
 	"  -b, --bind ADDR        address to bind (default: all, IPv6 and IPv4)\n"
@@ -26,9 +26,12 @@ static const char usage_server[] =
 	"      --loss P           simulated loss, 0..1 or a percentage (default 0.30)\n"
 	"      --seed N           seed of the loss draws, for reproducible drops\n"
 	"      --rate-limit PPS   datagrams per second per source (default 50000, 0 = off)\n"
+	"      --allow-low-ports  answer source ports 1-1023 too (default: refused)\n"
 	"  -q, --quiet            no line per datagram\n"
 	"  -h, --help             this text;  -V, --version  the version\n"
-	"On SIGINT or SIGTERM prints its totals and exits 0.\n";
+	"Never answers source port 0, its own address and port, or a datagram with\n"
+	"no lower-case letter (an echo already). On SIGINT or SIGTERM prints its\n"
+	"totals and exits 0.\n";
 
 static const char usage_client[] =
 	"usage: udp-ping client [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-p PORT]\n"
@@ -46,7 +49,7 @@ static const char usage_client[] =
 	"  -h, --help             this text;  -V, --version  the version\n"
 	"Exit status: 0 a reply came, 1 no reply, 2 usage or system error.\n";
 
-enum { OPT_LOSS = 256, OPT_SEED, OPT_RATE, OPT_CSV };
+enum { OPT_LOSS = 256, OPT_SEED, OPT_RATE, OPT_CSV, OPT_LOWPORTS };
 
 static int server_main(int argc, char **argv)
 {
@@ -56,6 +59,7 @@ static int server_main(int argc, char **argv)
 		{ "loss", required_argument, NULL, OPT_LOSS },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "rate-limit", required_argument, NULL, OPT_RATE },
+		{ "allow-low-ports", no_argument, NULL, OPT_LOWPORTS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -81,6 +85,7 @@ static int server_main(int argc, char **argv)
 			cfg.have_seed = 1;
 			break;
 		case OPT_RATE: cfg.rate_limit = pk_cli_double("rate limit", optarg, 0, 1e9); break;
+		case OPT_LOWPORTS: cfg.allow_low_ports = 1; break;
 		case 'h':
 			fputs(usage_server, stdout);
 			return 0;

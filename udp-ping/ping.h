@@ -27,11 +27,14 @@ struct ping_server_cfg {
 	uint64_t seed;
 	int have_seed;
 	double rate_limit;       /* datagrams/s per source, 0 = off */
+	int allow_low_ports;     /* answer source ports 1..1023 too */
 	int quiet;
 };
 
 struct ping_server_totals {
 	uint64_t received, replied, dropped, refused, errors, bytes;
+	uint64_t refused_source; /* pk_self_refuse: port 0, below 1024, our own endpoint */
+	uint64_t refused_echo;   /* already an echo (ping_is_echo): never answered */
 };
 
 struct ping_client_cfg {
@@ -66,6 +69,11 @@ struct ping_result {
 	struct pk_rtt_ms rtt;
 	uint64_t rx_kernel, rx_monotonic;   /* receive clock of in-time replies */
 	uint64_t altered, unknown, icmp_errors, send_errors;
+	/* replies our own receive buffer dropped (the kernel's count,
+	 * SO_RXQ_OVFL / SO_MEMINFO), and the pings left out of `totals` for
+	 * them (at most the pings without a reply): never packet loss */
+	uint64_t rcvbuf_drops, unmeasured, sent;
+	int rcvbuf_bytes;                   /* SO_RCVBUF as the kernel set it */
 	const struct pk_samples *samples;   /* of struct ping_sample; empty for text */
 };
 
@@ -78,7 +86,8 @@ void ping_report_server_start(const struct ping_server_cfg *cfg, const struct pk
                               uint64_t seed);
 void ping_report_datagram(const struct pk_addr *from, const void *buf, size_t len,
                           const char *verdict);
-void ping_report_server_totals(const struct ping_server_totals *t);
+/* The totals, to f (stdout; stderr when stdout failed). */
+void ping_report_server_totals(FILE *f, const struct ping_server_totals *t);
 void ping_report_client_start(const struct ping_client_cfg *cfg, const struct pk_addr *peer);
 void ping_report_reply(const struct ping_client_cfg *cfg, const struct pk_addr *from,
                        uint64_t seq, const void *buf, size_t len, int64_t rtt_ns,

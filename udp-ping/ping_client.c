@@ -14,9 +14,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/sock_diag.h>
 #include <event2/event.h>
+
+/* Replies the receive buffer holds: RCVBUF_HOLD_NS of them at the send
+ * rate, each costing its bytes and about RCVBUF_OVERHEAD of the kernel's
+ * (sk_buff truesize), between the kernel's default and RCVBUF_MAX. */
+#define RCVBUF_HOLD_NS (50 * PK_NS_PER_MS)
+#define RCVBUF_OVERHEAD 1024
+#define RCVBUF_MAX (64 << 20)
 
 struct ping_client {
 	const struct ping_client_cfg *cfg;
@@ -31,6 +40,8 @@ struct ping_client {
 	int64_t *sent_wall;          /* ring beside the tracker: to check echoes */
 	struct pk_samples samples;   /* of struct ping_sample, -J / --csv only */
 	uint64_t rx_kernel, rx_mono, altered, icmp_errors, send_errors;
+	uint64_t rcvbuf_drops;       /* the kernel's count (SO_RXQ_OVFL), highest seen */
+	int rcvbuf_bytes;
 	int64_t start_ns, start_wall, last_send_ns;
 	int all_sent, draining;
 	char txbuf[PING_MAX_PAYLOAD];
@@ -193,6 +204,57 @@ static void handle_reply(struct ping_client *c, const unsigned char *buf,
 	}
 }
 
+/* recvmsg() one datagram as pk_recv_ts does, and the kernel's count of
+ * datagrams our receive buffer dropped (SO_RXQ_OVFL, cumulative). */
+static ssize_t recv_one(struct ping_client *c, void *buf, size_t cap, struct pk_rx *rx)
+{
+	union {
+		char buf[PK_RX_CTL_SIZE + CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof msg);
+	msg.msg_name = &rx->from.ss;
+	msg.msg_namelen = sizeof rx->from.ss;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof ctl.buf;
+	n = recvmsg(c->fd, &msg, 0);
+	if (n < 0)
+		return -errno;
+	rx->from.len = msg.msg_namelen;
+	rx->len = n;
+	rx->truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		uint32_t v;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_RXQ_OVFL)
+			continue;
+		memcpy(&v, CMSG_DATA(cm), sizeof v);
+		if (v > c->rcvbuf_drops)
+			c->rcvbuf_drops = v;
+	}
+	pk_rx_stamp(rx, &msg, pk_now_ns(), pk_wall_ns());
+	return n;
+}
+
+/* The kernel's drop count now (SO_MEMINFO), for drops after the last
+ * datagram read: no datagram carries their SO_RXQ_OVFL. */
+static void read_drops(struct ping_client *c)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof mem;
+
+	if (c->fd >= 0 && getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	    len >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t) && mem[SK_MEMINFO_DROPS] > c->rcvbuf_drops)
+		c->rcvbuf_drops = mem[SK_MEMINFO_DROPS];
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ping_client *c = arg;
@@ -201,8 +263,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	int i;
 
 	(void)what;
+	(void)fd;
 	for (i = 0; i < 256; i++) {
-		ssize_t n = pk_recv_ts(fd, buf, sizeof buf, &rx);
+		ssize_t n = recv_one(c, buf, sizeof buf, &rx);
 
 		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
 			break;
@@ -226,6 +289,37 @@ static void on_expire(evutil_socket_t fd, short what, void *arg)
 	expire_due(c, pk_now_ns());
 }
 
+/* A receive buffer for the send rate (replies of RCVBUF_HOLD_NS), never
+ * smaller than the kernel's default; SO_RCVBUFFORCE past rmem_max when
+ * allowed (CAP_NET_ADMIN). SO_RXQ_OVFL: each datagram tells how many the
+ * buffer dropped, so that our own overflow is never taken for loss. */
+static void size_rcvbuf(struct ping_client *c)
+{
+	const struct ping_client_cfg *cfg = c->cfg;
+	size_t per = (cfg->size > 64 ? cfg->size : 64) + RCVBUF_OVERHEAD;
+	double want = (double)RCVBUF_HOLD_NS / (double)cfg->interval_ns * (double)per;
+	int have = 0, one = 1;
+	socklen_t len = sizeof have;
+
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+	if (want > RCVBUF_MAX)
+		want = RCVBUF_MAX;
+	(void)getsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &have, &len);
+	/* the kernel reports twice what was asked (its bookkeeping) */
+	if (have / 2 < (int)want) {
+		int bytes = (int)want;
+
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+		len = sizeof have;
+		(void)getsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &have, &len);
+		if (have / 2 < bytes)
+			(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
+		len = sizeof have;
+		(void)getsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &have, &len);
+	}
+	c->rcvbuf_bytes = have;
+}
+
 static int client_open(struct ping_client *c)
 {
 	const struct ping_client_cfg *cfg = c->cfg;
@@ -241,6 +335,7 @@ static int client_open(struct ping_client *c)
 		return -1;
 	}
 	pk_sock_rx_timestamps(c->fd);
+	size_rcvbuf(c);
 	return 0;
 }
 
@@ -264,6 +359,21 @@ static void client_result(struct ping_client *c)
 	r.start_wall_ns = c->start_wall;
 	pk_ping_totals_of(&r.totals, &c->track,
 	                  (c->last_send_ns ? c->last_send_ns : c->start_ns) - c->start_ns);
+	/* replies our own buffer dropped are not the path's loss: as many
+	 * pings without a reply are left out of the figures (which ones is
+	 * not known: the samples still show them lost) */
+	read_drops(c);
+	r.sent = r.totals.transmitted;
+	r.rcvbuf_drops = c->rcvbuf_drops;
+	r.rcvbuf_bytes = c->rcvbuf_bytes;
+	{
+		uint64_t lost = r.totals.transmitted - r.totals.received - r.totals.late;
+
+		r.unmeasured = r.rcvbuf_drops < lost ? r.rcvbuf_drops : lost;
+		r.totals.transmitted -= r.unmeasured;
+		if (r.totals.longest_loss_run > r.totals.transmitted - r.totals.received)
+			r.totals.longest_loss_run = r.totals.transmitted - r.totals.received;
+	}
 	pk_rtt_ms(c->rtt, &r.rtt);
 	r.rx_kernel = c->rx_kernel;
 	r.rx_monotonic = c->rx_mono;

@@ -54,3 +54,13 @@ void ping_echo(void *buf, size_t len)
 		if (p[i] >= 'a' && p[i] <= 'z')
 			p[i] = (unsigned char)(p[i] - 'a' + 'A');
 }
+
+int ping_is_echo(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] >= 'a' && p[i] <= 'z')
+			return 0;
+	return 1;
+}

@@ -37,4 +37,11 @@ int ping_parse_seq(const void *buf, size_t len, uint64_t *seq);
 /* The server's transformation: ASCII a-z to A-Z, in place. */
 void ping_echo(void *buf, size_t len);
 
+/* 1 when buf is already in its echo's form: no byte a-z, so that the
+ * upper-casing would leave it unchanged (the empty datagram included).
+ * Every request our protocol sends has lower-case letters ("Ping"), every
+ * echo has none: a server never answers such a datagram, or two servers
+ * could answer each other forever. */
+int ping_is_echo(const void *buf, size_t len);
+
 #endif

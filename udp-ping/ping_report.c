@@ -38,13 +38,15 @@ void ping_report_datagram(const struct pk_addr *from, const void *buf, size_t le
 	       pk_escape(buf, len, 80, text, sizeof text), verdict);
 }
 
-void ping_report_server_totals(const struct ping_server_totals *t)
+void ping_report_server_totals(FILE *f, const struct ping_server_totals *t)
 {
-	printf("\n--- udp-ping server statistics ---\n");
-	printf("%" PRIu64 " received, %" PRIu64 " replied, %" PRIu64
-	       " dropped by simulation, %" PRIu64 " refused by rate limit, %" PRIu64
-	       " send errors\n", t->received, t->replied, t->dropped, t->refused, t->errors);
-	fflush(stdout);
+	fprintf(f, "\n--- udp-ping server statistics ---\n");
+	fprintf(f, "%" PRIu64 " received, %" PRIu64 " replied, %" PRIu64
+	        " dropped by simulation, %" PRIu64 " refused by rate limit, %" PRIu64
+	        " refused by source, %" PRIu64 " refused as echoes, %" PRIu64
+	        " send errors\n", t->received, t->replied, t->dropped, t->refused,
+	        t->refused_source, t->refused_echo, t->errors);
+	fflush(f);
 }
 
 static int text_lines(const struct ping_client_cfg *cfg)
@@ -127,6 +129,10 @@ static void result_text(const struct ping_result *r)
 	if (r->rtt.n > 0)
 		printf("receive times: %" PRIu64 " kernel timestamps, %" PRIu64 " monotonic clock\n",
 		       r->rx_kernel, r->rx_monotonic);
+	if (r->rcvbuf_drops)
+		printf("%" PRIu64 " dropped by our own receive buffer (%d bytes): not packet loss;"
+		       " %" PRIu64 " pings without a reply left out above, %" PRIu64 " sent\n",
+		       r->rcvbuf_drops, r->rcvbuf_bytes, r->unmeasured, r->sent);
 	if (r->altered || r->unknown || r->icmp_errors || r->send_errors)
 		printf("%" PRIu64 " altered echoes, %" PRIu64 " unexpected datagrams, %" PRIu64
 		       " ICMP errors, %" PRIu64 " send errors\n",
@@ -169,6 +175,10 @@ static void result_json(const struct ping_result *r)
 	cJSON_AddNumberToObject(sum, "unexpected", (double)r->unknown);
 	cJSON_AddNumberToObject(sum, "icmp_errors", (double)r->icmp_errors);
 	cJSON_AddNumberToObject(sum, "send_errors", (double)r->send_errors);
+	cJSON_AddNumberToObject(sum, "sent", (double)r->sent);
+	cJSON_AddNumberToObject(sum, "rcvbuf_dropped", (double)r->rcvbuf_drops);
+	cJSON_AddNumberToObject(sum, "unmeasured", (double)r->unmeasured);
+	cJSON_AddNumberToObject(sum, "receive_buffer_bytes", r->rcvbuf_bytes);
 	clk = cJSON_AddObjectToObject(sum, "rx_clock");
 	if (clk) {
 		cJSON_AddNumberToObject(clk, "kernel", (double)r->rx_kernel);

@@ -12,6 +12,8 @@
 #include "pk_loop.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,23 +28,48 @@ struct ping_server {
 	int fd;
 	struct pk_sim sim;
 	struct pk_limit limit;
+	struct pk_self self;                 /* sources never answered */
 	struct ping_server_totals totals;
+	int out_dead;                        /* stdout failed: no more lines */
 	struct pk_batch *batch;              /* BATCH x BUF_SIZE */
 };
+
+/* Lines go to stdout until a write there fails (a closed pipe: EPIPE,
+ * SIGPIPE being ignored); then output ends, said once on stderr, and the
+ * service goes on. */
+static void check_output(struct ping_server *s)
+{
+	if (s->out_dead || !ferror(stdout))
+		return;
+	s->out_dead = 1;
+	ping_report_error("stdout: write failed; no more output, still serving");
+}
 
 /* Decides one datagram: refused, dropped or echoed. Returns 1 to reply. */
 static int serve_one(struct ping_server *s, unsigned char *buf, size_t len,
                      const struct pk_addr *from, int64_t now)
 {
-	const char *verdict;
-	int reply = 0;
+	const char *verdict, *why = pk_self_refuse(&s->self, from);
+	char vbuf[64];
+	int reply = 0, is_echo = ping_is_echo(buf, len);
 
 	s->totals.received++;
 	s->totals.bytes += len;
 	ping_echo(buf, len);
-	if (!pk_limit_allow(&s->limit, from, now)) {
+	if (why != NULL) {
+		/* a spoofed source: answering would reflect (to ourselves, to
+		 * a port no one can receive on, to another service) */
+		s->totals.refused_source++;
+		snprintf(vbuf, sizeof vbuf, "refused (%s)", why);
+		verdict = vbuf;
+	} else if (!pk_limit_allow(&s->limit, from, now)) {
 		s->totals.refused++;
 		verdict = "refused (rate limit)";
+	} else if (is_echo) {
+		/* no lower-case letter: an echo already (ours or another
+		 * server's), never a request of our protocol */
+		s->totals.refused_echo++;
+		verdict = "refused (already an echo: no lower-case letter)";
 	} else if (pk_sim_drop(&s->sim, s->cfg->loss)) {
 		s->totals.dropped++;
 		verdict = "dropped (simulated loss)";
@@ -50,8 +77,10 @@ static int serve_one(struct ping_server *s, unsigned char *buf, size_t len,
 		verdict = "replied";
 		reply = 1;
 	}
-	if (!s->cfg->quiet)
+	if (!s->cfg->quiet && !s->out_dead) {
 		ping_report_datagram(from, buf, len, verdict);
+		check_output(s);
+	}
 	return reply;
 }
 
@@ -102,6 +131,18 @@ static int server_open(const struct ping_server_cfg *cfg, struct pk_addr *local)
 	return fd;
 }
 
+/* The totals where they can go: stdout, or stderr when stdout failed. */
+static void print_totals(struct ping_server *s)
+{
+	check_output(s);
+	if (!s->out_dead) {
+		ping_report_server_totals(stdout, &s->totals);
+		if (!ferror(stdout))
+			return;
+	}
+	ping_report_server_totals(stderr, &s->totals);
+}
+
 int ping_server_run(const struct ping_server_cfg *cfg)
 {
 	struct ping_server s;
@@ -122,18 +163,22 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 		ping_report_error("out of memory");
 		goto out;
 	}
+	/* a closed stdout must end our output, not the service */
+	signal(SIGPIPE, SIG_IGN);
 	s.fd = server_open(cfg, &local);
 	base = pk_base_new();
 	if (s.fd < 0 || base == NULL)
 		goto out;
+	(void)pk_self_init(&s.self, &local, cfg->allow_low_ports);
 	ev_read = event_new(base, s.fd, EV_READ | EV_PERSIST, on_readable, &s);
 	if (!ev_read || event_add(ev_read, NULL) || pk_stop_on_signals(base, &stop, NULL, NULL)) {
 		ping_report_error("event loop set-up failed");
 		goto out;
 	}
 	ping_report_server_start(cfg, &local, seed);
+	check_output(&s);
 	event_base_dispatch(base);
-	ping_report_server_totals(&s.totals);
+	print_totals(&s);
 	ret = 0;
 out:
 	PK_LOOP_FREE(base, &stop, ev_read);
