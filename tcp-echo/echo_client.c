@@ -7,6 +7,13 @@
  *
  * RTT of a probe: the monotonic time just before its first byte is handed
  * to send() to just after the recv() that returns the last byte of its echo.
+ *
+ * -W is a deadline per reply (issue 10): a reply (the echo of a probe, a
+ * 200) must be complete within -W plus the server delay of the probe's
+ * first byte sent (pipelined: of that or the previous echo, whichever is
+ * later); bytes that trickle in do not extend it. A blocking call runs on
+ * the socket's own timeout only while that fits in what is left (the hot
+ * path: one send, one recv); past that, poll() with the time left first.
  */
 #include "echo_client.h"
 #include "pk_clock.h"
@@ -25,14 +32,39 @@ static int64_t wait_ns(const struct echo_client_cfg *cfg, const struct echo_setu
 	return cfg->timeout_ns + (s ? s->delay_ns : 0);
 }
 
-static void set_timeouts(int fd, int64_t ns)
+static void set_timeouts(struct echo_conn_c *c, int64_t ns)
 {
 	struct timeval tv = { .tv_sec = ns / PK_NS_PER_S,
 	                      .tv_usec = (ns % PK_NS_PER_S) / 1000 };
 	if (tv.tv_sec == 0 && tv.tv_usec == 0)
 		tv.tv_usec = 1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	c->tmo_ns = (int64_t)tv.tv_sec * PK_NS_PER_S + (int64_t)tv.tv_usec * 1000;
+}
+
+/* Before a blocking call: ECHO_C_OK when it may block on the socket's own
+ * timeout (that ends by the deadline, give or take 1/16 of it and at most
+ * 10 ms: the send before a recv) or the socket is ready within the time
+ * left; ECHO_C_TIMEOUT past the deadline. */
+static int before_io(struct echo_conn_c *c, short events, int64_t deadline)
+{
+	int64_t left = deadline - pk_now_ns();
+	int64_t slack = c->tmo_ns / 16 < 10 * PK_NS_PER_MS ? c->tmo_ns / 16 : 10 * PK_NS_PER_MS;
+	struct pollfd p = { .fd = c->fd, .events = events };
+	int r;
+
+	if (left <= 0)
+		return c->err = -ETIMEDOUT, ECHO_C_TIMEOUT;
+	if (c->tmo_ns <= left + slack)
+		return ECHO_C_OK;
+	r = poll(&p, 1, (int)((left + PK_NS_PER_MS - 1) / PK_NS_PER_MS));
+	if (r > 0)
+		return ECHO_C_OK;
+	if (r == 0)
+		return c->err = -ETIMEDOUT, ECHO_C_TIMEOUT;
+	c->err = -errno;
+	return errno == EINTR ? ECHO_C_STOPPED : ECHO_C_SYS;
 }
 
 int echo_conn_open(struct echo_conn_c *c, const struct echo_client_cfg *cfg)
@@ -57,7 +89,7 @@ int echo_conn_open(struct echo_conn_c *c, const struct echo_client_cfg *cfg)
 		return c->err = rc, ECHO_C_CONNECT;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	pk_set_nonblock(c->fd, 0);
-	set_timeouts(c->fd, cfg->timeout_ns);
+	set_timeouts(c, cfg->timeout_ns);
 	c->rcap = 64 * 1024;
 	c->rbuf = malloc(c->rcap);
 	return c->rbuf ? ECHO_C_OK : (c->err = -ENOMEM, ECHO_C_SYS);
@@ -87,9 +119,12 @@ static int io_status(struct echo_conn_c *c, ssize_t n)
 	return ECHO_C_SYS;
 }
 
-int echo_send_all(struct echo_conn_c *c, const char *p, size_t n)
+int echo_send_all(struct echo_conn_c *c, const char *p, size_t n, int64_t deadline)
 {
 	while (n > 0) {
+		int rc = before_io(c, POLLOUT, deadline);
+		if (rc != ECHO_C_OK)
+			return rc;
 		ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (k <= 0)
 			return io_status(c, k < 0 ? -1 : 0);
@@ -97,6 +132,17 @@ int echo_send_all(struct echo_conn_c *c, const char *p, size_t n)
 		n -= (size_t)k;
 	}
 	return ECHO_C_OK;
+}
+
+ssize_t echo_recv_some(struct echo_conn_c *c, char *buf, size_t cap, int64_t deadline)
+{
+	int rc = before_io(c, POLLIN, deadline);
+	ssize_t n;
+
+	if (rc != ECHO_C_OK)
+		return -rc;
+	n = recv(c->fd, buf, cap, 0);
+	return n > 0 ? n : -io_status(c, n);
 }
 
 /* Drops consumed bytes from the front of the read buffer. */
@@ -143,13 +189,15 @@ static int buffered_line(struct echo_conn_c *c, const char **line, size_t *len)
 	return 1;
 }
 
-/* Reads one line (blocking, SO_RCVTIMEO) of at most max bytes. *t_ns: the
+/* Reads one line of at most max bytes, complete by `deadline`. *t_ns: the
  * time just after the recv() that completed it. The line stays valid until
  * the next read. */
 int echo_read_line(struct echo_conn_c *c, size_t max, const char **line, size_t *len,
-                   int64_t *t_ns)
+                   int64_t *t_ns, int64_t deadline)
 {
 	for (;;) {
+		int rc;
+
 		if (buffered_line(c, line, len)) {
 			if (t_ns)
 				*t_ns = c->rx_ns;
@@ -159,6 +207,8 @@ int echo_read_line(struct echo_conn_c *c, size_t max, const char **line, size_t 
 			return ECHO_C_UNEXPECTED;   /* longer than any valid reply */
 		if (reserve(c, max + 1) != 0)
 			return c->err = -ENOMEM, ECHO_C_SYS;
+		if ((rc = before_io(c, POLLIN, deadline)) != ECHO_C_OK)
+			return rc;
 		ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
 		c->rx_ns = pk_now_ns();
 		if (n <= 0)
@@ -188,6 +238,7 @@ static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cf
                          const struct echo_report *rep)
 {
 	const struct echo_setup *s = &res->setup;
+	int64_t wait = wait_ns(cfg, s);
 
 	size_t cap = echo_probe_len(s->size, s->probes);
 
@@ -203,10 +254,10 @@ static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cf
 		t0 = pk_now_ns();
 		if (seq == 1)
 			res->first_send_ns = t0;
-		if ((rc = echo_send_all(c, linebuf, (size_t)n)) != ECHO_C_OK)
+		if ((rc = echo_send_all(c, linebuf, (size_t)n, t0 + wait)) != ECHO_C_OK)
 			return rc;
 		res->sent++;
-		rc = echo_read_line(c, (size_t)n + 64, &line, &len, &t1);
+		rc = echo_read_line(c, (size_t)n + 64, &line, &len, &t1, t0 + wait);
 		if (rc != ECHO_C_OK)
 			return rc;
 		if ((rc = check_echo(line, len, linebuf, s->size, seq)) != ECHO_C_OK) {
@@ -263,7 +314,7 @@ static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 	const struct echo_setup *s = &res->setup;
 	size_t maxline = echo_probe_len(s->size, s->probes), off = 0, len = 0;
 	int64_t *sent_at = malloc(s->probes * sizeof *sent_at);
-	int64_t wait = wait_ns(cfg, s);
+	int64_t wait = wait_ns(cfg, s), last = 0;   /* last: when the last echo came */
 	int rc = ECHO_C_OK;
 
 	if (sent_at == NULL)
@@ -298,11 +349,21 @@ static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 		uint64_t before = res->echoed;
 		if ((rc = take_echoes(c, res, sent_at, linebuf, rep, maxline)) != ECHO_C_OK)
 			break;
+		if (res->echoed != before)
+			last = c->rx_ns;
+		/* the next echo is due by -W after its probe or the echo before */
+		int64_t due = (res->echoed < res->sent && sent_at[res->echoed] > last
+		               ? sent_at[res->echoed] : last) + wait, left = due - pk_now_ns();
+		if (left <= 0) {
+			c->err = -ETIMEDOUT;
+			rc = ECHO_C_TIMEOUT;
+			break;
+		}
 		if (progress || res->echoed != before)
 			continue;
 		if (off < len)
 			p.events |= POLLOUT;
-		int r = poll(&p, 1, (int)(wait / PK_NS_PER_MS) + 1);
+		int r = poll(&p, 1, (int)((left + PK_NS_PER_MS - 1) / PK_NS_PER_MS));
 		if (r == 0)
 			rc = ECHO_C_TIMEOUT;
 		else if (r < 0 && errno == EINTR)
@@ -314,16 +375,22 @@ static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 	return rc;
 }
 
-/* Sends a line and reads the server's one-line answer. */
+/* Sends a line and reads the server's one-line answer, within `wait`. A
+ * server that closed before taking the line may still have said why (a
+ * refusal): that line is read. */
 static int exchange(struct echo_conn_c *c, const char *msg, size_t n,
-                    enum echo_reply want, const struct echo_report *rep)
+                    enum echo_reply want, const struct echo_report *rep, int64_t wait)
 {
 	const char *line;
 	size_t len;
-	int rc = echo_send_all(c, msg, n);
+	int64_t deadline = pk_now_ns() + wait;
+	int rc = echo_send_all(c, msg, n, deadline);
 
-	if (rc == ECHO_C_OK)
-		rc = echo_read_line(c, 256, &line, &len, NULL);
+	if (rc == ECHO_C_OK || rc == ECHO_C_CLOSED) {
+		int r = echo_read_line(c, 256, &line, &len, NULL, deadline);
+		if (rc == ECHO_C_OK || (r == ECHO_C_OK && echo_parse_reply(line, len) != ECHO_R_OTHER))
+			rc = r;
+	}
 	if (rc != ECHO_C_OK)
 		return rc;
 	if (echo_parse_reply(line, len) != want) {
@@ -352,14 +419,14 @@ int echo_session(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 		goto out;
 	}
 	echo_fill_payload(payload, s->size);
-	set_timeouts(c->fd, wait_ns(cfg, s));
-	rc = exchange(c, setup, (size_t)n, ECHO_R_READY, rep);
+	set_timeouts(c, wait_ns(cfg, s));
+	rc = exchange(c, setup, (size_t)n, ECHO_R_READY, rep, wait_ns(cfg, s));
 	if (rc == ECHO_C_OK)
 		rc = res->window <= 1 ? stop_and_wait(c, cfg, res, linebuf, payload, rep)
 		                      : pipelined(c, cfg, res, linebuf, payload, rep);
 	if (rc == ECHO_C_OK || (rc == ECHO_C_STOPPED && res->sent == res->echoed)) {
 		/* a stop between probes still ends the session politely */
-		int t = exchange(c, "t\n", 2, ECHO_R_CLOSING, rep);
+		int t = exchange(c, "t\n", 2, ECHO_R_CLOSING, rep, wait_ns(cfg, s));
 		if (rc == ECHO_C_OK)
 			rc = t;
 	}

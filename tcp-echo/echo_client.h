@@ -26,6 +26,7 @@ struct echo_conn_c {
 	char *rbuf;
 	size_t roff, rlen, rcap, scan;
 	int64_t rx_ns;         /* time of the last recv() */
+	int64_t tmo_ns;        /* the socket's SO_RCVTIMEO / SO_SNDTIMEO */
 	int err;               /* -errno or resolver code of the last failure */
 	const char *bad_line;  /* the offending server line (in rbuf) */
 	size_t bad_len;
@@ -33,9 +34,13 @@ struct echo_conn_c {
 
 int echo_conn_open(struct echo_conn_c *c, const struct echo_client_cfg *cfg);
 void echo_conn_close(struct echo_conn_c *c);
-int echo_send_all(struct echo_conn_c *c, const char *p, size_t n);
+/* Both end by `deadline` (monotonic ns) at the latest: ECHO_C_TIMEOUT. */
+int echo_send_all(struct echo_conn_c *c, const char *p, size_t n, int64_t deadline);
 int echo_read_line(struct echo_conn_c *c, size_t max, const char **line, size_t *len,
-                   int64_t *t_ns);
+                   int64_t *t_ns, int64_t deadline);
+/* Up to cap bytes of what the server sent, by `deadline`: bytes read
+ * (> 0), or an ECHO_C_* status negated (-ECHO_C_CLOSED at the end). */
+ssize_t echo_recv_some(struct echo_conn_c *c, char *buf, size_t cap, int64_t deadline);
 /* One session on an open connection: res->setup and res->window say what;
  * fills the rest (res->rtt_ns is allocated, the caller frees it). */
 int echo_session(struct echo_conn_c *c, const struct echo_client_cfg *cfg,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 static double ns_s(int64_t ns) { return (double)ns / 1e9; }
@@ -299,6 +300,54 @@ void echo_report_session_json(FILE *f, const char *host, const struct pk_addr *a
 
 /* ---- client: plain echo ----------------------------------------------- */
 
+/* Bytes from the server as a JSON string: valid UTF-8 kept, every NUL and
+ * every byte of an invalid sequence (overlong, surrogate, past U+10FFFF,
+ * cut off) replaced by U+FFFD, so the string is valid UTF-8 and never cut
+ * short at a NUL. Caller frees; NULL when out of memory. */
+static char *utf8_text(const char *p, size_t n)
+{
+	char *out = malloc(3 * n + 1), *o = out;
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i];
+		size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		           : (c & 0xf8) == 0xf0 ? 4 : 0;
+		uint32_t cp = k == 2 ? c & 0x1f : k == 3 ? c & 0x0f : c & 0x07;
+		int ok = k > 0 && c != 0 && i + k <= n;
+
+		for (size_t j = 1; ok && j < k; j++) {
+			ok = (u[i + j] & 0xc0) == 0x80;
+			cp = (cp << 6) | (u[i + j] & 0x3f);
+		}
+		if (ok && k > 1)
+			ok = cp >= (k == 2 ? 0x80u : k == 3 ? 0x800u : 0x10000u) && cp <= 0x10ffff &&
+			     !(cp >= 0xd800 && cp <= 0xdfff);
+		if (!ok) {
+			memcpy(o, "\xef\xbf\xbd", 3);         /* U+FFFD */
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(o, p + i, k);
+		o += k;
+		i += k;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* 1 when every byte is printable ASCII (what a terminal shows as is). */
+static int printable(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 void echo_report_plain_sending(const struct echo_report *r, const char *host,
                                const struct pk_addr *a, const char *msg)
 {
@@ -322,7 +371,9 @@ void echo_report_plain_result(const struct echo_report *r, const char *host,
 		cJSON_AddNumberToObject(sum, "received_bytes", (double)len);
 		cJSON_AddBoolToObject(sum, "match", len == strlen(msg) && !memcmp(echo, msg, len));
 		pk_json_num(sum, "rtt_ms", (double)rtt_ns / 1e6, len == strlen(msg));
-		cJSON_AddStringToObject(sum, "echo", echo);
+		char *text = utf8_text(echo, len);
+		cJSON_AddStringToObject(sum, "echo", text ? text : "");
+		free(text);
 		if (error && error[0])
 			cJSON_AddStringToObject(doc, "error", error);
 		pk_json_print(r->out, doc, 0);
@@ -331,8 +382,14 @@ void echo_report_plain_result(const struct echo_report *r, const char *host,
 	}
 	if (r->quiet)
 		return;
-	if (len > 0)
+	if (len > 0 && printable(echo, len)) {
 		fprintf(r->out, "Received: %.*s\n", (int)len, echo);
+	} else if (len > 0) {           /* the server's bytes, rendered safe */
+		char *e = malloc(4 * len + 8);
+		if (e != NULL)
+			fprintf(r->out, "Received: %s\n", pk_escape(echo, len, len, e, 4 * len + 8));
+		free(e);
+	}
 	fprintf(r->out, "Closing connection to the server\n");
 	fflush(r->out);
 }

@@ -26,9 +26,12 @@ static int fail(const struct echo_client_cfg *cfg, const struct echo_conn_c *c, 
 		return 0;
 	case ECHO_C_STOPPED:
 		return res && res->echoed > 0 ? 0 : 1;
-	case ECHO_C_404:
-		snprintf(why, cap, "%.*s", (int)c->bad_len, c->bad_line);
+	case ECHO_C_404: {
+		/* the server's own words, rendered safe (a real 404 is unchanged) */
+		char e[4 * 200 + 8];
+		snprintf(why, cap, "%s", pk_escape(c->bad_line, c->bad_len, 200, e, sizeof e));
 		return 1;
+	}
 	case ECHO_C_UNEXPECTED:
 		snprintf(why, cap, "unexpected reply from %s: \"%s\"", cfg->host,
 		         c->bad_line ? pk_escape(c->bad_line, c->bad_len, 48, b, sizeof b)
@@ -228,13 +231,12 @@ static int run_plain(const struct echo_client_cfg *cfg)
 	if (rc == ECHO_C_OK) {
 		echo_report_plain_sending(&rep, cfg->host, &c.addr, cfg->message);
 		t0 = pk_now_ns();
-		rc = echo_send_all(&c, cfg->message, len);
+		rc = echo_send_all(&c, cfg->message, len, t0 + cfg->timeout_ns);
 	}
-	while (rc == ECHO_C_OK && got < len) {
-		ssize_t n = recv(c.fd, buf + got, len - got, 0);
+	while (rc == ECHO_C_OK && got < len) {      /* the whole echo within -W */
+		ssize_t n = echo_recv_some(&c, buf + got, len - got, t0 + cfg->timeout_ns);
 		if (n <= 0)
-			rc = n == 0 ? ECHO_C_CLOSED : (errno == EAGAIN || errno == EWOULDBLOCK)
-			     ? ECHO_C_TIMEOUT : errno == EINTR ? ECHO_C_STOPPED : ECHO_C_CLOSED;
+			rc = -n == ECHO_C_SYS ? ECHO_C_CLOSED : (int)-n;
 		else
 			got += (size_t)n;
 	}
