@@ -121,4 +121,60 @@ static void format(void **st)
 	assert_string_equal(hb_bad_str(HB_BAD_SIZE), "oversized");
 }
 
-CM_MAIN(CM_T(beat_good), CM_T(beat_bad), CM_T(reply_good_bad), CM_T(format))
+/* A reply is never longer than the heartbeat: decimals cut, then none. */
+static void reply_max(void **st)
+{
+	char buf[64];
+	struct hb_reply r;
+	const int64_t big = 1726820518391909100LL;    /* diff of a timestamp 0 */
+	(void)st;
+	assert_int_equal(hb_format_reply_max(buf, 64, 44, 51234), 14);
+	assert_memory_equal(buf, "44 0.000051234", 14);
+	assert_int_equal(hb_format_reply_max(buf, 14, 44, 51234), 14);
+	assert_int_equal(hb_format_reply_max(buf, 9, 44, 51234), 9);
+	assert_memory_equal(buf, "44 0.0000", 9);
+	assert_int_equal(hb_format_reply_max(buf, 6, 44, 51234), 6);
+	assert_memory_equal(buf, "44 0.0", 6);
+	/* no lone '.' */
+	assert_int_equal(hb_format_reply_max(buf, 5, 44, 51234), 4);
+	assert_memory_equal(buf, "44 0", 4);
+	assert_int_equal(hb_format_reply_max(buf, 4, 44, 51234), 4);
+	assert_int_equal(hb_format_reply_max(buf, 3, 44, 51234), -1);
+	assert_int_equal(hb_format_reply_max(buf, 5, 4, -2568024873LL), 4);
+	assert_memory_equal(buf, "4 -2", 4);
+	assert_int_equal(hb_format_reply_max(buf, 13, 44, big), 13);
+	assert_memory_equal(buf, "44 1726820518", 13);
+	assert_int_equal(hb_format_reply_max(buf, 14, 44, big), 13);
+	assert_int_equal(hb_format_reply_max(buf, 15, 44, big), 15);
+	assert_memory_equal(buf, "44 1726820518.3", 15);
+	assert_int_equal(hb_format_reply_max(buf, 12, 44, big), -1);
+	/* "0 0" (3 bytes) asked for a 22-byte reply: none now */
+	assert_int_equal(hb_format_reply_max(buf, 3, 0, big), -1);
+	/* what is cut still parses as a reply, with the same seq */
+	for (size_t max = 1; max <= 30; max++) {
+		int n = hb_format_reply_max(buf, max, 123, -987654321012LL);
+		if (n < 0)
+			continue;
+		assert_true((size_t)n <= max);
+		assert_int_equal(hb_parse_reply(buf, (size_t)n, &r), n);
+		assert_int_equal(r.seq, 123);
+	}
+}
+
+static void reply_shaped(void **st)
+{
+	const int64_t s = 1000000000LL;
+	(void)st;
+	assert_false(hb_reply_shaped(0));
+	assert_false(hb_reply_shaped(51234));
+	assert_false(hb_reply_shaped(-2568024873LL));
+	assert_false(hb_reply_shaped(HB_ANSWER_DIFF_MAX_S * s));
+	assert_false(hb_reply_shaped(-HB_ANSWER_DIFF_MAX_S * s));
+	assert_true(hb_reply_shaped(HB_ANSWER_DIFF_MAX_S * s + 1));
+	assert_true(hb_reply_shaped(-HB_ANSWER_DIFF_MAX_S * s - 1));
+	/* our reply "44 0.000051234" read as a heartbeat, now */
+	assert_true(hb_reply_shaped(1726820518391909100LL - 51234));
+}
+
+CM_MAIN(CM_T(beat_good), CM_T(beat_bad), CM_T(reply_good_bad), CM_T(format),
+	CM_T(reply_max), CM_T(reply_shaped))

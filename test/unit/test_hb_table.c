@@ -149,4 +149,54 @@ static void peer_figures(void **st)
 	hb_table_free(&t);
 }
 
-CM_MAIN(CM_T(small_record), CM_T(find_add_touch), CM_T(eviction), CM_T(peer_figures))
+/* hb_table_beat: events, and a far jump dropped, never 9.2e18 lost. */
+static void beat_events_and_jumps(void **st)
+{
+	struct hb_table t;
+	struct pk_addr a = cm_v4(0x7f000001, 40000);
+	struct hb_beat_result r;
+	struct hb_peer_figures f;
+	(void)st;
+	assert_int_equal(hb_table_init(&t, 4), 0);
+	hb_table_beat(&t, &a, 0, 1000, 1, &r);
+	assert_int_equal(r.ev, HB_BEAT_SEEN);
+	for (uint64_t q = 1; q <= 5; q++) {
+		hb_table_beat(&t, &a, q, 1000, 1 + (int64_t)q, &r);
+		assert_int_equal(r.ev, HB_BEAT_NEXT);
+	}
+	hb_table_beat(&t, &a, 5, 1000, 7, &r);
+	assert_int_equal(r.ev, HB_BEAT_DUP);
+	/* 2^63-1 after 5: dropped, nothing recorded */
+	hb_table_beat(&t, &a, INT64_MAX, 5000, 8, &r);
+	assert_int_equal(r.ev, HB_BEAT_JUMP);
+	hb_table_beat(&t, &a, 6, 1000, 9, &r);
+	assert_int_equal(r.ev, HB_BEAT_NEXT);
+	hb_peer_figures(r.p, 9, &f);
+	assert_int_equal(f.received, 7);
+	assert_int_equal(f.lost, 0);
+	assert_int_equal(f.last_seq, 6);
+	assert_int_equal(f.dups, 1);
+	assert_true(f.diff_max_ms < 0.01);
+	/* a jump within the window is a gap of lost heartbeats */
+	hb_table_beat(&t, &a, 6 + HB_SEQ_JUMP_MAX, 1000, 10, &r);
+	assert_int_equal(r.ev, HB_BEAT_NEXT);
+	hb_peer_figures(r.p, 10, &f);
+	assert_true(f.lost == HB_SEQ_JUMP_MAX - 1);
+	/* two far jumps in a row: a new run from the second */
+	hb_table_beat(&t, &a, UINT64_C(1) << 40, 1000, 11, &r);
+	assert_int_equal(r.ev, HB_BEAT_JUMP);
+	hb_table_beat(&t, &a, (UINT64_C(1) << 40) + 1, 1000, 12, &r);
+	assert_int_equal(r.ev, HB_BEAT_RESTARTED);
+	assert_true(r.prev_seq == 6 + HB_SEQ_JUMP_MAX);
+	hb_peer_figures(r.p, 12, &f);
+	assert_int_equal(f.received, 1);
+	assert_int_equal(f.lost, 0);
+	assert_int_equal(f.restarts, 1);
+	/* and back to 0: pk_rxseq's restart */
+	hb_table_beat(&t, &a, 0, 1000, 13, &r);
+	assert_int_equal(r.ev, HB_BEAT_RESTARTED);
+	hb_table_free(&t);
+}
+
+CM_MAIN(CM_T(small_record), CM_T(find_add_touch), CM_T(eviction), CM_T(peer_figures),
+	CM_T(beat_events_and_jumps))

@@ -65,5 +65,29 @@ static void echo_uppercases_ascii_only(void **st)
 	/* a reply is never larger than its request: the length is the caller's */
 }
 
+/* An echo (no byte a-z) is never answered; every request has "ing". */
+static void is_echo(void **st)
+{
+	char buf[128];
+	int n;
+	(void)st;
+	assert_true(ping_is_echo("", 0));
+	assert_true(ping_is_echo("PING 1 1726820518.391909", 24));
+	assert_true(ping_is_echo("44 0.000051234", 14));
+	assert_true(ping_is_echo("\x00\xff\xe9 Z{`", 8));
+	assert_false(ping_is_echo("Ping 1 1726820518.391909", 24));
+	assert_false(ping_is_echo("PING 5 FRi", 10));
+	assert_false(ping_is_echo("z", 1));
+	/* every request of ours, bare or padded, and its echo never */
+	n = ping_req_format(buf, sizeof buf, 18446744073709551615ULL, 0, 0);
+	assert_false(ping_is_echo(buf, (size_t)n));
+	ping_echo(buf, (size_t)n);
+	assert_true(ping_is_echo(buf, (size_t)n));
+	n = ping_req_format(buf, sizeof buf, 3, 1726820518391909100LL, 100);
+	assert_false(ping_is_echo(buf, (size_t)n));
+	ping_echo(buf, (size_t)n);
+	assert_true(ping_is_echo(buf, (size_t)n));
+}
+
 CM_MAIN(CM_T(format_known), CM_T(parse_good), CM_T(parse_bad),
-	CM_T(echo_uppercases_ascii_only))
+	CM_T(echo_uppercases_ascii_only), CM_T(is_echo))
