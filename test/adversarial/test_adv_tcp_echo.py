@@ -349,6 +349,8 @@ def test_client_deadline_trickled_echo():
         c.sendall(READY)
         probe = read_line(c)
         trickle(c, probe, 0.3, stop)
+        if read_line(c) == b"t\n":
+            c.sendall(CLOSING)
     fs = FakeServer(script)
     try:
         r, took = run_client(fs.port, "-n", "1", "-s", "10", "-W", "1s")
