@@ -109,7 +109,9 @@ lcpu=$ccpu
 [ "$lcpu" = "$scpu" ] && [ "$(nproc)" -ge 2 ] && lcpu=$(( (scpu + 1) % $(nproc) ))
 echo "3. server scale: $sessions sessions, each one 1-byte probe a second for $secs s"
 echo "   (server on CPU $scpu, load generator on CPU $lcpu)"
-start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q --max-conns $((sessions + 16))
+# every session comes from loopback: lift the per-source cap (issue 10) where there is one
+persrc=$("$bin" server -h | grep -q -- --max-per-source && echo "--max-per-source 0" || true)
+start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
 line=$(taskset -c "$lcpu" "$work/tcp_echo_load" "$port" "$sessions" "$secs" "$spid" || true)
 stop_bg
 python3 - "$line" <<'PY'
