@@ -127,10 +127,23 @@ struct pk_rx {
 	int64_t rx_wall_ns;   /* the same instant on the wall clock (the kernel's
 	                         stamp itself, or the wall clock read with rx_ns) */
 	enum pk_rxclock clock;
+	int64_t rxq_drops;    /* the kernel's count of datagrams this socket's
+	                         receive buffer had dropped when this one was
+	                         queued (SO_RXQ_OVFL, see pk_sock_count_drops);
+	                         -1 when not told: not asked, or no drop yet */
 };
 
-/* Room for the control messages of a receive timestamp (msg_control). */
-#define PK_RX_CTL_SIZE (CMSG_SPACE(3 * sizeof(struct timespec)) + 64)
+/* Room for the control messages of a receive timestamp and a drop count
+ * (msg_control). */
+#define PK_RX_CTL_SIZE (CMSG_SPACE(3 * sizeof(struct timespec)) + CMSG_SPACE(4) + 64)
+
+/* Asks the kernel to tell, with each datagram, how many this socket's
+ * receive buffer has dropped (SO_RXQ_OVFL: pk_rx.rxq_drops), so that our
+ * own overflow is never taken for loss on the path. 0 or -errno. */
+int pk_sock_count_drops(int fd);
+/* The receive buffer's drop count now (SO_MEMINFO), for drops after the
+ * last datagram read. 0 or -errno. */
+int pk_sock_drops(int fd, uint64_t *drops);
 
 /* The receive time of one datagram from its msghdr's control messages, for
  * callers that receive themselves (recvmmsg batches): mono_ns and real_ns

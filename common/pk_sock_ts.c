@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,9 +34,18 @@ void pk_rx_stamp(struct pk_rx *rx, struct msghdr *m, int64_t mono_ns, int64_t re
 	rx->rx_ns = mono_ns;
 	rx->rx_wall_ns = real_ns;
 	rx->clock = PK_RXCLOCK_MONOTONIC;
+	rx->rxq_drops = -1;
 	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
 		struct timespec ts;
 		int64_t age;
+
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof v);
+			rx->rxq_drops = v;
+			continue;
+		}
 
 		/* SO_TIMESTAMPING's ts[0] is the software stamp */
 		if (c->cmsg_level != SOL_SOCKET ||
@@ -78,6 +88,26 @@ ssize_t pk_recv_ts(int fd, void *buf, size_t cap, struct pk_rx *rx)
 	rx->truncated = (msg.msg_flags & MSG_TRUNC) != 0;
 	pk_rx_stamp(rx, &msg, pk_now_ns(), pk_wall_ns());
 	return n;
+}
+
+int pk_sock_count_drops(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) == 0 ? 0 : -errno;
+}
+
+int pk_sock_drops(int fd, uint64_t *drops)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof mem;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0)
+		return -errno;
+	if (len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return -EOPNOTSUPP;
+	*drops = mem[SK_MEMINFO_DROPS];
+	return 0;
 }
 
 int pk_sock_tx_timestamps(int fd)

@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <linux/sock_diag.h>
 #include <event2/event.h>
 
 /* Replies the receive buffer holds: RCVBUF_HOLD_NS of them at the send
@@ -204,55 +203,14 @@ static void handle_reply(struct ping_client *c, const unsigned char *buf,
 	}
 }
 
-/* recvmsg() one datagram as pk_recv_ts does, and the kernel's count of
- * datagrams our receive buffer dropped (SO_RXQ_OVFL, cumulative). */
-static ssize_t recv_one(struct ping_client *c, void *buf, size_t cap, struct pk_rx *rx)
-{
-	union {
-		char buf[PK_RX_CTL_SIZE + CMSG_SPACE(sizeof(uint32_t))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr msg;
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	memset(&msg, 0, sizeof msg);
-	msg.msg_name = &rx->from.ss;
-	msg.msg_namelen = sizeof rx->from.ss;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof ctl.buf;
-	n = recvmsg(c->fd, &msg, 0);
-	if (n < 0)
-		return -errno;
-	rx->from.len = msg.msg_namelen;
-	rx->len = n;
-	rx->truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
-		uint32_t v;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_RXQ_OVFL)
-			continue;
-		memcpy(&v, CMSG_DATA(cm), sizeof v);
-		if (v > c->rcvbuf_drops)
-			c->rcvbuf_drops = v;
-	}
-	pk_rx_stamp(rx, &msg, pk_now_ns(), pk_wall_ns());
-	return n;
-}
-
-/* The kernel's drop count now (SO_MEMINFO), for drops after the last
- * datagram read: no datagram carries their SO_RXQ_OVFL. */
+/* The kernel's drop count now, for drops after the last datagram read: no
+ * datagram carries their count. */
 static void read_drops(struct ping_client *c)
 {
-	uint32_t mem[SK_MEMINFO_VARS];
-	socklen_t len = sizeof mem;
+	uint64_t drops;
 
-	if (c->fd >= 0 && getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
-	    len >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t) && mem[SK_MEMINFO_DROPS] > c->rcvbuf_drops)
-		c->rcvbuf_drops = mem[SK_MEMINFO_DROPS];
+	if (c->fd >= 0 && pk_sock_drops(c->fd, &drops) == 0 && drops > c->rcvbuf_drops)
+		c->rcvbuf_drops = drops;
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -263,9 +221,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	int i;
 
 	(void)what;
-	(void)fd;
 	for (i = 0; i < 256; i++) {
-		ssize_t n = recv_one(c, buf, sizeof buf, &rx);
+		ssize_t n = pk_recv_ts(fd, buf, sizeof buf, &rx);
 
 		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
 			break;
@@ -275,6 +232,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			c->icmp_errors++;
 			continue;
 		}
+		/* the kernel's count of our own buffer's drops, cumulative */
+		if (rx.rxq_drops > (int64_t)c->rcvbuf_drops)
+			c->rcvbuf_drops = (uint64_t)rx.rxq_drops;
 		handle_reply(c, buf, &rx);
 	}
 	expire_due(c, pk_now_ns());
@@ -298,10 +258,10 @@ static void size_rcvbuf(struct ping_client *c)
 	const struct ping_client_cfg *cfg = c->cfg;
 	size_t per = (cfg->size > 64 ? cfg->size : 64) + RCVBUF_OVERHEAD;
 	double want = (double)RCVBUF_HOLD_NS / (double)cfg->interval_ns * (double)per;
-	int have = 0, one = 1;
+	int have = 0;
 	socklen_t len = sizeof have;
 
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+	(void)pk_sock_count_drops(c->fd);
 	if (want > RCVBUF_MAX)
 		want = RCVBUF_MAX;
 	(void)getsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &have, &len);

@@ -235,9 +235,12 @@ def overflow_run(extra):
              s.get("receive_buffer_bytes"), s.get("rcvbuf_dropped"), s["loss_percent"]),
           flush=True)
     # the loss is what the server did not answer: on loopback every reply it
-    # sent reached our queue or was dropped there, by our own buffer
-    check(s["lost"] + s["late"] == sent - t["replied"],
-          "lost %d + late %d, but the server answered %d of %d"
+    # sent reached our queue or was dropped there, by our own buffer. A reply
+    # read after its timeout (a client held off the CPU on a busy machine
+    # reads its queue late) is late: answered, so not in `lost` either (a
+    # CI run next to another test saw 7148 late replies)
+    check(s["lost"] == sent - t["replied"],
+          "lost %d (late %d), but the server answered %d of %d"
           % (s["lost"], s["late"], t["replied"], sent))
     for k in ("sent", "rcvbuf_dropped", "unmeasured", "receive_buffer_bytes"):
         check(k in s, "no %r in the summary" % k)

@@ -327,7 +327,51 @@ static void self_guard(void **st)
 	assert_string_equal(pk_self_refuse(&s, &bound), "our own address");
 }
 
+/* our own receive buffer's drops: told with each datagram, and on asking */
+static void receive_buffer_drops(void **st)
+{
+	struct pk_addr a;
+	struct pk_rx rx;
+	char buf[2048];
+	int small = 4096, srv, cli;
+	uint64_t drops = 0;
+	(void)st;
+	assert_int_equal(pk_resolve("127.0.0.1", 0, AF_INET, SOCK_DGRAM, 1, &a), 0);
+	srv = pk_udp_bind(&a);
+	assert_true(srv >= 0);
+	assert_int_equal(pk_sock_local(srv, &a), 0);
+	assert_int_equal(setsockopt(srv, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+	assert_int_equal(pk_sock_count_drops(srv), 0);
+	cli = pk_socket(AF_INET, SOCK_DGRAM);
+	memset(buf, 'x', sizeof buf);
+	for (int i = 0; i < 200; i++)           /* far more than 4 KiB holds */
+		sendto(cli, buf, 1000, 0, (struct sockaddr *)&a.ss, a.len);
+	assert_int_equal(pk_sock_drops(srv, &drops), 0);
+	assert_true(drops > 0);
+	/* a datagram carries the count as it stood when it was queued: those
+	 * queued before the drops are told nothing (the kernel adds the count
+	 * only once there is one), one sent after them carries it */
+	while (pk_recv_ts(srv, buf, sizeof buf, &rx) == 1000)
+		assert_int_equal(rx.rxq_drops, -1);
+	sendto(cli, buf, 10, 0, (struct sockaddr *)&a.ss, a.len);
+	assert_int_equal(pk_recv_ts(srv, buf, sizeof buf, &rx), 10);
+	assert_int_equal(rx.rxq_drops, (int64_t)drops);
+	close(cli);
+	close(srv);
+	/* a socket that did not ask is told nothing */
+	srv = pk_udp_bind(&a);
+	assert_true(srv >= 0);
+	assert_int_equal(pk_sock_local(srv, &a), 0);
+	cli = pk_socket(AF_INET, SOCK_DGRAM);
+	sendto(cli, buf, 10, 0, (struct sockaddr *)&a.ss, a.len);
+	assert_int_equal(pk_recv_ts(srv, buf, sizeof buf, &rx), 10);
+	assert_int_equal(rx.rxq_drops, -1);
+	close(cli);
+	close(srv);
+}
+
 CM_MAIN(CM_T(resolve_and_format), CM_T(equal_and_hash), CM_T(udp_v4), CM_T(udp_v6),
 	CM_T(udp_tx_stamps), CM_T(udp_connected_filters), CM_T(tcp_listen_connect),
 	CM_T(bind_in_use), CM_T(server_socket_wildcards), CM_T(server_socket_errors),
-	CM_T(source_hash_is_per_address), CM_T(self_guard))
+	CM_T(source_hash_is_per_address), CM_T(self_guard),
+	CM_T(receive_buffer_drops))
