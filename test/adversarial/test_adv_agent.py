@@ -38,9 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integ"))
 import pkutil  # noqa: E402
 from pkutil import Fail, check  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-IS_ROOT = os.geteuid() == 0
+sys.path.insert(0, os.path.dirname(__file__))
+from advutil import ROOT, cpu_s  # noqa: E402
 
 
 def agent_bin():
@@ -99,12 +98,6 @@ def wait_for(cond, within):
             return True
         time.sleep(0.05)
     return cond()
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def scrape(mport, timeout=3):
@@ -331,7 +324,7 @@ def echo_of(sock, payload, to):
 def test_echo_source_after_port0():
     """With OWN_ADDR 127.0.0.2 echoes leave from 127.0.0.2; a probe spoofed
     from port 0 (never echoed) does not change that for the next ones."""
-    if not IS_ROOT:
+    if not ROOT:
         print("  skipped: a spoofed source needs a raw socket (root)")
         return
     port = free_port()
@@ -362,7 +355,7 @@ def test_no_echo_to_group_or_low_ports():
     a, _ = start(port, "127.0.0.2", "-J", "-i", "1s", "-r", "1h")
     socks = []
     try:
-        for sport, want in ((port, False), (999 if IS_ROOT else None, False), (0, True)):
+        for sport, want in ((port, False), (999 if ROOT else None, False), (0, True)):
             if sport is None:
                 continue
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -19,15 +19,14 @@ import os
 import re
 import signal
 import socket
-import struct
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integ"))
 from pkutil import check, main, prog, run_json, start_server, stop  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+from advutil import ROOT, cpu_s, spoof4, udp, skip  # noqa: E402
 
-ROOT = os.geteuid() == 0
 TOTALS_RE = re.compile(
     r"(\d+) received, (\d+) replied, (\d+) dropped by simulation, (\d+) refused by rate "
     r"limit, (\d+) refused by source, (\d+) refused as echoes, (\d+) send errors")
@@ -55,43 +54,12 @@ def totals(text):
     return dict(zip(keys, map(int, m.groups())))
 
 
-def cpu_s(pid):
-    """utime + stime of pid in seconds (/proc)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def spoof4(src, sport, dst, dport, payload):
-    """One UDP datagram with a forged IPv4 source (raw socket, root only)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    try:
-        udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
-                         socket.inet_aton(src), socket.inet_aton(dst))
-        s.sendto(ip + udp, (dst, 0))
-    finally:
-        s.close()
-
-
-def udp(bind=("127.0.0.1", 0), timeout=0.5):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(bind)
-    s.settimeout(timeout)
-    return s
-
-
 def no_reply(s):
     try:
         data = s.recvfrom(70000)
         return False, data
     except socket.timeout:
         return True, None
-
-
-def skip(what):
-    print("SKIP %s: needs root (raw sockets or ports below 1024); not run as root" % what,
-          flush=True)
 
 
 def test_own_endpoint_never_answered():
