@@ -37,3 +37,20 @@ def udp(bind=("127.0.0.1", 0), timeout=0.5):
 def skip(what):
     print("SKIP %s: needs root (raw sockets or ports below 1024); not run as root" % what,
           flush=True)
+
+
+def sigterm(proc, within=10):
+    """SIGTERM to a server we started, then its exit status and stderr; a
+    server that does not exit within `within` seconds is killed (status
+    None)."""
+    import signal
+    import subprocess
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(within)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        rc = None
+    return rc, proc.stderr.read()

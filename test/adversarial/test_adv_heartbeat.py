@@ -18,7 +18,6 @@ reported as SKIP, never silently."""
 import json
 import os
 import re
-import signal
 import socket
 import sys
 import time
@@ -26,7 +25,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integ"))
 from pkutil import check, main, prog, start_server, stop  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
-from advutil import ROOT, cpu_s, spoof4, udp, skip  # noqa: E402
+from advutil import ROOT, cpu_s, sigterm, spoof4, udp, skip  # noqa: E402
 
 
 
@@ -238,13 +237,8 @@ def test_closed_stdout_keeps_serving():
             t.close()
         s.close()
         check(srv.poll() is None, "the server died (SIGPIPE?): %r" % srv.returncode)
-        srv.send_signal(signal.SIGTERM)
-        rc = srv.wait(10)
-        err = srv.stderr.read()
     finally:
-        if srv.poll() is None:
-            srv.kill()
-            srv.wait()
+        rc, err = sigterm(srv)
     check(rc == 0, "exit %r (-13 is SIGPIPE)" % rc)
     check("--- final heartbeat clients" in err and "replies 5" in err,
           "final table on stderr: %r" % err[-500:])

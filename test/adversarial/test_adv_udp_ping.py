@@ -17,7 +17,6 @@ sockets bound to the chosen address and port (127.0.0.2 with the server's
 port), and what needs root is reported as SKIP, never silently."""
 import os
 import re
-import signal
 import socket
 import sys
 import time
@@ -25,7 +24,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integ"))
 from pkutil import check, main, prog, run_json, start_server, stop  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
-from advutil import ROOT, cpu_s, spoof4, udp, skip  # noqa: E402
+from advutil import ROOT, cpu_s, sigterm, spoof4, udp, skip  # noqa: E402
 
 TOTALS_RE = re.compile(
     r"(\d+) received, (\d+) replied, (\d+) dropped by simulation, (\d+) refused by rate "
@@ -233,13 +232,8 @@ def test_closed_stdout_keeps_serving():
             check(s.recvfrom(100)[0] == b"PING %d X" % i, "reply %d" % i)
         s.close()
         check(srv.poll() is None, "the server died (SIGPIPE?): %r" % srv.returncode)
-        srv.send_signal(signal.SIGTERM)
-        rc = srv.wait(10)
-        err = srv.stderr.read()
     finally:
-        if srv.poll() is None:
-            srv.kill()
-            srv.wait()
+        rc, err = sigterm(srv)
     check(rc == 0, "exit %r (-13 is SIGPIPE)" % rc)
     t = basic_totals(err)
     check(t["received"] == 5 and t["replied"] == 5, "totals on stderr: %r" % err)
