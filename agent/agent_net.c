@@ -2,7 +2,6 @@
 #include "agent_net.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -17,29 +16,20 @@
 
 int agent_own_addrs(struct agent_net *n)
 {
-	struct ifaddrs *ifa, *i;
+	int rc;
 
 	n->n_own = 0;
 	if (n->cfg->own != NULL) {
-		int rc = pk_resolve(n->cfg->own, 0, n->cfg->family, SOCK_DGRAM, 0, &n->own[0]);
+		rc = pk_resolve(n->cfg->own, 0, n->cfg->family, SOCK_DGRAM, 0, &n->own[0]);
 		if (rc != 0)
 			return rc;
 		n->n_own = 1;
 		return 0;
 	}
-	if (getifaddrs(&ifa) != 0)
-		return -errno;
-	for (i = ifa; i != NULL && n->n_own < AGENT_MAX_OWN; i = i->ifa_next) {
-		struct pk_addr *o = &n->own[n->n_own];
-		int fam = i->ifa_addr != NULL ? i->ifa_addr->sa_family : AF_UNSPEC;
-		if (fam != AF_INET && fam != AF_INET6)
-			continue;
-		memset(o, 0, sizeof *o);
-		o->len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-		memcpy(&o->ss, i->ifa_addr, o->len);
-		n->n_own++;
-	}
-	freeifaddrs(ifa);
+	rc = pk_local_addrs(n->own, AGENT_MAX_OWN);
+	if (rc < 0)
+		return rc;
+	n->n_own = (size_t)rc;
 	return 0;
 }
 

@@ -250,9 +250,30 @@ static int same_address(const struct pk_addr *a, const struct pk_addr *b)
 	return pk_addr_same_host(a, b);
 }
 
-int pk_self_init(struct pk_self *s, const struct pk_addr *local, int allow_low_ports)
+int pk_local_addrs(struct pk_addr *out, size_t max)
 {
 	struct ifaddrs *ifs = NULL, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifs) != 0)
+		return -errno;
+	for (i = ifs; i != NULL && n < max; i = i->ifa_next) {
+		int fam = i->ifa_addr ? i->ifa_addr->sa_family : AF_UNSPEC;
+
+		if (fam != AF_INET && fam != AF_INET6)
+			continue;
+		memset(&out[n], 0, sizeof out[n]);
+		out[n].len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		memcpy(&out[n].ss, i->ifa_addr, out[n].len);
+		n++;
+	}
+	freeifaddrs(ifs);
+	return (int)n;
+}
+
+int pk_self_init(struct pk_self *s, const struct pk_addr *local, int allow_low_ports)
+{
+	int n;
 
 	memset(s, 0, sizeof *s);
 	s->port = pk_addr_port(local);
@@ -261,20 +282,10 @@ int pk_self_init(struct pk_self *s, const struct pk_addr *local, int allow_low_p
 		s->addr[s->n++] = *local;
 		return 0;
 	}
-	if (getifaddrs(&ifs) != 0)
-		return -errno;
-	for (i = ifs; i != NULL && s->n < PK_SELF_MAX; i = i->ifa_next) {
-		struct pk_addr *a = &s->addr[s->n];
-		int fam = i->ifa_addr ? i->ifa_addr->sa_family : AF_UNSPEC;
-
-		if (fam != AF_INET && fam != AF_INET6)
-			continue;
-		memset(a, 0, sizeof *a);
-		a->len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-		memcpy(&a->ss, i->ifa_addr, a->len);
-		s->n++;
-	}
-	freeifaddrs(ifs);
+	n = pk_local_addrs(s->addr, PK_SELF_MAX);
+	if (n < 0)
+		return n;
+	s->n = (size_t)n;
 	return 0;
 }
 

@@ -54,6 +54,10 @@ uint64_t pk_addr_source_hash(const struct pk_addr *a);
 /* 1 for a loopback address (127.0.0.0/8, ::1, IPv4-mapped 127/8). */
 int pk_addr_is_loopback(const struct pk_addr *a);
 
+/* The IPv4 and IPv6 addresses of this host's interfaces (getifaddrs; ports
+ * 0), at most max of them, into out. Returns how many, or -errno. */
+int pk_local_addrs(struct pk_addr *out, size_t max);
+
 /* Which sources a server must never answer (a reflection guard): port 0
  * (no one can receive there: a spoofed source), ports below 1024 unless
  * allowed (other services: echo, chargen, DNS), and the server's own

@@ -40,20 +40,7 @@ import pkutil  # noqa: E402
 from pkutil import Fail, check  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from advutil import ROOT, cpu_s  # noqa: E402
-
-
-def agent_bin():
-    p = os.path.join(pkutil.build_dir(), "agent", "vxlan-agent")
-    check(os.access(p, os.X_OK), "vxlan-agent not built under %s" % pkutil.build_dir())
-    return p
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from test_agent import agent_bin, free_port, reports  # noqa: E402
 
 
 def start(port, own, *args, nofile=None, stderr=None):
@@ -75,9 +62,6 @@ def start(port, own, *args, nofile=None, stderr=None):
         return proc, int(line.strip().rsplit(":", 1)[1])
     return proc, None
 
-
-def reports(out):
-    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
 
 
 def next_report(proc, timeout=5):

@@ -290,6 +290,21 @@ static void source_hash_is_per_address(void **st)
 	assert_false(pk_addr_is_loopback(&c));
 }
 
+static void local_addrs_include_loopback(void **st)
+{
+	struct pk_addr a[PK_SELF_MAX];
+	int n = pk_local_addrs(a, PK_SELF_MAX), lo = 0;
+	(void)st;
+	assert_true(n >= 1);
+	for (int i = 0; i < n; i++) {
+		assert_true(pk_addr_family(&a[i]) == AF_INET || pk_addr_family(&a[i]) == AF_INET6);
+		assert_int_equal(pk_addr_port(&a[i]), 0);
+		lo += pk_addr_is_loopback(&a[i]);
+	}
+	assert_true(lo >= 1);                    /* lo's 127.0.0.1 */
+	assert_int_equal(pk_local_addrs(a, 1), 1);  /* bounded */
+}
+
 static void self_guard(void **st)
 {
 	struct pk_self s;
@@ -373,5 +388,5 @@ static void receive_buffer_drops(void **st)
 CM_MAIN(CM_T(resolve_and_format), CM_T(equal_and_hash), CM_T(udp_v4), CM_T(udp_v6),
 	CM_T(udp_tx_stamps), CM_T(udp_connected_filters), CM_T(tcp_listen_connect),
 	CM_T(bind_in_use), CM_T(server_socket_wildcards), CM_T(server_socket_errors),
-	CM_T(source_hash_is_per_address), CM_T(self_guard),
+	CM_T(source_hash_is_per_address), CM_T(self_guard), CM_T(local_addrs_include_loopback),
 	CM_T(receive_buffer_drops))
