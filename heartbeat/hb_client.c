@@ -203,12 +203,6 @@ static void expire(struct hb_client *c, int64_t now)
 	maybe_finish(c);
 }
 
-static void on_expire(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	expire(arg, pk_now_ns());
-}
 
 static void on_phi(evutil_socket_t fd, short what, void *arg)
 {
@@ -263,8 +257,17 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_ns)
 {
 	int64_t rtt;
-	enum pk_seq_reply r = pk_seqtrack_reply(&c->track, m->seq, rx_ns, &rtt);
+	enum pk_seq_reply r;
 
+	/* Time order, not callback order: the heartbeats whose timeout passed
+	 * before this reply arrived are decided first, so a loaded machine that
+	 * runs the expiry timer late does not let this reply hide their misses
+	 * from the k-miss detector. (Replies are read in arrival order, so none
+	 * of them can still be waiting in the socket.) */
+	expire(c, rx_ns);
+	if (c->stopped_down)
+		return;
+	r = pk_seqtrack_reply(&c->track, m->seq, rx_ns, &rtt);
 	if (r == PK_REPLY_UNKNOWN)
 		return;         /* counted by the tracker */
 	hb_report_reply(&c->info, pk_now_ns(), m->seq, rtt, m->diff_s, r == PK_REPLY_LATE,
@@ -283,18 +286,17 @@ static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_
 	arm_phi(c);
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
+/* Reads the replies waiting (at most 64): 1 when the socket is empty. */
+static int drain(struct hb_client *c)
 {
-	struct hb_client *c = arg;
 	char buf[HB_MSG_MAX + 1];
 	struct hb_reply m;
 	struct pk_rx rx;
 
-	(void)what;
 	for (int i = 0; i < 64 && !c->stopped_down; i++) {
-		ssize_t n = pk_recv_ts(fd, buf, sizeof buf, &rx);
+		ssize_t n = pk_recv_ts(c->fd, buf, sizeof buf, &rx);
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
-			break;
+			return 1;
 		if (n < 0) {
 			c->icmp_errors++;     /* ECONNREFUSED: nobody listening */
 			continue;
@@ -305,7 +307,18 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		got_reply(c, &m, rx.rx_ns);
 	}
-	expire(c, pk_now_ns());
+	return c->stopped_down;
+}
+
+/* Timeouts are decided up to now only once every reply that arrived before
+ * now has been read; with more waiting, the read event (level-triggered)
+ * comes back and decides them. */
+static void on_read_or_expire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (drain(arg))
+		expire(arg, pk_now_ns());
 }
 
 static int client_open(struct hb_client *c)
@@ -327,9 +340,9 @@ static int client_events(struct hb_client *c)
 	c->base = pk_base_new();
 	if (c->base == NULL)
 		return -ENOMEM;
-	c->rd = event_new(c->base, c->fd, EV_READ | EV_PERSIST, on_read, c);
+	c->rd = event_new(c->base, c->fd, EV_READ | EV_PERSIST, on_read_or_expire, c);
 	c->send_tm = evtimer_new(c->base, on_send, c);
-	c->expire_tm = evtimer_new(c->base, on_expire, c);
+	c->expire_tm = evtimer_new(c->base, on_read_or_expire, c);
 	c->phi_tm = evtimer_new(c->base, on_phi, c);
 	if (!c->rd || !c->send_tm || !c->expire_tm || !c->phi_tm)
 		return -ENOMEM;

@@ -136,6 +136,11 @@ def closed_by_peer(s):
         return 1
 
 
+def fds(pid):
+    """The descriptor numbers a process has open."""
+    return {int(x) for x in os.listdir("/proc/%d/fd" % pid)}
+
+
 def close_all(socks):
     for s in socks:
         s.close()
@@ -226,6 +231,7 @@ def test_metrics_fd_exhaustion():
         next_report(a)            # printed just before the file is written
         check(wait_for(lambda: os.path.exists(prom), 2), "no prom-file after a report")
         m0 = os.stat(prom).st_mtime_ns
+        nfd0 = len(fds(a.pid))
         # phase 1: 400 connections, held
         socks = flood(mport, 400)
         c0, t0 = cpu_s(a.pid), time.monotonic()
@@ -243,9 +249,16 @@ def test_metrics_fd_exhaustion():
         close_all(socks)
         socks = []
         scrape_until(mport, 3)
-        # phase 2: no descriptor left (soft limit below those open)
-        nfd = len(os.listdir("/proc/%d/fd" % a.pid))
-        resource.prlimit(a.pid, resource.RLIMIT_NOFILE, (max(nfd - 1, 4), 256))
+        # phase 2: no descriptor left. The soft limit is the lowest free
+        # descriptor, once the agent has closed the flood's connections: a
+        # free one below it would let accept succeed and the connection
+        # beyond the cap be closed, again and again, never EMFILE.
+        check(wait_for(lambda: len(fds(a.pid)) <= nfd0, 3),
+              "flood connections still open: %d descriptors, %d before" %
+              (len(fds(a.pid)), nfd0))
+        held = fds(a.pid)
+        lowest = min(set(range(len(held) + 1)) - held)
+        resource.prlimit(a.pid, resource.RLIMIT_NOFILE, (lowest, 256))
         c0, t0 = cpu_s(a.pid), time.monotonic()
         for _ in range(6):
             socks += flood(mport, 50)
