@@ -50,4 +50,21 @@ struct hb_client_cfg {
 
 int hb_client_run(const struct hb_client_cfg *cfg);
 
+/* ---- analyze ----------------------------------------------------------- */
+
+/* `heartbeat analyze P,K,N`: the false-alarm figures of the k-miss rule
+ * for a loss, K and a run length given, without sending anything. */
+struct hb_analyze_cfg {
+	double loss;             /* p, in [0, 1) */
+	unsigned misses;         /* K */
+	uint64_t count;          /* N, 1..HB_FA_N_MAX */
+	int64_t interval_ns, timeout_ns;
+	double budget;           /* the K search's bound on P(at least one in N) */
+	int json;
+};
+
+#define HB_FA_BUDGET 0.01        /* default budget: 1% */
+
+int hb_analyze_run(const struct hb_analyze_cfg *cfg);
+
 #endif

@@ -416,6 +416,13 @@ static void result_of(const struct hb_client *c, struct hb_client_result *r)
 	r->loss = r->decided ? (double)missed / (double)r->decided : 0.0;
 	hb_false_alarm(r->loss, c->cfg->misses, c->cfg->interval_ns, c->cfg->timeout_ns, &r->fa);
 	r->fa.valid = r->fa.valid && r->decided > 0;
+	/* over the run asked for (-c), or what was sent when unbounded */
+	if (r->fa.valid)
+		hb_fa_over_run(r->loss, c->cfg->misses, r->fa.extra,
+		               c->cfg->count ? c->cfg->count : t->sent, HB_FA_BUDGET, &r->run);
+	else
+		r->run.n = c->cfg->count ? c->cfg->count : t->sent;
+	r->run.budget = HB_FA_BUDGET;
 	r->samples = c->samples.n ? pk_samples_at(&c->samples, 0) : NULL;
 	r->nsamples = c->samples.n;
 	r->samples_dropped = c->samples.dropped;

@@ -1,6 +1,8 @@
 #include "hb_detect.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- k consecutive misses -------------------------------------------- */
@@ -206,4 +208,129 @@ void hb_false_alarm(double p, unsigned k, int64_t interval_ns,
 			break;
 		}
 	}
+}
+
+/* ---- false alarms over a run of n heartbeats --------------------------- */
+
+static double pow_u(double p, uint64_t e)
+{
+	return pow(p, (double)e);
+}
+
+/* Both sides of the run's outcome, each a sum of positive terms, so that
+ * either is exact to rounding when tiny: *none = P(no down in n),
+ * *any = P(at least one) = the first passages at m = ke..n plus the open
+ * runs of k..ke-1 misses at the end (extra > 0 only). */
+static int fa_run(double p, unsigned k, unsigned extra, uint64_t n,
+                  double *none, double *any)
+{
+	uint64_t ke = (uint64_t)k + extra, cap = ke + 1;
+	double pke, first, *a, no = 0.0, yes = 0.0;
+
+	if (!(p >= 0.0 && p < 1.0) || k == 0 || n == 0 || n > HB_FA_N_MAX)
+		return -EINVAL;
+	pke = pow_u(p, ke);
+	first = (1.0 - p) * pke;
+	/* a[m % cap] = a_m for the last cap values of m; a_m = 1 below ke */
+	a = malloc((size_t)cap * sizeof *a);
+	if (a == NULL)
+		return -ENOMEM;
+	for (uint64_t m = 0; m <= n; m++) {
+		double v, f;
+
+		if (m < ke) {
+			v = 1.0;
+		} else {
+			/* the first run of ke completes at m */
+			f = m == ke ? pke : first * a[(m - ke - 1) % cap];
+			yes += f;
+			v = a[(m - 1) % cap] - f;
+		}
+		a[m % cap] = v > 0.0 ? v : 0.0;
+	}
+	/* the run open at the end: r misses (r = n: all lost); r >= k with
+	 * no later heartbeat to clear it is a down, below k it is not */
+	for (uint64_t r = 0; r < ke && r <= n; r++) {
+		double pr = r == n ? pow_u(p, n) : (1.0 - p) * pow_u(p, r) * a[(n - r - 1) % cap];
+		if (r < k)
+			no += pr;
+		else
+			yes += pr;
+	}
+	free(a);
+	*none = no < 1.0 ? no : 1.0;
+	*any = yes < 1.0 ? yes : 1.0;
+	return 0;
+}
+
+int hb_fa_none(double p, unsigned k, unsigned extra, uint64_t n, double *none)
+{
+	double any;
+
+	return fa_run(p, k, extra, n, none, &any);
+}
+
+double hb_fa_expected(double p, unsigned k, unsigned extra, uint64_t n)
+{
+	uint64_t ke = (uint64_t)k + extra, full, s;
+	double e;
+
+	if (n < k)
+		return 0.0;
+	/* runs starting at s = 1 .. n-ke+1 need ke losses, later ones fewer */
+	e = 0.0;
+	full = n + 1 >= ke ? n + 1 - ke : 0;   /* count of s with n-s+1 >= ke */
+	if (full >= 1)
+		e = pow_u(p, ke) * (1.0 + (double)(full - 1) * (1.0 - p));
+	for (s = full + 1; s <= n - k + 1; s++)
+		e += (s == 1 ? 1.0 : 1.0 - p) * pow_u(p, n - s + 1);
+	return e;
+}
+
+double hb_fa_mean_first(double p, unsigned k, unsigned extra)
+{
+	double pke = pow_u(p, (uint64_t)k + extra);
+
+	if (pke <= 0.0 || p >= 1.0)
+		return INFINITY;
+	return (1.0 - pke) / ((1.0 - p) * pke);
+}
+
+void hb_fa_over_run(double p, unsigned k, unsigned extra, uint64_t n, double budget,
+                    struct hb_fa_run *out)
+{
+	double none, any, q;
+	unsigned lo = 1, hi = HB_K_SEARCH_MAX;
+
+	memset(out, 0, sizeof *out);
+	out->n = n;
+	out->budget = budget;
+	if (fa_run(p, k, extra, n, &none, &any) < 0)
+		return;
+	q = hb_fa_per_beat(p, k + extra);
+	out->none = none;
+	out->any = any;
+	out->any_approx = -expm1((double)n * log1p(-q));
+	out->expected = hb_fa_expected(p, k, extra, n);
+	out->mean_first = hb_fa_mean_first(p, k, extra);
+	/* smallest K with P(at least one) < budget: bisection on [1, max] */
+	if (fa_run(p, hi, extra, n, &none, &any) < 0)
+		return;
+	out->valid = 1;
+	if (any >= budget)
+		return;                 /* none up to the max */
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (fa_run(p, mid, extra, n, &none, &any) < 0) {
+			out->valid = 0;
+			return;
+		}
+		if (any < budget)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	(void)fa_run(p, lo, extra, n, &none, &any);
+	out->k_budget = lo;
+	out->k_budget_any = any;
 }

@@ -1,6 +1,8 @@
 /* hb_detect: the client's two failure detectors and the false-alarm
  * arithmetic. Pure: times are given by the caller (CLOCK_MONOTONIC ns),
- * nothing here reads a clock, allocates or prints. Structs are caller-owned.
+ * nothing here reads a clock or prints, and only hb_fa_none /
+ * hb_fa_over_run allocate (a scratch ring, freed before they return).
+ * Structs are caller-owned.
  *
  * k-miss (the seeds' rule, BFD's detect multiplier): the server is down
  * when K consecutive heartbeats have had no reply within their timeout.
@@ -107,5 +109,53 @@ unsigned hb_fa_extra(int64_t interval_ns, int64_t timeout_ns);
 /* Fills *out for loss p (a fraction), misses k, interval and timeout. */
 void hb_false_alarm(double p, unsigned k, int64_t interval_ns,
                     int64_t timeout_ns, struct hb_false_alarm *out);
+
+/* ---- false alarms over a run of N heartbeats ----------------------------
+ * Exact, from the Markov chain of the current miss run (Feller's first
+ * passage recurrence), not 1 - (1 - q)^N. With Ke = K + extra:
+ *  - a_m = P(no run of Ke losses among m heartbeats): a_m = 1 for m < Ke,
+ *    a_Ke = 1 - p^Ke, a_m = a_(m-1) - (1-p) p^Ke a_(m-Ke-1) after (the run
+ *    first completed at m starts after an answered heartbeat m-Ke, behind
+ *    which no run had completed; the first heartbeat needs no answered one);
+ *  - the run open at the end: r misses with probability (1-p) p^r a_(n-r-1)
+ *    (r < n) or p^n (r = n); with extra > 0 the last heartbeats have no
+ *    later ones whose replies would clear them, so an open run of K or more
+ *    is a down too: P(no down in n) = sum over r < K of those;
+ *  - a down is the moment a run reaches K (a longer run counts once):
+ *    E[downs] = p^Ke + (n - K)(1 - p) p^Ke for n >= K when extra = 0, in
+ *    general sum over runs starting at s = 1..n-K+1 of w_s p^min(Ke, n-s+1),
+ *    w_1 = 1, w_s = 1 - p;
+ *  - mean heartbeats to the first down (n unbounded):
+ *    (1 - p^Ke) / ((1 - p) p^Ke) = 1/p + ... + 1/p^Ke with p the loss.
+ * Replies are taken as instant (an RTT near the timeout changes extra).
+ * The one part of hb_detect that allocates: a ring of Ke + 1 doubles,
+ * freed before it returns. Cost O(n); n at most HB_FA_N_MAX. */
+
+#define HB_FA_N_MAX 100000000ULL
+
+struct hb_fa_run {
+	int valid;           /* 0: p outside [0, 1), n 0 or too large, or no memory */
+	uint64_t n;          /* heartbeats in the run */
+	double any;          /* P(at least one false down in n), exact */
+	double none;         /* 1 - any, computed on its own (exact when tiny) */
+	double any_approx;   /* 1 - (1 - per_beat)^n, for comparison */
+	double expected;     /* expected false downs in n */
+	double mean_first;   /* mean heartbeats to the first (INFINITY when p = 0) */
+	double budget;       /* the K search's bound on `any` */
+	unsigned k_budget;   /* smallest K with any < budget; 0 if none <= max */
+	double k_budget_any; /* any at k_budget */
+};
+
+/* P(no false down in n heartbeats) for loss p, k misses, extra: the exact
+ * recurrence above. 0 and *none, or -EINVAL / -ENOMEM. */
+int hb_fa_none(double p, unsigned k, unsigned extra, uint64_t n, double *none);
+/* Expected false downs in n heartbeats. */
+double hb_fa_expected(double p, unsigned k, unsigned extra, uint64_t n);
+/* Mean heartbeats to the first false down, in an endless run. */
+double hb_fa_mean_first(double p, unsigned k, unsigned extra);
+/* Fills *out for n heartbeats (the K search: smallest K whose P(at least
+ * one in n) is below budget, by bisection, since it falls as K grows). */
+void hb_fa_over_run(double p, unsigned k, unsigned extra, uint64_t n, double budget,
+                    struct hb_fa_run *out);
 
 #endif

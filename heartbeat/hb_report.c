@@ -165,6 +165,43 @@ static void print_detector(FILE *f, const struct hb_client_result *r, enum hb_de
 	}
 }
 
+/* A probability as text: a percentage, or "1 - x" when too near 1 for
+ * four digits to show it. */
+static char *prob_str(double x, char *buf, size_t cap)
+{
+	if (x < 0.9999)
+		snprintf(buf, cap, "%.4g%%", 100.0 * x);
+	else
+		snprintf(buf, cap, "1 - %.3g", 1.0 - x);
+	return buf;
+}
+
+/* The figures over a run of n heartbeats: one line. */
+static void print_run(FILE *f, const struct hb_fa_run *run)
+{
+	char any[48], none[48], approx[48], kb[48];
+
+	if (!run->valid) {
+		fprintf(f, "over %" PRIu64 " heartbeats: not computed (more than %llu)\n", run->n,
+		        (unsigned long long)HB_FA_N_MAX);
+		return;
+	}
+	prob_str(run->any, any, sizeof any);
+	prob_str(run->any_approx, approx, sizeof approx);
+	fprintf(f, "over %" PRIu64 " heartbeats: P(at least one false 'server down') = %s "
+	        "exactly (none: %.4g; 1-(1-q)^N would say %s), %.4g expected", run->n, any,
+	        run->none, approx, run->expected);
+	if (isfinite(run->mean_first))
+		fprintf(f, ", the first after %.4g heartbeats on average", run->mean_first);
+	if (run->k_budget)
+		fprintf(f, "; K=%u keeps P(at least one) under %s (%s)\n", run->k_budget,
+		        prob_str(run->budget, none, sizeof none),
+		        prob_str(run->k_budget_any, kb, sizeof kb));
+	else
+		fprintf(f, "; no K up to %d keeps P(at least one) under %s\n", HB_K_SEARCH_MAX,
+		        prob_str(run->budget, none, sizeof none));
+}
+
 static void print_false_alarm(FILE *f, const struct hb_client_result *r)
 {
 	const struct hb_false_alarm *fa = &r->fa;
@@ -186,6 +223,7 @@ static void print_false_alarm(FILE *f, const struct hb_client_result *r)
 		fprintf(f, " K=%u gives %.3g per day\n", fa->k_day, fa->k_day_per_day);
 	else
 		fprintf(f, " no K up to %d gives less than one per day\n", HB_K_SEARCH_MAX);
+	print_run(f, &r->run);
 }
 
 static void print_summary(FILE *f, const struct hb_client_result *r)
@@ -294,25 +332,51 @@ static cJSON *json_detector(const struct hb_client_result *r, enum hb_detector d
 	return o;
 }
 
-static cJSON *json_false_alarm(const struct hb_client_result *r)
+/* The run's figures (null when not computed), into the false_alarm object. */
+static void json_run(cJSON *o, const struct hb_fa_run *run, int valid)
 {
-	const struct hb_client_cfg *cfg = r->info.cfg;
-	const struct hb_false_alarm *fa = &r->fa;
+	valid = valid && run->valid;
+	cJSON_AddNumberToObject(o, "heartbeats", (double)run->n);
+	pk_json_num(o, "at_least_one", run->any, valid);
+	pk_json_num(o, "none", run->none, valid);
+	pk_json_num(o, "at_least_one_approx", run->any_approx, valid);
+	pk_json_num(o, "expected_downs", run->expected, valid);
+	pk_json_num(o, "mean_heartbeats_to_first", run->mean_first,
+	            valid && isfinite(run->mean_first));
+	cJSON_AddNumberToObject(o, "budget", run->budget);
+	pk_json_num(o, "misses_for_at_least_one_below_budget", run->k_budget,
+	            valid && run->k_budget > 0);
+	pk_json_num(o, "at_least_one_at_that_k", run->k_budget_any, valid && run->k_budget > 0);
+}
+
+static cJSON *json_false_alarm_of(double loss, int have_loss, const struct hb_false_alarm *fa,
+                                  const struct hb_fa_run *run, int64_t interval_ns,
+                                  int64_t timeout_ns)
+{
 	cJSON *o = cJSON_CreateObject();
 
 	if (o == NULL)
 		return NULL;
-	pk_json_num(o, "loss_percent", 100.0 * r->loss, r->decided > 0);
+	pk_json_num(o, "loss_percent", 100.0 * loss, have_loss);
 	cJSON_AddNumberToObject(o, "misses", fa->k);
 	cJSON_AddNumberToObject(o, "extra_misses", fa->extra);
-	cJSON_AddNumberToObject(o, "interval_ms", pk_ns_to_ms(cfg->interval_ns));
-	cJSON_AddNumberToObject(o, "timeout_ms", pk_ns_to_ms(cfg->timeout_ns));
+	cJSON_AddNumberToObject(o, "interval_ms", pk_ns_to_ms(interval_ns));
+	cJSON_AddNumberToObject(o, "timeout_ms", pk_ns_to_ms(timeout_ns));
 	pk_json_num(o, "per_heartbeat", fa->per_beat, fa->valid);
 	pk_json_num(o, "per_hour", fa->per_hour, fa->valid);
 	pk_json_num(o, "per_day", fa->per_day, fa->valid);
 	pk_json_num(o, "misses_for_less_than_one_per_day", fa->k_day,
 	            fa->valid && fa->k_day > 0);
+	json_run(o, run, fa->valid);
 	return o;
+}
+
+static cJSON *json_false_alarm(const struct hb_client_result *r)
+{
+	const struct hb_client_cfg *cfg = r->info.cfg;
+
+	return json_false_alarm_of(r->loss, r->decided > 0, &r->fa, &r->run, cfg->interval_ns,
+	                           cfg->timeout_ns);
 }
 
 static void json_summary(cJSON *s, const struct hb_client_result *r)
@@ -384,5 +448,57 @@ void hb_report_client_end(const struct hb_client_result *r)
 	} else {
 		print_summary(stdout, r);
 	}
+	fflush(stdout);
+}
+
+/* ---- analyze ------------------------------------------------------------ */
+
+void hb_report_analyze(const struct hb_analysis *a)
+{
+	const struct hb_analyze_cfg *cfg = a->cfg;
+	const struct hb_false_alarm *fa = &a->fa;
+	char iv[32], to[32], b[48];
+
+	if (cfg->json) {
+		cJSON *doc = cJSON_CreateObject();
+		if (doc == NULL)
+			return;
+		cJSON_AddStringToObject(doc, "tool", "heartbeat");
+		cJSON_AddStringToObject(doc, "version", PK_VERSION);
+		cJSON_AddItemToObject(doc, "false_alarm",
+		                      json_false_alarm_of(cfg->loss, 1, fa, &a->run,
+		                                          cfg->interval_ns, cfg->timeout_ns));
+		pk_json_print(stdout, doc, 0);
+		cJSON_Delete(doc);
+		return;
+	}
+	pk_fmt_duration(cfg->interval_ns, iv, sizeof iv);
+	pk_fmt_duration(cfg->timeout_ns, to, sizeof to);
+	printf("k-miss false alarms at %.6g%% independent loss, K=%u, every %s, timeout %s",
+	       100.0 * cfg->loss, fa->k, iv, to);
+	if (fa->extra)
+		printf(" (timeout spans %u more heartbeats: K+%u losses needed)", fa->extra,
+		       fa->extra);
+	printf("\n");
+	printf("per heartbeat: %.4g%% = (1-p) p^%u\n", 100.0 * fa->per_beat, fa->k + fa->extra);
+	printf("per hour: %.4g, per day: %.4g\n", fa->per_hour, fa->per_day);
+	if (fa->k_day)
+		printf("less than one per day from K=%u (%.3g per day)\n", fa->k_day,
+		       fa->k_day_per_day);
+	else
+		printf("no K up to %d gives less than one per day\n", HB_K_SEARCH_MAX);
+	printf("over %" PRIu64 " heartbeats (a run may start at the first):\n", a->run.n);
+	printf("  at least one false down: %s exactly", prob_str(a->run.any, b, sizeof b));
+	printf(" (1-(1-q)^N would say %s)\n", prob_str(a->run.any_approx, b, sizeof b));
+	printf("  none: %.6g\n", a->run.none);
+	printf("  expected false downs: %.6g\n", a->run.expected);
+	if (isfinite(a->run.mean_first))
+		printf("  mean heartbeats to the first: %.6g\n", a->run.mean_first);
+	printf("  smallest K with P(at least one) below %s: ",
+	       prob_str(a->run.budget, b, sizeof b));
+	if (a->run.k_budget)
+		printf("%u (%s)\n", a->run.k_budget, prob_str(a->run.k_budget_any, b, sizeof b));
+	else
+		printf("none up to %d\n", HB_K_SEARCH_MAX);
 	fflush(stdout);
 }

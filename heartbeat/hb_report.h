@@ -137,6 +137,7 @@ struct hb_client_result {
 	uint64_t decided;               /* heartbeats decided; 0: no estimate */
 	double loss;                    /* (lost + late) / decided, a fraction */
 	struct hb_false_alarm fa;       /* fa.valid is 0 when decided is 0 */
+	struct hb_fa_run run;           /* over the run's count (or what was sent) */
 	const struct hb_sample *samples;
 	size_t nsamples;
 	uint64_t samples_dropped;
@@ -149,5 +150,16 @@ void hb_report_reply(const struct hb_client_info *in, int64_t now_ns, uint64_t s
 void hb_report_timeout(const struct hb_client_info *in, uint64_t seq, int64_t at_ns);
 void hb_report_verdict(const struct hb_client_info *in, const struct hb_verdict_change *vc);
 void hb_report_client_end(const struct hb_client_result *r);
+
+/* ---- analyze ----------------------------------------------------------- */
+
+struct hb_analysis {
+	const struct hb_analyze_cfg *cfg;
+	struct hb_false_alarm fa;       /* per heartbeat, hour, day; K for a day */
+	struct hb_fa_run run;           /* over cfg->count heartbeats */
+};
+
+/* Text, or one JSON document under cfg->json, on stdout. */
+void hb_report_analyze(const struct hb_analysis *a);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "pk_cli.h"
+#include "hb_detect.h"
 #include "pk_clock.h"
 
 static const char server_usage[] =
@@ -50,15 +51,31 @@ static const char client_usage[] =
 "      --csv              one CSV row per heartbeat; summary on stderr\n"
 "  -h, --help, -V, --version\n";
 
+static const char analyze_usage[] =
+"usage: heartbeat analyze [-i INTERVAL] [-W TIMEOUT] [--budget P] [-J] P,K,N\n"
+"The false alarms of the k-miss rule at independent loss P, K misses, over a\n"
+"run of N heartbeats; sends nothing.\n"
+"  P                      loss per heartbeat, 0 <= P < 1 (0.3 or 30%)\n"
+"  K                      consecutive misses that mean `server down' (1..1000)\n"
+"  N                      heartbeats in the run (1..100000000)\n"
+"  -i, --interval DUR     time between heartbeats, for the rates (default 1s)\n"
+"  -W, --timeout DUR      wait for each reply (default 1s; a longer timeout\n"
+"                         than the interval needs more losses)\n"
+"      --budget P         bound on P(at least one in N) for the K search (default 1%)\n"
+"  -J, --json             one JSON document\n"
+"  -h, --help, -V, --version\n";
+
 static const char top_usage[] =
 "usage: heartbeat server [options]\n"
 "       heartbeat client [options] HOST\n"
+"       heartbeat analyze [options] P,K,N\n"
 "       heartbeat -h | -V\n"
-"Run `heartbeat server -h' or `heartbeat client -h' for the options.\n";
+"Run `heartbeat server -h', `heartbeat client -h' or `heartbeat analyze -h'\n"
+"for the options.\n";
 
 enum {
 	OPT_LOSS = 256, OPT_SEED, OPT_DEAD, OPT_REPORT, OPT_MAXC, OPT_RATE, OPT_MISSES,
-	OPT_DETECTOR, OPT_PHI, OPT_KEEP, OPT_CSV, OPT_LOWPORTS,
+	OPT_DETECTOR, OPT_PHI, OPT_KEEP, OPT_CSV, OPT_LOWPORTS, OPT_BUDGET,
 };
 
 static int server_main(int argc, char **argv)
@@ -182,11 +199,73 @@ static int client_main(int argc, char **argv)
 	return hb_client_run(&cfg);
 }
 
+/* P,K,N: loss in [0, 1), misses 1..1000, heartbeats 1..HB_FA_N_MAX. */
+static void analyze_triple(const char *arg, struct hb_analyze_cfg *cfg)
+{
+	char buf[128], *f[3], *save = NULL;
+	int n = 0;
+
+	if (strlen(arg) >= sizeof buf || strchr(arg, ',') == NULL)
+		pk_cli_error("'%s': expected P,K,N (loss, misses, heartbeats)", arg);
+	strcpy(buf, arg);
+	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		if (n == 3)
+			pk_cli_error("'%s': expected P,K,N (loss, misses, heartbeats)", arg);
+		f[n++] = t;
+	}
+	if (n != 3 || strstr(arg, ",,") || arg[0] == ',' || arg[strlen(arg) - 1] == ',')
+		pk_cli_error("'%s': expected P,K,N (loss, misses, heartbeats)", arg);
+	cfg->loss = pk_cli_prob("loss", f[0]);
+	if (cfg->loss >= 1.0)
+		pk_cli_error("loss '%s': must be below 1 (every heartbeat lost)", f[0]);
+	cfg->misses = (unsigned)pk_cli_uint("misses", f[1], 1, 1000);
+	cfg->count = pk_cli_uint("count", f[2], 1, HB_FA_N_MAX);
+}
+
+static int analyze_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "interval", 1, NULL, 'i' }, { "timeout", 1, NULL, 'W' },
+		{ "budget", 1, NULL, OPT_BUDGET }, { "json", 0, NULL, 'J' },
+		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hb_analyze_cfg cfg = {
+		.interval_ns = PK_NS_PER_S, .timeout_ns = PK_NS_PER_S, .budget = HB_FA_BUDGET,
+	};
+	int ch;
+
+	/* every error in one line: no usage text after it */
+	pk_cli_set_usage(NULL);
+	while ((ch = getopt_long(argc, argv, "+i:W:JhV", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'i': cfg.interval_ns = pk_cli_duration("interval", optarg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
+		case 'W': cfg.timeout_ns = pk_cli_duration("timeout", optarg, PK_NS_PER_MS, 600 * PK_NS_PER_S); break;
+		case OPT_BUDGET:
+			cfg.budget = pk_cli_prob("budget", optarg);
+			if (cfg.budget <= 0.0)
+				pk_cli_error("budget '%s': must be above 0", optarg);
+			break;
+		case 'J': cfg.json = 1; break;
+		case 'h': fputs(analyze_usage, stdout); return 0;
+		case 'V': pk_cli_version();
+		default: pk_cli_usage();
+		}
+	}
+	if (optind == argc)
+		pk_cli_error("missing P,K,N (loss, misses, heartbeats)");
+	if (optind + 1 != argc)
+		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
+	analyze_triple(argv[optind], &cfg);
+	return hb_analyze_run(&cfg);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pk_cli_role roles[] = {
 		{ "server", server_usage, server_main },
 		{ "client", client_usage, client_main },
+		{ "analyze", analyze_usage, analyze_main },
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
