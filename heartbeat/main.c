@@ -219,7 +219,7 @@ static void analyze_triple(const char *arg, struct hb_analyze_cfg *cfg)
 	if (cfg->loss >= 1.0)
 		pk_cli_error("loss '%s': must be below 1 (every heartbeat lost)", f[0]);
 	cfg->misses = (unsigned)pk_cli_uint("misses", f[1], 1, 1000);
-	cfg->count = pk_cli_uint("count", f[2], 1, HB_FA_N_MAX);
+	cfg->count = pk_cli_uint("heartbeats", f[2], 1, HB_FA_N_MAX);
 }
 
 static int analyze_main(int argc, char **argv)

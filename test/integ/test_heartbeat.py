@@ -136,6 +136,38 @@ def kmiss_downs(samples, k, timeout_s):
     return downs
 
 
+def run_figures(p, k, extra, n):
+    """P(at least one false down in n heartbeats), P(none) and the expected
+    downs, by the state vector of the miss run (an absorbing chain, and one
+    without absorption for the count): independent of hb_detect.c."""
+    ke = k + extra
+    v = [1.0] + [0.0] * (ke - 1)
+    w = [1.0] + [0.0] * ke
+    absorbed = expected = 0.0
+    for _ in range(n):
+        nv = [0.0] * ke
+        for r, x in enumerate(v):
+            nv[0] += x * (1 - p)
+            if r + 1 < ke:
+                nv[r + 1] += x * p
+            else:
+                absorbed += x * p
+        v = nv
+        nw = [0.0] * (ke + 1)
+        for r, x in enumerate(w):
+            nw[0] += x * (1 - p)
+            nw[min(r + 1, ke)] += x * p
+            if r + 1 == ke:
+                expected += x * p
+        w = nw
+    # a run of k..ke-1 misses open at the end has nothing to clear it
+    return (absorbed + sum(v[k:]), sum(v[:k]), expected + sum(w[k:ke]))
+
+
+def close(a, b, rel=1e-9, abs_=1e-15):
+    return abs(a - b) <= rel * abs(b) + abs_
+
+
 def test_loss_near_p():
     for host, flag in FAMILIES:
         srv, port = server("--loss", "0.3", "--seed", "7", "-J", host=host)
@@ -163,6 +195,15 @@ def test_loss_near_p():
         k = fa["misses_for_less_than_one_per_day"]
         per_day = lambda kk: (1 - p) * p ** kk * 86400 / 0.004
         check(per_day(k) < 1 <= per_day(k - 1), "smallest K for < 1/day: %d" % k)
+        # over the 400 heartbeats asked for: exact, as the chain gives it
+        any_, none, expected = run_figures(p, 3, 0, 400)
+        check(fa["heartbeats"] == 400 and close(fa["at_least_one"], any_) and
+              close(fa["none"], none) and close(fa["expected_downs"], expected) and
+              close(fa["at_least_one_approx"], 1 - (1 - fa["per_heartbeat"]) ** 400),
+              "run figures %r, want %r" % (fa, (any_, none, expected)))
+        kb = fa["misses_for_at_least_one_below_budget"]
+        check(fa["budget"] == 0.01 and run_figures(p, kb, 0, 400)[0] < 0.01 <=
+              run_figures(p, kb - 1, 0, 400)[0], "smallest K under 1%%: %d" % kb)
         check(sum(s["loss_runs"]["histogram"].values()) > 0, "loss-run histogram")
         # the k-miss verdicts are exactly what the rule gives on the events
         # in time order: a reply at sent + rtt, a timeout at sent + 3 ms (-W).
@@ -405,6 +446,59 @@ def test_never_answered_and_usage():
     check(r.returncode == 2, "unknown host: exit %d" % r.returncode)
 
 
+def test_analyze():
+    """heartbeat analyze P,K,N sends nothing and prints the unit-tested
+    figures; the heartbeat assignment's own parameters first."""
+    known = {"0.3,3,10": (0.15511554, 0.1593), "0.3,3,100": (0.8639479206635807, 1.8603),
+             "0.3,3,1000": (1 - 1.5950847309653682e-09, 18.8703)}
+    for arg, (any_, expected) in known.items():
+        r, doc = run_json([HB, "analyze", "-J", arg])
+        fa = doc["false_alarm"]
+        check(r.returncode == 0 and close(fa["at_least_one"], any_, 1e-12) and
+              close(fa["expected_downs"], expected, 1e-12) and
+              close(fa["per_heartbeat"], 0.0189, 1e-12) and
+              close(fa["mean_heartbeats_to_first"], 1 / 0.3 + 1 / 0.09 + 1 / 0.027, 1e-12),
+              "%s: %r" % (arg, fa))
+        check(fa["misses_for_less_than_one_per_day"] == 10, "K for a day at 1 s: %r" % fa)
+        t = run([HB, "analyze", arg])
+        check(t.returncode == 0 and "expected false downs: %.6g\n" % expected in t.stdout and
+              "per heartbeat: 1.89% = (1-p) p^3" in t.stdout, t.stdout)
+    check("none: 1.59508e-09" in t.stdout and "mean heartbeats to the first: 51.4815" in
+          t.stdout, t.stdout)
+    # a timeout spanning two more heartbeats: K + 2 losses, the end apart
+    for arg, extra in (("5%,2,500", 2), ("0.5,1,40", 2), ("0.2,4,3", 2)):
+        r, doc = run_json([HB, "analyze", "-J", "-i", "100ms", "-W", "300ms", arg])
+        fa = doc["false_alarm"]
+        p, k, n = float(arg.split(",")[0].rstrip("%")), int(arg.split(",")[1]), \
+            int(arg.split(",")[2])
+        p = p / 100 if arg.split(",")[0].endswith("%") else p
+        any_, none, expected = run_figures(p, k, extra, n)
+        check(r.returncode == 0 and fa["extra_misses"] == extra and
+              close(fa["at_least_one"], any_) and close(fa["none"], none) and
+              close(fa["expected_downs"], expected) and
+              close(fa["per_heartbeat"], (1 - p) * p ** (k + extra)) and
+              close(fa["per_hour"], fa["per_heartbeat"] * 36000),
+              "%s: %r, want %r" % (arg, fa, (any_, none, expected)))
+    # the budget: the smallest K below it, its neighbour not
+    r, doc = run_json([HB, "analyze", "-J", "--budget", "0.1%", "0.2,3,1000"])
+    fa = doc["false_alarm"]
+    kb = fa["misses_for_at_least_one_below_budget"]
+    check(fa["budget"] == 0.001 and run_figures(0.2, kb, 0, 1000)[0] < 0.001 <=
+          run_figures(0.2, kb - 1, 0, 1000)[0], "budget 0.1%%: K=%r" % kb)
+    # bad input: one line on stderr, nothing on stdout, exit 2
+    for arg in ("1,3,10", "1.5,3,10", "-0.1,3,10", "0.3,0,10", "0.3,3,0", "abc", "0.3,3",
+                "0.3,3,10,4", "0.3,,10", ",3,10", "0.3,3,10,", "0.3,x,10", "0.3,3,1e3",
+                "0.3,1001,10", "0.3,3,100000001", ""):
+        r = run([HB, "analyze", "--", arg])
+        check(r.returncode == 2 and r.stdout == "" and r.stderr.startswith("heartbeat: ") and
+              r.stderr.count("\n") == 1, "analyze %r: %d %r %r" % (arg, r.returncode,
+                                                                 r.stdout, r.stderr))
+    for args in (["analyze"], ["analyze", "0.3,3,10", "x"], ["analyze", "--budget", "0", "0.3,3,9"],
+                 ["analyze", "-i", "0", "0.3,3,9"]):
+        r = run([HB] + args)
+        check(r.returncode == 2 and r.stderr.count("\n") == 1, "%r: %r" % (args, r.stderr))
+
+
 def test_phi_detector_acts_and_csv():
     host = "::1"
     srv, port = server("--loss", "0", host=host)
@@ -444,4 +538,4 @@ if __name__ == "__main__":
           test_keep_going_outage_and_recovery, test_server_events,
           test_server_text_events_and_report, test_garbage_changes_only_a_counter,
           test_bounded_table_and_rate_limit, test_never_answered_and_usage,
-          test_phi_detector_acts_and_csv])
+          test_phi_detector_acts_and_csv, test_analyze])
