@@ -12,7 +12,7 @@
 static const char usage_top[] =
 	"usage: udp-ping server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
 	"                       [--rate-limit PPS] [--allow-low-ports] [-q]\n"
-	"       udp-ping client [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-p PORT]\n"
+	"       udp-ping client [-A] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-p PORT]\n"
 	"                       [-4|-6] [-q] [-J] [--csv] HOST\n"
 	"       udp-ping -h | -V\n";
 
@@ -34,9 +34,12 @@ static const char usage_server[] =
 	"totals and exits 0.\n";
 
 static const char usage_client[] =
-	"usage: udp-ping client [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-p PORT]\n"
+	"usage: udp-ping client [-A] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-p PORT]\n"
 	"                       [-4|-6] [-q] [-J] [--csv] HOST\n"
 	"Sends `Ping <seq> <time>` on schedule and times the upper-cased echo.\n"
+	"  -A, --adaptive         next ping when the reply comes or the timeout passes\n"
+	"                         (one in flight, as the course's client); with -i, no\n"
+	"                         closer than INTERVAL\n"
 	"  -c, --count COUNT      pings to send (default 10; 0 = until interrupted)\n"
 	"  -i, --interval DUR     time between sends (default 1s; e.g. 250ms, 100us)\n"
 	"  -W, --timeout DUR      wait for each reply (default 1s)\n"
@@ -101,6 +104,7 @@ static int server_main(int argc, char **argv)
 static void client_options(int argc, char **argv, struct ping_client_cfg *cfg)
 {
 	static const struct option opts[] = {
+		{ "adaptive", no_argument, NULL, 'A' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 'W' },
@@ -113,14 +117,16 @@ static void client_options(int argc, char **argv, struct ping_client_cfg *cfg)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	int ch, interval_set = 0;
 
-	while ((ch = getopt_long(argc, argv, "+c:i:W:s:p:46qJhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+Ac:i:W:s:p:46qJhV", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'A': cfg->adaptive = 1; break;
 		case 'c': cfg->count = pk_cli_uint("count", optarg, 0, 1000000000); break;
 		case 'i':
 			cfg->interval_ns = pk_cli_duration("interval", optarg, PK_NS_PER_US,
 			                                   3600 * PK_NS_PER_S);
+			interval_set = 1;
 			break;
 		case 'W':
 			cfg->timeout_ns = pk_cli_duration("timeout", optarg, PK_NS_PER_US,
@@ -140,6 +146,8 @@ static void client_options(int argc, char **argv, struct ping_client_cfg *cfg)
 		default: pk_cli_usage();
 		}
 	}
+	if (cfg->adaptive && interval_set)
+		cfg->min_gap_ns = cfg->interval_ns;
 }
 
 static int client_main(int argc, char **argv)

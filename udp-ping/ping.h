@@ -47,6 +47,11 @@ struct ping_client_cfg {
 	size_t size;             /* datagram size; 0 = the bare text */
 	enum ping_output output;
 	int quiet;
+	/* -A: the next ping leaves when the reply to the last one arrives or
+	 * its timeout passes (one ping in flight), no earlier than min_gap_ns
+	 * after it (-i given with -A; else 0); interval_ns is then unused */
+	int adaptive;
+	int64_t min_gap_ns;
 };
 
 /* One ping as reported in -J / --csv (records of a struct pk_samples). */

@@ -1,7 +1,8 @@
 /* udp-ping client: pings on an absolute schedule, matches replies by seq.
  *
  * Three events drive it: the send timer (deadline start + n * interval, so a
- * slow reply or a late wake-up never shifts the schedule), the expiry timer
+ * slow reply or a late wake-up never shifts the schedule; under -A, armed
+ * when the ping in flight is decided: its reply or its timeout), the expiry timer
  * (the oldest undecided ping's deadline: sent + timeout) and the socket.
  * pk_seqtrack decides every ping exactly once (in time, lost, late) and
  * counts duplicates; pk_rtt keeps the figures in fixed memory.
@@ -117,6 +118,28 @@ static void send_one(struct ping_client *c)
 	}
 }
 
+/* -A: the next ping once the one in flight is decided (its reply arrived
+ * in time, or its timeout passed), no earlier than min_gap after it. */
+static void adaptive_next(struct ping_client *c)
+{
+	int64_t at;
+
+	if (!c->cfg->adaptive || c->all_sent || event_pending(c->ev_send, EV_TIMEOUT, NULL) ||
+	    pk_seqtrack_oldest_pending(&c->track) != pk_seqtrack_next_seq(&c->track))
+		return;
+	at = c->last_send_ns + c->cfg->min_gap_ns;
+	pk_timer_at(c->ev_send, at);
+}
+
+static void on_send_adaptive(struct ping_client *c)
+{
+	send_one(c);
+	if (c->cfg->count && pk_seqtrack_next_seq(&c->track) > c->cfg->count)
+		c->all_sent = 1;
+	if (!event_pending(c->ev_expire, EV_TIMEOUT, NULL))
+		pk_timer_at(c->ev_expire, pk_seqtrack_next_deadline(&c->track));
+}
+
 static void on_send(evutil_socket_t fd, short what, void *arg)
 {
 	struct ping_client *c = arg;
@@ -125,6 +148,10 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->cfg->adaptive) {
+		on_send_adaptive(c);
+		return;
+	}
 	/* every deadline that has passed gets its send: none is skipped */
 	while (!c->all_sent && pk_sched_next_deadline(&c->sched) <= now && burst < 1024) {
 		send_one(c);
@@ -238,6 +265,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		handle_reply(c, buf, &rx);
 	}
 	expire_due(c, pk_now_ns());
+	adaptive_next(c);
 }
 
 static void on_expire(evutil_socket_t fd, short what, void *arg)
@@ -247,6 +275,7 @@ static void on_expire(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	expire_due(c, pk_now_ns());
+	adaptive_next(c);
 }
 
 /* A receive buffer for the send rate (replies of RCVBUF_HOLD_NS), never

@@ -66,8 +66,14 @@ void ping_report_client_start(const struct ping_client_cfg *cfg, const struct pk
 		printf("%" PRIu64 " pings", cfg->count);
 	else
 		printf("pinging until interrupted");
-	printf(", interval %s, timeout %s\n", pk_fmt_duration(cfg->interval_ns, iv, sizeof iv),
-	       pk_fmt_duration(cfg->timeout_ns, to, sizeof to));
+	if (cfg->adaptive && cfg->min_gap_ns)
+		printf(", adaptive (next at the reply or timeout, at least %s apart)",
+		       pk_fmt_duration(cfg->min_gap_ns, iv, sizeof iv));
+	else if (cfg->adaptive)
+		printf(", adaptive (next at the reply or timeout)");
+	else
+		printf(", interval %s", pk_fmt_duration(cfg->interval_ns, iv, sizeof iv));
+	printf(", timeout %s\n", pk_fmt_duration(cfg->timeout_ns, to, sizeof to));
 	fflush(stdout);
 }
 
@@ -166,7 +172,10 @@ static void result_json(const struct ping_result *r)
 
 	if (doc == NULL)
 		return;
-	cJSON_AddNumberToObject(doc, "interval_ms", pk_ns_to_ms(r->cfg->interval_ns));
+	cJSON_AddNumberToObject(doc, "interval_ms",
+	                        pk_ns_to_ms(r->cfg->adaptive ? r->cfg->min_gap_ns
+	                                                     : r->cfg->interval_ns));
+	cJSON_AddBoolToObject(doc, "adaptive", r->cfg->adaptive);
 	cJSON_AddNumberToObject(doc, "timeout_ms", pk_ns_to_ms(r->cfg->timeout_ns));
 	sum = cJSON_AddObjectToObject(doc, "summary");
 	pk_json_ping_summary(sum, &r->totals, &r->rtt);

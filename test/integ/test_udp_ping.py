@@ -356,6 +356,106 @@ def test_schedule_does_not_wait_for_replies():
     check(took < 2.0, "took %.2fs: sends waited for replies" % took)
 
 
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)   # Linux; not in every Python
+
+
+class Sink:
+    """A UDP socket on 127.0.0.1 that reads every datagram and never answers,
+    keeping the kernel's receive time of each (SO_TIMESTAMPNS)."""
+
+    def __init__(self):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+        self.times = []
+        self.done = False
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.done:
+            r, _, _ = select.select([self.s], [], [], 0.05)
+            if not r:
+                continue
+            _, anc, _, _ = self.s.recvmsg(2048, socket.CMSG_SPACE(16))
+            for level, typ, data in anc:
+                if level == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS:
+                    sec, nsec = int.from_bytes(data[:8], "little"), int.from_bytes(data[8:16], "little")
+                    self.times.append(sec + nsec / 1e9)
+
+    def close(self):
+        self.done = True
+        self.t.join()
+        self.s.close()
+
+
+def timed_client(port, *args):
+    t0 = time.monotonic()
+    r, doc = client(port, "127.0.0.1", *args)
+    return time.monotonic() - t0, r, doc
+
+
+def test_adaptive_no_replies_one_timeout_each():
+    """-A with a peer that never answers: each ping waits out its timeout,
+    then the next leaves at once; 10 pings take 10 timeouts. The margin is
+    the overhead of a 1-ping run measured here (start-up, exit, one timer),
+    ten times over, plus half a timeout."""
+    w = 0.1
+    sink = Sink()
+    try:
+        t1, r1, _ = timed_client(sink.port, "-A", "-c", "1", "-W", "100ms")
+        n1 = len(sink.times)
+        t10, r10, doc = timed_client(sink.port, "-A", "-c", "10", "-W", "100ms")
+    finally:
+        sink.close()
+    arrivals = sink.times[n1:]
+    overhead = max(t1 - w, 0.0)
+    check(r1.returncode == 1 and r10.returncode == 1, "no reply: exit 1")
+    check(doc["adaptive"] is True and doc["interval_ms"] == 0, "adaptive in JSON: %r" % doc)
+    adds_up(doc, 10)
+    check(doc["summary"]["lost"] == 10, "all lost: %r" % doc["summary"])
+    check(10 * w <= t10 <= 10 * w + 10 * overhead + w / 2,
+          "10 pings in %.3f s; 10 timeouts = %.3f s, 1-ping overhead %.3f s" % (t10, 10 * w, overhead))
+    check(doc["summary"]["elapsed_ms"] >= 9 * w * 1e3, "elapsed %r" % doc["summary"]["elapsed_ms"])
+    # on the wire: 10 pings, each one timeout after the one before (kernel times)
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    check(len(arrivals) == 10 and all(g >= 0.99 * w for g in gaps),
+          "%d arrivals, gaps %r" % (len(arrivals), gaps))
+    # and no later than the timeout allows: not the 1 s schedule of -i
+    check(max(gaps) < 10 * overhead + 1.5 * w, "gaps %r" % gaps)
+
+
+def test_adaptive_with_replies_one_in_flight():
+    """-A with replies: the next ping leaves when the reply arrives, so the
+    run takes about 10 RTTs: every send after the reply before it (the sends
+    are at least the sum of the RTTs apart), and far shorter than the same
+    run on a schedule. The scheduled run uses -i 100ms rather than the
+    default 1 s only to keep the test short: 10x apart either way."""
+    srv, port = server("--loss", "0", "-b", "127.0.0.1")
+    try:
+        r0, base = client(port, "127.0.0.1", "-c", "10", "-i", "100ms")
+        r1, doc = client(port, "127.0.0.1", "-A", "-c", "10")
+        r2, gap = client(port, "127.0.0.1", "-A", "-c", "10", "-i", "30ms")
+    finally:
+        stop(srv)
+    for r, d in ((r0, base), (r1, doc), (r2, gap)):
+        check(r.returncode == 0, "exit %d" % r.returncode)
+        adds_up(d, 10)
+        check(d["summary"]["received"] == 10, "all answered: %r" % d["summary"])
+    check(base["adaptive"] is False and doc["adaptive"] is True and doc["interval_ms"] == 0,
+          "adaptive flag in JSON")
+    rtts = [x["rtt_ms"] for x in doc["samples"]]
+    el = doc["summary"]["elapsed_ms"]
+    check(el >= sum(rtts[:9]), "sends %.3f ms apart in all, RTTs sum to %.3f ms: more than one "
+          "in flight" % (el, sum(rtts[:9])))
+    check(el * 10 < base["summary"]["elapsed_ms"],
+          "adaptive %.3f ms, scheduled %.3f ms" % (el, base["summary"]["elapsed_ms"]))
+    # -i with -A: the next ping no closer than the interval to the last one
+    check(gap["interval_ms"] == 30 and gap["summary"]["elapsed_ms"] >= 9 * 30,
+          "min gap: %r" % gap["summary"]["elapsed_ms"])
+
+
 def tests():
     global UDP_PING
     UDP_PING = prog("udp-ping")
@@ -363,7 +463,8 @@ def tests():
             test_late_is_not_lost_nor_received, test_csv_rows,
             test_server_many_clients_and_totals, test_big_datagrams_and_sizes,
             test_rate_limit_refuses_and_counts, test_ctrl_c_prints_summary,
-            test_schedule_does_not_wait_for_replies]
+            test_schedule_does_not_wait_for_replies, test_adaptive_no_replies_one_timeout_each,
+            test_adaptive_with_replies_one_in_flight]
 
 
 if __name__ == "__main__":
