@@ -52,4 +52,29 @@ struct echo_client_cfg {
 
 int echo_client_run(const struct echo_client_cfg *cfg);
 
+/* `tcp-echo experiment`: seed 002's experiment in one run (echo_exp.c).
+ * Both modes (rtt over sizes_rtt, ttput over sizes_ttput) x every delay x
+ * repeat sessions of `probes` probes, against host, or against a server of
+ * its own on loopback (a child process) when host is NULL; writes the CSVs,
+ * the JSON, the figures and report.md into dir. */
+struct echo_exp_cfg {
+	const char *host;           /* NULL: own server on loopback */
+	uint16_t port;
+	int family;
+	uint64_t sizes_rtt[ECHO_MAX_LIST], sizes_ttput[ECHO_MAX_LIST];
+	size_t nsizes_rtt, nsizes_ttput;
+	int64_t delays[ECHO_MAX_LIST];
+	size_t ndelays;
+	uint64_t probes;            /* per session, at least 10 */
+	unsigned repeat;
+	int64_t timeout_ns;
+	const char *dir;
+	int force;                  /* write into a non-empty dir */
+	int json, quiet;
+	const char *command;        /* the command line, for the report */
+	volatile sig_atomic_t *stop;
+};
+
+int echo_exp_run(const struct echo_exp_cfg *cfg);
+
 #endif

@@ -46,4 +46,14 @@ ssize_t echo_recv_some(struct echo_conn_c *c, char *buf, size_t cap, int64_t dea
 int echo_session(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
                  struct echo_result *res, const struct echo_report *rep);
 
+/* echo_run.c, shared with the experiment (echo_exp.c): */
+/* The message for an outcome (why, "" when none); returns the exit code
+ * (0, 1 for what the server did, 2 for a system error). res may be NULL. */
+int echo_outcome(const struct echo_client_cfg *cfg, const struct echo_conn_c *c, int rc,
+                 const struct echo_result *res, char *why, size_t cap);
+/* Prints it: a 404 as it came, anything else as an error line. */
+void echo_say_failure(const struct echo_report *rep, int rc, const char *why);
+/* Appends a session's RTTs to its sweep point; adds its span. 0 or -ENOMEM. */
+int echo_point_add(struct echo_point *p, const struct echo_result *res, int64_t *span);
+
 #endif

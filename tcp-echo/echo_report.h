@@ -121,6 +121,15 @@ void echo_report_sweep_session(const struct echo_report *r, const struct echo_po
                                unsigned session, const struct echo_result *res);
 void echo_report_sweep(const struct echo_report *r, const struct echo_sweep_result *sr);
 void echo_report_sweep_json(FILE *f, const struct echo_sweep_result *sr, const char *error);
+/* The parts of that document, for the experiment's: the "summary" object
+ * (mode, probes, repeat, window, points, fit; caller owns it) and the
+ * samples appended to arr (each with "mode" when mode is not NULL). */
+cJSON *echo_json_sweep_summary(const struct echo_sweep_result *sr);
+void echo_json_sweep_samples(cJSON *arr, const struct echo_sweep_result *sr, const char *mode);
+/* One fit as a line of text: the base latency, and the bandwidth 1/b with
+ * its interval only when the slope is significant (echo_fit.h's rule),
+ * else "size has no measurable effect on this path". Returns buf. */
+char *echo_fit_text(const struct echo_fit *ft, char *buf, size_t cap);
 /* path "-" is stdout. 0 or -errno. */
 int echo_report_sweep_csv(const char *path, const struct echo_point *pts, size_t npts);
 

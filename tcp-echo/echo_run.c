@@ -14,8 +14,7 @@
 static const uint64_t rtt_sizes[] = { 1, 100, 200, 400, 800, 1000 };
 static const uint64_t ttput_sizes[] = { 1024, 2048, 4096, 8192, 16384, 32768 };
 
-/* Message for a failed status; returns the exit code. */
-static int fail(const struct echo_client_cfg *cfg, const struct echo_conn_c *c, int rc,
+int echo_outcome(const struct echo_client_cfg *cfg, const struct echo_conn_c *c, int rc,
                 const struct echo_result *res, char *why, size_t cap)
 {
 	char b[64];
@@ -59,8 +58,7 @@ static int fail(const struct echo_client_cfg *cfg, const struct echo_conn_c *c, 
 	}
 }
 
-/* Prints the failure: a 404 as it came, anything else as an error. */
-static void say_failure(const struct echo_report *rep, int rc, const char *why)
+void echo_say_failure(const struct echo_report *rep, int rc, const char *why)
 {
 	if (why[0] == '\0')
 		return;
@@ -86,7 +84,7 @@ static int run_single(const struct echo_client_cfg *cfg)
 		echo_report_connecting(&rep, cfg->host, &c.addr);
 		rc = echo_session(&c, cfg, &res, &rep);
 	}
-	code = fail(cfg, &c, rc, rc == ECHO_C_CONNECT || rc == ECHO_C_SYS ? NULL : &res,
+	code = echo_outcome(cfg, &c, rc, rc == ECHO_C_CONNECT || rc == ECHO_C_SYS ? NULL : &res,
 	            why, sizeof why);
 	if (rc != ECHO_C_CONNECT && !(rc == ECHO_C_SYS && res.rtt_ns == NULL)) {
 		echo_figures_of(res.rtt_ns, res.echoed, res.setup.size,
@@ -96,14 +94,13 @@ static int run_single(const struct echo_client_cfg *cfg)
 		else
 			echo_report_session(&rep, cfg->host, &res, &fig);
 	}
-	say_failure(&rep, rc, why);
+	echo_say_failure(&rep, rc, why);
 	echo_conn_close(&c);
 	free(res.rtt_ns);
 	return code;
 }
 
-/* Appends a session's RTTs to its point. */
-static int point_add(struct echo_point *p, const struct echo_result *res, int64_t *span)
+int echo_point_add(struct echo_point *p, const struct echo_result *res, int64_t *span)
 {
 	int64_t *v = realloc(p->rtt_ns, (p->fig.n + res->echoed + 1) * sizeof *v);
 
@@ -138,7 +135,7 @@ static int sweep_sessions(const struct echo_client_cfg *cfg, struct echo_point *
 			rc = echo_conn_open(c, cfg);
 			if (rc == ECHO_C_OK)
 				rc = echo_session(c, cfg, res, &quiet);
-			if (res->rtt_ns != NULL && point_add(&pts[i], res, &spans[i]) != 0)
+			if (res->rtt_ns != NULL && echo_point_add(&pts[i], res, &spans[i]) != 0)
 				return c->err = -ENOMEM, ECHO_C_SYS;
 			if (rc == ECHO_C_OK)
 				echo_report_sweep_session(rep, &pts[i], r + 1, res);
@@ -167,7 +164,10 @@ static int sweep_outputs(const struct echo_client_cfg *cfg, const struct echo_co
 		echo_report_error("%s: %s", cfg->csv, strerror(-rc));
 		return 2;
 	}
-	if (cfg->plot && (rc = echo_plot(cfg->plot, cfg->type, pts, npts, fits, nd)) != 0) {
+	struct echo_plot_spec ps = { .path = cfg->plot, .type = cfg->type, .host = cfg->host,
+	                             .start_wall_ns = wall, .probes = cfg->probes * cfg->repeat,
+	                             .panels = ECHO_PLOT_RTT | ECHO_PLOT_TPUT, .what = "sweep" };
+	if (cfg->plot && (rc = echo_plot(&ps, pts, npts, fits, nd)) != 0) {
 		echo_report_error("%s: %s", cfg->plot, rc == -ECHILD ? "gnuplot failed"
 		                  : rc == -ENOENT ? "gnuplot not found" : strerror(-rc));
 		return 2;
@@ -199,13 +199,13 @@ static int run_sweep(const struct echo_client_cfg *cfg)
 		for (size_t s = 0; s < ns; s++)
 			pts[d * ns + s] = (struct echo_point){ .delay_ns = delays[d], .size = sizes[s] };
 	rc = sweep_sessions(cfg, pts, ns * nd, spans, &c, &res, &rep);
-	code = fail(cfg, &c, rc, rc == ECHO_C_CONNECT ? NULL : &res, why, sizeof why);
+	code = echo_outcome(cfg, &c, rc, rc == ECHO_C_CONNECT ? NULL : &res, why, sizeof why);
 	if (rc == ECHO_C_STOPPED)
 		code = 0;
 	for (size_t i = 0; i < ns * nd; i++)
 		echo_figures_of(pts[i].rtt_ns, pts[i].fig.n, pts[i].size, spans[i], &pts[i].fig);
 	code2 = sweep_outputs(cfg, &c, wall, pts, ns * nd, delays, nd, why);
-	say_failure(&rep, rc, why);
+	echo_say_failure(&rep, rc, why);
 	echo_conn_close(&c);
 	for (size_t i = 0; i < ns * nd; i++)
 		free(pts[i].rtt_ns);
@@ -244,7 +244,7 @@ static int run_plain(const struct echo_client_cfg *cfg)
 	buf[got] = '\0';
 	if (rc == ECHO_C_STOPPED)
 		rc = ECHO_C_CLOSED;
-	int code = fail(cfg, &c, rc, NULL, why, sizeof why);
+	int code = echo_outcome(cfg, &c, rc, NULL, why, sizeof why);
 	if (rc == ECHO_C_OK && memcmp(buf, cfg->message, len) != 0) {
 		snprintf(why, sizeof why, "the echo differs from the message");
 		code = 1;

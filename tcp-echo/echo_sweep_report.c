@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,22 +57,31 @@ void echo_report_sweep(const struct echo_report *r, const struct echo_sweep_resu
 		        g->tput_mbps[EF_MEAN], g->goodput_mbps);
 	}
 	fprintf(f, "(rtt in ms; tput: mean of 8 x size / RTT per probe)\n");
-	fprintf(f, "least-squares fit RTT = a + b x size:\n");
+	fprintf(f, "least-squares fit RTT = a + b x size (95%% intervals):\n");
 	for (size_t i = 0; i < nfits; i++) {
-		char d[32];
-		pk_fmt_duration(fits[i].delay_ns, d, sizeof d);
-		if (!fits[i].valid)
-			fprintf(f, "delay %s: no fit (needs two sizes)\n", d);
-		else if (fits[i].b_ms_per_byte <= 0)
-			fprintf(f, "delay %s: base latency a = %.3f ms, bandwidth 1/b not measurable"
-			        " (b <= 0), r2 %.3f, %zu samples\n", d, fits[i].a_ms, fits[i].r2,
-			        fits[i].n);
-		else
-			fprintf(f, "delay %s: base latency a = %.3f ms, bandwidth 1/b = %.3f Mbit/s,"
-			        " r2 %.3f, %zu samples\n", d, fits[i].a_ms, fits[i].bandwidth_mbps,
-			        fits[i].r2, fits[i].n);
+		char line[512];
+		echo_fit_text(&fits[i], line, sizeof line);
+		fprintf(f, "%s\n", line);
 	}
 	fflush(f);
+}
+
+char *echo_fit_text(const struct echo_fit *ft, char *buf, size_t cap)
+{
+	char d[32];
+
+	pk_fmt_duration(ft->delay_ns, d, sizeof d);
+	if (!ft->valid)
+		snprintf(buf, cap, "delay %s: no fit (needs two sizes)", d);
+	else if (!ft->significant)
+		snprintf(buf, cap, "delay %s: base latency a = %.3f ms; size has no measurable effect"
+		         " on this path (slope %.3g +- %.2g ms/B, r2 %.3f), %zu samples", d,
+		         ft->a_ms, ft->b_ms_per_byte, ft->b_ci_ms_per_byte, ft->r2, ft->n);
+	else
+		snprintf(buf, cap, "delay %s: base latency a = %.3f +- %.3f ms, bandwidth 1/b = %.4g"
+		         " Mbit/s (%.4g..%.4g), r2 %.3f, %zu samples", d, ft->a_ms, ft->a_ci_ms,
+		         ft->bandwidth_mbps, ft->bw_lo_mbps, ft->bw_hi_mbps, ft->r2, ft->n);
+	return buf;
 }
 
 static cJSON *json_point(const struct echo_point *p)
@@ -96,44 +106,63 @@ static cJSON *json_fit(const struct echo_fit *f)
 	cJSON_AddNumberToObject(o, "samples", (double)f->n);
 	pk_json_num(o, "base_latency_ms", f->a_ms, f->valid);
 	pk_json_num(o, "slope_ms_per_byte", f->b_ms_per_byte, f->valid);
-	pk_json_num(o, "bandwidth_mbps", f->bandwidth_mbps, f->valid && f->b_ms_per_byte > 0);
+	pk_json_num(o, "bandwidth_mbps", f->bandwidth_mbps, f->significant);
 	pk_json_num(o, "r2", f->r2, f->valid);
+	pk_json_num(o, "base_latency_ci95_ms", f->a_ci_ms, f->valid && isfinite(f->a_ci_ms));
+	pk_json_num(o, "slope_ci95_ms_per_byte", f->b_ci_ms_per_byte,
+	            f->valid && isfinite(f->b_ci_ms_per_byte));
+	pk_json_num(o, "bandwidth_lo_mbps", f->bw_lo_mbps, f->significant);
+	pk_json_num(o, "bandwidth_hi_mbps", f->bw_hi_mbps, f->significant);
+	cJSON_AddBoolToObject(o, "significant", f->significant);
 	return o;
 }
 
-void echo_report_sweep_json(FILE *f, const struct echo_sweep_result *sr, const char *error)
+cJSON *echo_json_sweep_summary(const struct echo_sweep_result *sr)
 {
 	const struct echo_client_cfg *cfg = sr->cfg;
-	const struct echo_point *pts = sr->pts;
-	size_t npts = sr->npts;
-	cJSON *doc = pk_json_doc("tcp-echo", cfg->host, &sr->peer, sr->start_wall_ns);
-	cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
-	cJSON *ap = cJSON_AddArrayToObject(sum, "points");
-	cJSON *af, *smp;
+	cJSON *sum = cJSON_CreateObject();
+	cJSON *ap, *af;
 
 	cJSON_AddStringToObject(sum, "mode", cfg->type == ECHO_RTT ? "rtt" : "ttput");
 	cJSON_AddNumberToObject(sum, "probes", (double)cfg->probes);
 	cJSON_AddNumberToObject(sum, "repeat", cfg->repeat);
 	cJSON_AddNumberToObject(sum, "window", cfg->window);
-	for (size_t i = 0; i < npts; i++)
-		cJSON_AddItemToArray(ap, json_point(&pts[i]));
+	ap = cJSON_AddArrayToObject(sum, "points");
+	for (size_t i = 0; i < sr->npts; i++)
+		cJSON_AddItemToArray(ap, json_point(&sr->pts[i]));
 	af = cJSON_AddArrayToObject(sum, "fit");
 	for (size_t i = 0; i < sr->nfits; i++)
 		cJSON_AddItemToArray(af, json_fit(&sr->fits[i]));
-	smp = cJSON_AddArrayToObject(doc, "samples");
-	for (size_t i = 0; i < npts; i++) {
+	return sum;
+}
+
+void echo_json_sweep_samples(cJSON *arr, const struct echo_sweep_result *sr, const char *mode)
+{
+	const struct echo_point *pts = sr->pts;
+
+	for (size_t i = 0; i < sr->npts; i++) {
 		for (uint64_t k = 0; k < pts[i].fig.n; k++) {
 			cJSON *s = cJSON_CreateObject();
 			int64_t rtt = pts[i].rtt_ns[k];
+			if (mode != NULL)
+				cJSON_AddStringToObject(s, "mode", mode);
 			cJSON_AddNumberToObject(s, "server_delay_s", ns_s(pts[i].delay_ns));
 			cJSON_AddNumberToObject(s, "msg_size", (double)pts[i].size);
 			cJSON_AddNumberToObject(s, "index", (double)k);
 			cJSON_AddNumberToObject(s, "rtt_ms", (double)rtt / 1e6);
 			cJSON_AddNumberToObject(s, "throughput_mbps",
 			                        rtt > 0 ? 8e3 * (double)pts[i].size / (double)rtt : 0.0);
-			cJSON_AddItemToArray(smp, s);
+			cJSON_AddItemToArray(arr, s);
 		}
 	}
+}
+
+void echo_report_sweep_json(FILE *f, const struct echo_sweep_result *sr, const char *error)
+{
+	cJSON *doc = pk_json_doc("tcp-echo", sr->cfg->host, &sr->peer, sr->start_wall_ns);
+
+	cJSON_AddItemToObject(doc, "summary", echo_json_sweep_summary(sr));
+	echo_json_sweep_samples(cJSON_AddArrayToObject(doc, "samples"), sr, NULL);
 	if (error && error[0])
 		cJSON_AddStringToObject(doc, "error", error);
 	pk_json_print(f, doc, 0);
