@@ -4,6 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_net.h>
+
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5     /* Linux 5.18; older headers lack it */
+#endif
+
 int emu_queue_init(struct emu_queue *q, size_t cap)
 {
 	memset(q, 0, sizeof *q);
@@ -75,4 +81,60 @@ void emu_queue_pop(struct emu_queue *q)
 	q->ring[q->head].data = NULL;
 	q->head = (q->head + 1) % q->cap;
 	q->n--;
+}
+
+static unsigned le16_at(const unsigned char *p)
+{
+	return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+/* Offset of the L4 header in an Ethernet frame (one VLAN tag, IPv4 options,
+ * IPv6 without extension headers), or 0. */
+static size_t l4_offset(const unsigned char *f, size_t len)
+{
+	size_t off = 14;
+	unsigned type;
+
+	if (len < off)
+		return 0;
+	type = (unsigned)f[12] << 8 | f[13];
+	if (type == 0x8100 && len >= off + 4) {
+		type = (unsigned)f[16] << 8 | f[17];
+		off += 4;
+	}
+	if (type == 0x0800 && len >= off + 20)
+		return off + (size_t)(f[off] & 0x0f) * 4;
+	if (type == 0x86dd && len >= off + 40)
+		return off + 40;
+	return 0;
+}
+
+size_t emu_wire_len(const void *buf, size_t len)
+{
+	const unsigned char *v = buf, *f = v + sizeof(struct virtio_net_hdr);
+	size_t flen, l4 = 0, hdr, seg, nsegs;
+	unsigned type;
+
+	if (len <= sizeof(struct virtio_net_hdr))
+		return 0;
+	flen = len - sizeof(struct virtio_net_hdr);
+	type = v[1] & (unsigned)~VIRTIO_NET_HDR_GSO_ECN;
+	seg = le16_at(v + 4);                        /* gso_size */
+	if ((type != VIRTIO_NET_HDR_GSO_TCPV4 && type != VIRTIO_NET_HDR_GSO_TCPV6 &&
+	     type != VIRTIO_NET_HDR_GSO_UDP_L4) || seg == 0)
+		return flen;
+	if (v[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		l4 = le16_at(v + 6);                 /* csum_start: the L4 header */
+	if (l4 < 14 || l4 + 20 > flen)
+		l4 = l4_offset(f, flen);
+	if (type == VIRTIO_NET_HDR_GSO_UDP_L4)
+		hdr = l4 + 8;
+	else if (l4 >= 14 && l4 + 20 <= flen)
+		hdr = l4 + (size_t)(f[l4 + 12] >> 4) * 4;  /* TCP data offset */
+	else
+		return flen;
+	if (hdr >= flen)
+		return flen;
+	nsegs = (flen - hdr + seg - 1) / seg;
+	return flen + (nsegs - 1) * hdr;
 }

@@ -25,8 +25,6 @@
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
-#define VNET_HDR sizeof(struct virtio_net_hdr)
-
 struct emu_dir {
 	struct emu *emu;
 	const struct emu_dir_cfg *cfg;
@@ -163,9 +161,10 @@ static void on_rx(evutil_socket_t fd, short what, void *arg)
 			d->c.lost++;
 			continue;
 		}
-		/* the rate paces the Ethernet frame, not the virtio_net_hdr before it */
+		/* the rate paces the Ethernet frames the wire would carry: not the
+		 * virtio_net_hdr before them; a GSO frame as its segments */
 		due = emu_due(&d->q, d->cfg, &d->emu->rng, rx.rx_ns,
-		              (size_t)rx.len > VNET_HDR ? (size_t)rx.len - VNET_HDR : 0);
+		              emu_wire_len(buf, (size_t)rx.len));
 		if (emu_queue_push(&d->q, buf, (size_t)rx.len, due) != 0) {
 			d->c.overflow++;
 			continue;

@@ -75,6 +75,12 @@ struct emu_frame *emu_queue_tail(struct emu_queue *q);
 /* The oldest frame, or NULL. */
 struct emu_frame *emu_queue_head(struct emu_queue *q);
 void emu_queue_pop(struct emu_queue *q);
+/* The bytes a wire carries for a frame as the packet socket gives it (the
+ * virtio_net_hdr, then the Ethernet frame): the Ethernet frame; a GSO frame
+ * (TCP or UDP segments the kernel has not cut yet) counts as the frames it
+ * stands for, each with its own copy of the headers. 0 when len holds no
+ * frame. */
+size_t emu_wire_len(const void *buf, size_t len);
 
 int emu_run(const struct emu_cfg *cfg);
 

@@ -198,3 +198,47 @@ def run_tests(tests):
             print("ok   %s (%.2fs)" % (t.__name__, time.monotonic() - t0), flush=True)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+# ---- tcp-echo over an emulated link (env/link.sh) ----------------------------
+
+def line_fit(xs, ys):
+    """Least squares y = a + b x: (a, b, se_a, se_b), the standard errors
+    from the residuals (as the textbook: s^2 = SSR / (n - 2))."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    a = my - b * mx
+    s2 = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys)) / max(1, n - 2)
+    return a, b, math.sqrt(s2 * (1.0 / n + mx * mx / sxx)), math.sqrt(s2 / sxx)
+
+
+def echo_wire_bytes(size, seq, mtu=1500, timestamps=True):
+    """Bytes one way on the wire for tcp-echo's probe `m <size bytes> <seq>\\n`
+    (size + 4 + digits of seq) sent in TCP segments of at most MSS bytes, each
+    in an Ethernet frame with its headers: 14 Ethernet + 20 IPv4 + 20 TCP (+ 12
+    of the timestamp option): 66 bytes per segment, MSS = MTU - 52 = 1448.
+    Ethernet's preamble, FCS and gap are not counted: linkemu's rate paces the
+    frame as the packet socket sees it (14-byte header, no FCS)."""
+    opt = 12 if timestamps else 0
+    mss, hdr = mtu - 40 - opt, 14 + 40 + opt
+    line = size + 4 + len(str(seq))
+    return line + -(-line // mss) * hdr
+
+
+def echo_link_model(sizes, probes, rate_bps, delay_s, mtu=1500, timestamps=True):
+    """The fit (a ms, b ms/byte) tcp-echo's stop-and-wait sweep finds over a
+    link of delay_s and rate_bps each way, above the same path without them:
+    each probe crosses twice, RTT = 2 delay + 2 x 8 x wire bytes / rate. The
+    least squares of that over the sweep's own samples (sizes x seq 1..probes),
+    so per-segment headers and the seq digits land where the tool's fit puts
+    them. Payload bandwidth 8e-3 / b Mbit/s: rate / 2 for one-segment probes
+    (-m rtt), about rate / 2 x MSS / (MSS + 66) for many (-m ttput)."""
+    xs, ys = [], []
+    for s in sizes:
+        for seq in range(1, probes + 1):
+            xs.append(float(s))
+            ys.append(2e3 * delay_s + 2e3 * 8 * echo_wire_bytes(s, seq, mtu, timestamps) / rate_bps)
+    a, b, _, _ = line_fit(xs, ys)
+    return a, b
