@@ -27,11 +27,13 @@ if(NOT rc EQUAL 0)
 endif()
 
 # --- install rules beyond pk_add_tool's programs and man pages -------------
-# Bash completions: prefix-independent, so in every install.
-install(FILES ${PK_PKG_DIR}/completions/udp-ping ${PK_PKG_DIR}/completions/heartbeat
-              ${PK_PKG_DIR}/completions/tcp-echo ${PK_PKG_DIR}/completions/vxlan-agent
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
-        COMPONENT probekit)
+# Bash completions: one file, read from each program's --help at TAB time,
+# installed under each program's name; prefix-independent, so in every install.
+foreach(prog udp-ping heartbeat tcp-echo vxlan-agent)
+  install(FILES ${PK_PKG_DIR}/completions/probekit
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+          RENAME ${prog} COMPONENT probekit)
+endforeach()
 # Units (ExecStart=/usr/bin/...), copyright and changelog are the Debian
 # package's: EXCLUDE_FROM_ALL keeps them out of a plain `cmake --install`
 # (prefix /usr/local by default) and in the component installs CPack makes.
