@@ -67,8 +67,7 @@ set(CPACK_PACKAGE_VENDOR "the probekit authors")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT ${PK_DEB_MAINTAINER})
 set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/LICENSE)
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_STRIP_FILES ON)
+set(CPACK_STRIP_FILES ON)   # DEB installs under /usr (its default CPACK_PACKAGING_INSTALL_PREFIX)
 set(dirperm OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
             WORLD_READ WORLD_EXECUTE)
 set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS ${dirperm})
@@ -106,6 +105,11 @@ linkemu bridges two interfaces through packet sockets and delays, drops
 and rate-limits the frames in each direction, where the kernel has no
 netem. probekit's test topologies use it between network namespaces; it
 needs CAP_NET_RAW and is not a general-purpose tool.")
+
+# `make package_source`: the tree without build directories and Git data
+set(CPACK_SOURCE_GENERATOR TXZ)
+set(CPACK_SOURCE_PACKAGE_FILE_NAME probekit-${PROJECT_VERSION})
+set(CPACK_SOURCE_IGNORE_FILES "/build[^/]*/" "/\\.git/" "__pycache__")
 
 include(CPack)
 
