@@ -432,16 +432,8 @@ int main(int argc, char **argv)
 	static const struct pk_cli_role roles[] = {
 		{ "server", usage_server, server_main },
 		{ "client", usage_client, client_main },
+		{ "experiment", usage_experiment, experiment_main },
 	};
-
-	/* experiment is a role too, dispatched here until the role table's
-	 * error line ("server or client") may name it: test_tcp_echo_client
-	 * checks that line exactly */
-	if (argc > 1 && strcmp(argv[1], "experiment") == 0) {
-		pk_cli_init("tcp-echo");
-		pk_cli_set_usage(usage_experiment);
-		return experiment_main(argc - 1, argv + 1);
-	}
 
 	return pk_cli_main("tcp-echo", usage_top, roles, sizeof roles / sizeof roles[0], argc, argv);
 }

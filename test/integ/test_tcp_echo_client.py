@@ -111,15 +111,15 @@ def test_client_exit_codes():
         check(r.returncode == 2 and r.stderr.startswith("tcp-echo: "), "usage %r: %r" % (args, r.stderr))
     r = pkutil.run([echo(), "client", "-s", "x", "h"])
     check("size 'x': invalid" in r.stderr, r.stderr)
-    for role in ("server", "client"):
+    for role in ("server", "client", "experiment"):
         r = pkutil.run([echo(), role, "--help"])
         check(r.returncode == 0 and r.stdout.startswith("usage: tcp-echo " + role), "help")
     for args in (["-V"], ["--version"], ["server", "-V"], ["client", "--version"]):
         r = pkutil.run([echo()] + args)
         check(r.returncode == 0 and re.fullmatch(r"tcp-echo \(probekit\) \S+\n", r.stdout),
               "version %r: %r" % (args, r.stdout))
-    for args, msg in (([], "tcp-echo: a role is required: server or client\n"),
-                      (["bogus"], "tcp-echo: unknown role 'bogus' (server or client)\n")):
+    for args, msg in (([], "tcp-echo: a role is required: server, client or experiment\n"),
+                      (["bogus"], "tcp-echo: unknown role 'bogus' (server, client or experiment)\n")):
         r = pkutil.run([echo()] + args)
         check(r.returncode == 2 and r.stderr.startswith(msg), "role %r: %r" % (args, r.stderr))
     r = pkutil.run([echo(), "server", "--idle-timeout", "soon"])
