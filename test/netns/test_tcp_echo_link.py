@@ -14,10 +14,22 @@ payload bandwidth to find is 10.000 Mbit/s for -m rtt (one segment per
 probe) and 9.562 for -m ttput, the base latency 10.057 / 10.024 ms above
 the baseline's.
 
-Goals: bandwidth within 5% of that figure, base latency within 0.2 ms;
+Goals: bandwidth within 5% of that figure (checked on the slope b, which
+a noisy run may fit <= 0, "no bandwidth"), base latency within 0.2 ms;
 each bound widened by four standard errors of the fits (from the samples'
 residuals, baseline and link together), so a run on a loaded machine is
-judged by its own spread.
+judged by its own spread: one probe delayed by e moves the slope by at most
+1.6 of the standard error it adds, and -m rtt's sizes span only 0.8 ms of
+serialisation, so its bandwidth bound was +-5.2% on a quiet machine and
++-18% to +-173% while other builds ran (a slope <= 0 once); -m ttput's
+stayed at +-5.2% to +-15%. Seen over 6 runs (the machine shared with other
+builds): -m ttput bandwidth / expected 0.971 to 1.019, base latency error
+-0.19 to +0.32 ms (mean +0.10); -m rtt 0.68 to 1.28 and -0.24 to +0.26 ms.
+At server delay 0 the base latency comes out about 0.1 ms high: each
+endpoint answers ~60 us later after sleeping through a 10 ms round trip
+than at the baseline's 0.1 ms (linkemu's trace: 100 us from its send to
+the answer's arrival), a cost of the hosts, not of the link or the tool;
+at 50 ms both runs sleep and the mean error is near 0.
 
 Set-up choices, each measured (docs/env.md):
 - --initcwnd 32 (route initcwnd and initrwnd): a 16 or 32 KiB probe leaves in
@@ -44,7 +56,7 @@ RATE, RATE_ARG = 20e6, "20M"
 DELAY, DELAY_ARG = 0.005, "5ms"
 SERVER = "10.201.0.2"
 DELAYS = (0.0, 0.05)
-MODES = {"rtt": ([1, 100, 200, 400, 800, 1000], 20),
+MODES = {"rtt": ([1, 100, 200, 400, 800, 1000], 30),
          "ttput": ([1024, 2048, 4096, 8192, 16384, 32768], 10)}
 BW_TOL, A_TOL, K_SE = 0.05, 0.2, 4.0
 
@@ -98,22 +110,24 @@ def check_recovered(mode):
         base, got = state["base"][mode][d], state["link"][mode][d]
         want_a, want_b = base["a"] + ma, base["b"] + mb
         want_bw = 8e-3 / want_b
-        bw = got["tool"]["bandwidth_mbps"]
+        # the slope is checked (bandwidth = 8e-3 / slope): a noisy run may
+        # fit a slope <= 0, which the tool reports as no bandwidth
+        b, bw = got["tool"]["slope_ms_per_byte"], got["tool"]["bandwidth_mbps"]
         a = got["tool"]["base_latency_ms"]
-        check(bw is not None, "-m %s delay %g: no bandwidth" % (mode, d))
         # relative standard error of b, link and baseline together
         rel_se = math.hypot(got["se_b"], base["se_b"]) / want_b
         se_a = math.hypot(got["se_a"], base["se_a"])
         bw_tol = BW_TOL + K_SE * rel_se
         a_tol = A_TOL + K_SE * se_a
-        print("  -m %-5s delay %2.0f ms: bandwidth %.3f Mbit/s, want %.3f (ratio %.4f, bound"
-              " +-%.1f%%; injected %g Mbit/s: %.4f of it); base latency %.3f ms, want %.3f"
+        print("  -m %-5s delay %2.0f ms: bandwidth %s Mbit/s, want %.3f (slope ratio %.4f, bound"
+              " +-%.1f%%; injected %g Mbit/s: %s of it); base latency %.3f ms, want %.3f"
               " (baseline %.3f + %.3f; error %+.3f, bound +-%.3f)"
-              % (mode, d * 1e3, bw, want_bw, bw / want_bw, 100 * bw_tol, RATE / 1e6,
-                 bw / (RATE / 1e6), a, want_a, base["a"], ma, a - want_a, a_tol), flush=True)
-        if abs(bw / want_bw - 1) > bw_tol:
-            bad.append("-m %s delay %g: bandwidth %.3f for %.3f (+-%.1f%%)"
-                       % (mode, d, bw, want_bw, 100 * bw_tol))
+              % (mode, d * 1e3, "%.3f" % bw if bw else "none", want_bw, b / want_b,
+                 100 * bw_tol, RATE / 1e6, "%.4f" % (bw / (RATE / 1e6)) if bw else "-", a,
+                 want_a, base["a"], ma, a - want_a, a_tol), flush=True)
+        if abs(b / want_b - 1) > bw_tol:
+            bad.append("-m %s delay %g: bandwidth %s for %.3f (slope ratio %.4f, +-%.1f%%)"
+                       % (mode, d, bw, want_bw, b / want_b, 100 * bw_tol))
         if abs(a - want_a) > a_tol:
             bad.append("-m %s delay %g: base latency %.3f for %.3f (+-%.3f)"
                        % (mode, d, a, want_a, a_tol))
