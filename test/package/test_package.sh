@@ -17,7 +17,7 @@ t0=$SECONDS
 
 need() {
 	if ! command -v "$1" >/dev/null 2>&1; then
-		echo "SKIP: $1 not found (package $2, listed in env/packages/package.txt)"
+		echo "SKIP: $1 not found (Debian package $2, which env/run.sh deps installs from env/packages/)"
 		exit 77
 	fi
 }
