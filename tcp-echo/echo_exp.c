@@ -418,9 +418,14 @@ int echo_exp_run(const struct echo_exp_cfg *cfg)
 	for (int m = 0; m < 2; m++)
 		for (size_t i = 0; i < x.g[m].npts; i++)
 			pr.w_total += weight(cfg, &x.g[m].pts[i]);
+	/* the expected length up front: a bare number in --delays is seconds,
+	 * so "--delays 0,20,50" asks for hours, and says so before the first
+	 * point instead of after it */
 	fprintf(stderr, "experiment: %zu points (%zu rtt, %zu ttput), %llu probes x %u per point, "
-	        "server %s, into %s\n", pr.total, x.g[0].npts, x.g[1].npts,
-	        (unsigned long long)cfg->probes, cfg->repeat, x.server, cfg->dir);
+	        "server %s, into %s; expected %.1f %s\n", pr.total, x.g[0].npts, x.g[1].npts,
+	        (unsigned long long)cfg->probes, cfg->repeat, x.server, cfg->dir,
+	        pr.w_total >= 120e3 ? pr.w_total / 60e3 : pr.w_total / 1e3,
+	        pr.w_total >= 120e3 ? "min" : "s");
 	for (int m = 0; m < 2 && rc == ECHO_C_OK; m++)
 		rc = grid_run(cfg, &x.g[m], &pr, &c, &res);
 	if (rc != ECHO_C_OK) {
