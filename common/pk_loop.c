@@ -105,3 +105,50 @@ volatile sig_atomic_t *pk_stop_flag(void)
 	signal(SIGPIPE, SIG_IGN);
 	return &stop_flag;
 }
+
+static void on_quit_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct pk_quit *q = arg;
+
+	(void)sig;
+	(void)what;
+	if (q->cb != NULL)
+		q->cb(q->arg);
+}
+
+int pk_quit_on_signal(struct event_base *base, struct pk_quit *q, void (*cb)(void *arg),
+                      void *arg)
+{
+	q->cb = cb;
+	q->arg = arg;
+	q->ev = evsignal_new(base, SIGQUIT, on_quit_signal, q);   /* EV_SIGNAL|EV_PERSIST */
+	if (q->ev == NULL || event_add(q->ev, NULL) != 0) {
+		pk_quit_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+void pk_quit_free(struct pk_quit *q)
+{
+	if (q->ev != NULL)
+		event_free(q->ev);
+	q->ev = NULL;
+}
+
+static volatile sig_atomic_t quit_flag;
+
+static void on_quit_flag(int sig)
+{
+	(void)sig;
+	quit_flag = 1;
+}
+
+volatile sig_atomic_t *pk_quit_flag(void)
+{
+	struct sigaction sa = { .sa_handler = on_quit_flag };   /* no SA_RESTART */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGQUIT, &sa, NULL);
+	return &quit_flag;
+}

@@ -8,6 +8,8 @@
  *                 a tool that blocks in system calls instead (tcp-echo's
  *                 client) installs the same signals as a flag with
  *                 pk_stop_flag, and its calls return EINTR.
+ *  pk_quit        SIGQUIT prints interim statistics and the run goes on:
+ *                 pk_quit_on_signal (an event) or pk_quit_flag (a flag).
  */
 #ifndef PK_LOOP_H
 #define PK_LOOP_H
@@ -58,5 +60,25 @@ void pk_loop_free(struct event_base *base, struct pk_stop *stop, struct event *c
  * returned flag (to the signal's number) and interrupt the call with EINTR
  * (no SA_RESTART); SIGPIPE is ignored, so a closed peer is an EPIPE. */
 volatile sig_atomic_t *pk_stop_flag(void);
+
+/* SIGQUIT (Ctrl-backslash) asks for interim statistics, as ping does: the run goes
+ * on. On an event loop: a persistent signal event that calls cb(arg) each
+ * time (the callback prints pk_report_interim on stderr). Zero the struct
+ * (or PK_QUIT_INIT) first so that pk_quit_free is safe on every path; free
+ * it before the base (pk_loop_free does not know it). 0 or -1. */
+struct pk_quit {
+	struct event *ev;
+	void (*cb)(void *arg);
+	void *arg;
+};
+#define PK_QUIT_INIT { NULL, NULL, NULL }
+int pk_quit_on_signal(struct event_base *base, struct pk_quit *q, void (*cb)(void *arg),
+                      void *arg);
+void pk_quit_free(struct pk_quit *q);
+
+/* The same for a run that blocks in system calls: SIGQUIT sets the returned
+ * flag to 1 and interrupts the call with EINTR (no SA_RESTART); the run
+ * prints the interim line where it checks the flag, and sets it back to 0. */
+volatile sig_atomic_t *pk_quit_flag(void);
 
 #endif

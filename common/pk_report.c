@@ -1,5 +1,6 @@
 #include "pk_report.h"
 #include "pk_clock.h"
+#include "pk_out.h"
 #include "pk_sock.h"
 
 #include <errno.h>
@@ -187,6 +188,99 @@ int pk_json_print(FILE *f, const cJSON *doc, int oneline)
 	fputc('\n', f);
 	free(s);
 	return fflush(f) == 0 ? 0 : -EIO;
+}
+
+cJSON *pk_json_envelope(const char *tool, const char *role, const char *host,
+                        const struct pk_addr *addr, int64_t start_wall_ns)
+{
+	cJSON *doc = cJSON_CreateObject();
+	char buf[64];
+
+	if (doc == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(doc, "schema_version", PK_SCHEMA_VERSION);
+	cJSON_AddStringToObject(doc, "tool", tool);
+	cJSON_AddStringToObject(doc, "version", PK_VERSION);
+	if (role != NULL)
+		cJSON_AddStringToObject(doc, "role", role);
+	if (host != NULL || addr != NULL) {
+		cJSON *target = cJSON_AddObjectToObject(doc, "target");
+
+		if (target != NULL && host != NULL)
+			cJSON_AddStringToObject(target, "host", host);
+		if (target != NULL && addr != NULL) {
+			cJSON_AddStringToObject(target, "address", pk_addr_host(addr, buf, sizeof buf));
+			cJSON_AddNumberToObject(target, "port", pk_addr_port(addr));
+		}
+	}
+	pk_json_time(doc, "start", start_wall_ns);
+	return doc;
+}
+
+cJSON *pk_json_time(cJSON *obj, const char *name, int64_t wall_ns)
+{
+	char buf[64];
+
+	return cJSON_AddStringToObject(obj, name, pk_wall_iso(wall_ns, buf, sizeof buf));
+}
+
+cJSON *pk_json_sample(uint64_t seq, int64_t wall_ns)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(o, "seq", (double)seq);
+	pk_json_time(o, "time", wall_ns);
+	return o;
+}
+
+int pk_json_stream_event(FILE *f, const char *event, const cJSON *data)
+{
+	char *s = data != NULL ? cJSON_PrintUnformatted(data) : NULL;
+
+	if (data != NULL && s == NULL)
+		return -ENOMEM;
+	fprintf(f, "{\"event\":\"%s\",\"data\":%s}\n", event, s != NULL ? s : "null");
+	free(s);
+	return pk_out_flush(f) == 0 ? 0 : -EIO;
+}
+
+char *pk_fmt_reply(char *buf, size_t cap, size_t bytes, const char *addr, uint64_t seq,
+                   int ttl, double rtt_ms, const char *extra)
+{
+	char t[24] = "";
+
+	if (cap == 0)
+		return buf;
+	if (ttl >= 0)
+		snprintf(t, sizeof t, " ttl=%d", ttl);
+	snprintf(buf, cap, "%zu bytes from %s: seq=%" PRIu64 "%s time=%.3f ms%s%s", bytes, addr,
+	         seq, t, rtt_ms, extra != NULL && *extra ? " " : "", extra != NULL ? extra : "");
+	return buf;
+}
+
+char *pk_fmt_interim(char *buf, size_t cap, const struct pk_ping_totals *t,
+                     const struct pk_rtt_ms *r)
+{
+	int n;
+
+	if (cap == 0)
+		return buf;
+	n = snprintf(buf, cap, "--- interim: %" PRIu64 " sent, %" PRIu64 " received, %g%% loss",
+	             t->transmitted, t->received, pk_loss_percent(t));
+	if (r != NULL && r->n > 0 && n >= 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - (size_t)n, ", rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms",
+		         r->min, r->avg, r->max, r->mdev);
+	return buf;
+}
+
+void pk_report_interim(FILE *f, const struct pk_ping_totals *t, const struct pk_rtt_ms *r)
+{
+	char buf[256];
+
+	fprintf(f, "%s\n", pk_fmt_interim(buf, sizeof buf, t, r));
+	fflush(f);
 }
 
 void pk_csv_str(FILE *f, const char *s, int last)

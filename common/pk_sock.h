@@ -135,11 +135,23 @@ struct pk_rx {
 	                         receive buffer had dropped when this one was
 	                         queued (SO_RXQ_OVFL, see pk_sock_count_drops);
 	                         -1 when not told: not asked, or no drop yet */
+	int ttl;              /* the datagram's IPv4 TTL / IPv6 hop limit as it
+	                         arrived, or -1 when not known (not asked with
+	                         pk_sock_rx_ttl_tos) */
+	int tos;              /* its ToS byte / traffic class (DSCP << 2 | ECN),
+	                         or -1 when not known */
 };
 
 /* Room for the control messages of a receive timestamp and a drop count
  * (msg_control). */
-#define PK_RX_CTL_SIZE (CMSG_SPACE(3 * sizeof(struct timespec)) + CMSG_SPACE(4) + 64)
+#define PK_RX_CTL_SIZE (CMSG_SPACE(3 * sizeof(struct timespec)) + CMSG_SPACE(4) + \
+                        2 * CMSG_SPACE(sizeof(int)) + 64)
+
+/* Asks the kernel to tell, with each datagram, its TTL / hop limit and its
+ * ToS / traffic class (IP_RECVTTL + IP_RECVTOS, or IPV6_RECVHOPLIMIT +
+ * IPV6_RECVTCLASS, and on an AF_INET6 socket the IPv4 ones too, best
+ * effort, for IPv4-mapped peers): pk_rx.ttl and pk_rx.tos. 0 or -errno. */
+int pk_sock_rx_ttl_tos(int fd, int family);
 
 /* Asks the kernel to tell, with each datagram, how many this socket's
  * receive buffer has dropped (SO_RXQ_OVFL: pk_rx.rxq_drops), so that our
@@ -152,7 +164,8 @@ int pk_sock_drops(int fd, uint64_t *drops);
 /* The receive time of one datagram from its msghdr's control messages, for
  * callers that receive themselves (recvmmsg batches): mono_ns and real_ns
  * are the two clocks read just after the receive. Sets rx->rx_ns and
- * rx->clock (PK_RXCLOCK_MONOTONIC = mono_ns when the kernel gave no stamp). */
+ * rx->clock (PK_RXCLOCK_MONOTONIC = mono_ns when the kernel gave no stamp),
+ * rx->rxq_drops, rx->ttl and rx->tos (-1 when the kernel did not say). */
 void pk_rx_stamp(struct pk_rx *rx, struct msghdr *m, int64_t mono_ns, int64_t real_ns);
 
 /* recvmsg() one datagram with its timestamp. Returns bytes (>= 0) or -errno

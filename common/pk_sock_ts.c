@@ -35,9 +35,29 @@ void pk_rx_stamp(struct pk_rx *rx, struct msghdr *m, int64_t mono_ns, int64_t re
 	rx->rx_wall_ns = real_ns;
 	rx->clock = PK_RXCLOCK_MONOTONIC;
 	rx->rxq_drops = -1;
+	rx->ttl = -1;
+	rx->tos = -1;
 	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
 		struct timespec ts;
 		int64_t age;
+		int v;
+
+		/* IP_TTL, IPV6_HOPLIMIT, IPV6_TCLASS: an int; IP_TOS: a byte */
+		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+		    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
+			memcpy(&v, CMSG_DATA(c), sizeof v);
+			rx->ttl = v;
+			continue;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) {
+			memcpy(&v, CMSG_DATA(c), sizeof v);
+			rx->tos = v & 0xff;
+			continue;
+		}
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+			rx->tos = *(const unsigned char *)CMSG_DATA(c);
+			continue;
+		}
 
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
 			uint32_t v;
@@ -88,6 +108,25 @@ ssize_t pk_recv_ts(int fd, void *buf, size_t cap, struct pk_rx *rx)
 	rx->truncated = (msg.msg_flags & MSG_TRUNC) != 0;
 	pk_rx_stamp(rx, &msg, pk_now_ns(), pk_wall_ns());
 	return n;
+}
+
+int pk_sock_rx_ttl_tos(int fd, int family)
+{
+	int one = 1;
+
+	if (family == AF_INET6) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one) != 0 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one) != 0)
+			return -errno;
+		/* IPv4-mapped peers of a dual-stack socket */
+		(void)setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof one);
+		(void)setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one);
+		return 0;
+	}
+	if (setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof one) != 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one) != 0)
+		return -errno;
+	return 0;
 }
 
 int pk_sock_count_drops(int fd)

@@ -1,9 +1,10 @@
-/* pk_cli: good values pass through; a bad one prints `prog: what 'v': why`
- * and the usage text on stderr and exits 2 (checked in a child process). */
+/* pk_cli: good values pass through; a bad one prints `prog role: what 'v':
+ * why` and the Try line on stderr and exits 2 (checked in a child process). */
 #include "cm.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <getopt.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,7 +63,13 @@ static void bad_values_exit_2(void **st)
 	pk_cli_init("udp-ping");
 	pk_cli_set_usage("usage: udp-ping client HOST\n");
 	assert_int_equal(in_child(bad_count, err, sizeof err), 2);
-	assert_string_equal(err, "udp-ping: count '12x': invalid\nusage: udp-ping client HOST\n");
+	assert_string_equal(err, "udp-ping: count '12x': invalid\n"
+	                         "Try 'udp-ping --help' for more information.\n");
+	pk_cli_set_role("client");
+	assert_int_equal(in_child(bad_count, err, sizeof err), 2);
+	assert_string_equal(err, "udp-ping client: count '12x': invalid\n"
+	                         "Try 'udp-ping client --help' for more information.\n");
+	pk_cli_set_role(NULL);
 	assert_int_equal(in_child(big_count, err, sizeof err), 2);
 	assert_non_null(strstr(err, "count '11': too large"));
 	assert_int_equal(in_child(bad_interval, err, sizeof err), 2);
@@ -73,8 +80,11 @@ static void bad_values_exit_2(void **st)
 	assert_non_null(strstr(err, "loss '1.5': too large"));
 	pk_cli_set_usage(NULL);
 	assert_int_equal(in_child(custom, err, sizeof err), 2);
-	assert_string_equal(err, "udp-ping: unknown role 'frob'\n");
+	assert_string_equal(err, "udp-ping: unknown role 'frob'\n"
+	                         "Try 'udp-ping --help' for more information.\n");
 }
+
+static const char *expected_version(const char *prog);
 
 /* ---- role dispatch ---- */
 
@@ -92,7 +102,7 @@ static int role_client(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	pk_cli_error("client: a HOST is required");   /* the role's usage follows */
+	pk_cli_error("a HOST is required");   /* "t client: " before it */
 }
 
 static const struct pk_cli_role roles[] = {
@@ -128,14 +138,130 @@ static void roles_dispatch(void **st)
 	assert_int_equal(in_child(main_help, out, sizeof out), 0);
 	assert_string_equal(out, "usage: t server|client\n");
 	assert_int_equal(in_child(main_version, out, sizeof out), 0);
-	assert_string_equal(out, "t (probekit) " PK_VERSION "\n");
+	assert_string_equal(out, expected_version("t"));
 	assert_int_equal(in_child(main_none, out, sizeof out), 2);
-	assert_string_equal(out, "t: a role is required: server or client\nusage: t server|client\n");
+	assert_string_equal(out, "t: a role is required: server or client\n"
+	                         "Try 't --help' for more information.\n");
 	assert_int_equal(in_child(main_bad, out, sizeof out), 2);
-	assert_string_equal(out, "t: unknown role 'frob' (server or client)\nusage: t server|client\n");
-	/* an error inside a role prints that role's usage */
+	assert_string_equal(out, "t: unknown role 'frob' (server or client)\n"
+	                         "Try 't --help' for more information.\n");
+	/* an error inside a role names the role */
 	assert_int_equal(in_child(main_client, out, sizeof out), 2);
-	assert_string_equal(out, "t: client: a HOST is required\nusage: t client HOST\n");
+	assert_string_equal(out, "t client: a HOST is required\n"
+	                         "Try 't client --help' for more information.\n");
 }
 
-CM_MAIN(CM_T(good_values), CM_T(bad_values_exit_2), CM_T(roles_dispatch))
+/* ---- version ---- */
+
+static const char *expected_version(const char *prog)
+{
+	static char buf[128];
+
+	if (pk_cli_git_str()[0] != '\0')
+		snprintf(buf, sizeof buf, "%s (probekit) 0.2.0 (git %s)\n", prog, pk_cli_git_str());
+	else
+		snprintf(buf, sizeof buf, "%s (probekit) 0.2.0\n", prog);
+	return buf;
+}
+
+static void version_strings(void **st)
+{
+	const char *g = pk_cli_git_str();
+	(void)st;
+	assert_string_equal(pk_cli_version_str(), "0.2.0");
+	/* "" or a short hash */
+	assert_true(strlen(g) == 0 || (strlen(g) >= 4 && strspn(g, "0123456789abcdef") == strlen(g)));
+}
+
+/* ---- getopt's complaints, a role parser as the tools write it ---- */
+
+static const char help_r[] = "usage: t r [-c N] [-q]\n";
+
+static int role_r(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		PK_CLI_LONGOPTS_STD,
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+:c:qhV", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': pk_cli_uint("count", optarg, 1, 10); break;
+		case 'q': break;
+		default: pk_cli_default(ch, argv, help_r);
+		}
+	}
+	return 0;
+}
+
+static const struct pk_cli_role roles_r[] = { { "r", help_r, role_r } };
+static char **opt_av;
+static int opt_ac;
+static void opt_main(void)
+{
+	optind = 1;
+	exit(pk_cli_main("t", "usage: t r\n", roles_r, 1, opt_ac, opt_av));
+}
+
+static int run_opts(char *out, size_t cap, int ac, char **av)
+{
+	opt_ac = ac;
+	opt_av = av;
+	return in_child(opt_main, out, cap);
+}
+#define RUN(out, ...) run_opts(out, sizeof out, \
+	(int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)) - 1, (char *[]){ __VA_ARGS__ })
+
+static void getopt_complaints(void **st)
+{
+	char out[512];
+	(void)st;
+	assert_int_equal(RUN(out, "t", "r", "-x", NULL), 2);
+	assert_string_equal(out, "t r: unknown option '-x'\nTry 't r --help' for more information.\n");
+	assert_int_equal(RUN(out, "t", "r", "-qxq", NULL), 2);
+	assert_string_equal(out, "t r: unknown option '-x'\nTry 't r --help' for more information.\n");
+	assert_int_equal(RUN(out, "t", "r", "-c", NULL), 2);
+	assert_string_equal(out, "t r: option '-c' needs a value\nTry 't r --help' for more information.\n");
+	assert_int_equal(RUN(out, "t", "r", "--count", NULL), 2);
+	assert_string_equal(out, "t r: option '--count' needs a value\n"
+	                         "Try 't r --help' for more information.\n");
+	assert_int_equal(RUN(out, "t", "r", "--frob=2", NULL), 2);
+	assert_string_equal(out, "t r: unknown option '--frob'\nTry 't r --help' for more information.\n");
+	assert_int_equal(RUN(out, "t", "r", "--quiet=1", NULL), 2);
+	assert_string_equal(out, "t r: option '--quiet' takes no value\n"
+	                         "Try 't r --help' for more information.\n");
+	assert_int_equal(RUN(out, "t", "r", "-c", "0", NULL), 2);
+	assert_string_equal(out, "t r: count '0': too small\nTry 't r --help' for more information.\n");
+	/* -V and -h at every level */
+	assert_int_equal(RUN(out, "t", "r", "-q", "-V", NULL), 0);
+	assert_string_equal(out, expected_version("t"));
+	assert_int_equal(RUN(out, "t", "r", "--version", NULL), 0);
+	assert_string_equal(out, expected_version("t"));
+	assert_int_equal(RUN(out, "t", "--version", NULL), 0);
+	assert_string_equal(out, expected_version("t"));
+	assert_int_equal(RUN(out, "t", "r", "-h", NULL), 0);
+	assert_string_equal(out, help_r);
+	assert_int_equal(RUN(out, "t", "r", "-q", NULL), 0);
+	assert_string_equal(out, "");
+}
+
+static void json_csv_conflict(void)
+{
+	pk_cli_init("t");
+	pk_cli_set_role("client");
+	pk_cli_json_csv_conflict();
+}
+
+static void conflict_message(void **st)
+{
+	char out[256];
+	(void)st;
+	assert_int_equal(in_child(json_csv_conflict, out, sizeof out), 2);
+	assert_string_equal(out, "t client: -J and --csv cannot be used together\n"
+	                         "Try 't client --help' for more information.\n");
+}
+
+CM_MAIN(CM_T(good_values), CM_T(bad_values_exit_2), CM_T(roles_dispatch),
+        CM_T(version_strings), CM_T(getopt_complaints), CM_T(conflict_message))
