@@ -79,7 +79,7 @@ def test_usage():
     check(r.returncode == 0 and "usage: vxlan-agent" in r.stdout and "--metrics-port" in r.stdout, r.stdout)
     for args in (["-V"], ["--version"]):
         r = pkutil.run([agent_bin()] + args)
-        check(r.returncode == 0 and re.fullmatch(r"vxlan-agent \(probekit\) \S+\n", r.stdout),
+        check(r.returncode == 0 and re.fullmatch(r"vxlan-agent \(probekit\) \S+( \(git [0-9a-f]+\))?\n", r.stdout),
               r.stdout)
 
 

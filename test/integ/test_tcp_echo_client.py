@@ -108,7 +108,7 @@ def test_client_exit_codes():
     for args in (["-s", "0"], ["--window", "0"], ["-m", "ping"], ["--sweep", "--plot", "x.jpg"],
                  ["--sizes", "1,2"], ["-d", "-1"], ["--sizes", "1,,2", "--sweep"], []):
         r = pkutil.run([echo(), "client"] + args + (["127.0.0.1"] if args else []))
-        check(r.returncode == 2 and r.stderr.startswith("tcp-echo: "), "usage %r: %r" % (args, r.stderr))
+        check(r.returncode == 2 and r.stderr.startswith("tcp-echo client: "), "usage %r: %r" % (args, r.stderr))
     r = pkutil.run([echo(), "client", "-s", "x", "h"])
     check("size 'x': invalid" in r.stderr, r.stderr)
     for role in ("server", "client", "experiment"):
@@ -116,7 +116,7 @@ def test_client_exit_codes():
         check(r.returncode == 0 and r.stdout.startswith("usage: tcp-echo " + role), "help")
     for args in (["-V"], ["--version"], ["server", "-V"], ["client", "--version"]):
         r = pkutil.run([echo()] + args)
-        check(r.returncode == 0 and re.fullmatch(r"tcp-echo \(probekit\) \S+\n", r.stdout),
+        check(r.returncode == 0 and re.fullmatch(r"tcp-echo \(probekit\) \S+( \(git [0-9a-f]+\))?\n", r.stdout),
               "version %r: %r" % (args, r.stdout))
     for args, msg in (([], "tcp-echo: a role is required: server, client or experiment\n"),
                       (["bogus"], "tcp-echo: unknown role 'bogus' (server, client or experiment)\n")):

@@ -180,11 +180,11 @@ def test_refusals():
                       (["-W", "0"], "timeout '0'")):
         full = [echo(), "experiment"] + (["-o", outdir("never")] if msg != "missing -o DIR" else []) + args
         r = pkutil.run(full)
-        check(r.returncode == 2 and r.stderr.startswith("tcp-echo: ") and msg in r.stderr,
+        check(r.returncode == 2 and r.stderr.startswith("tcp-echo experiment: ") and msg in r.stderr,
               "usage %r: %r" % (args, r.stderr[:200]))
         check(not os.path.exists(outdir("never")), "no directory after a usage error")
     r = pkutil.run([echo(), "experiment", "-o", outdir("never"), "--bogus"])
-    check(r.returncode == 2 and "usage: tcp-echo experiment" in r.stderr, "unknown option")
+    check(r.returncode == 2 and "Try 'tcp-echo experiment --help'" in r.stderr, "unknown option")
     r = pkutil.run([echo(), "experiment", "--help"])
     check(r.returncode == 0 and r.stdout.startswith("usage: tcp-echo experiment"), "help")
 

@@ -209,7 +209,7 @@ def test_exit_codes():
                  ["server", "--seed", "x"], ["server", "extra"], ["frobnicate"], []):
         r = run([UDP_PING] + args)
         check(r.returncode == 2, "%r: exit %d" % (args, r.returncode))
-        check("usage:" in r.stderr, "%r: no usage message: %r" % (args, r.stderr))
+        check("--help' for more information." in r.stderr, "%r: no Try line: %r" % (args, r.stderr))
         check(r.stdout == "", "%r: usage errors go to stderr" % (args,))
     r = run([UDP_PING, "client", "-c", "1", "no-such-host.invalid"])
     check(r.returncode == 2 and "no-such-host.invalid" in r.stderr, "unknown host: %r" % r.stderr)

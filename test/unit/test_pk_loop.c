@@ -177,7 +177,61 @@ static void loop_free_takes_everything(void **st)
 	pk_loop_free(NULL, NULL, NULL, 0);
 }
 
-CM_MAIN(CM_T(timer_fires_at_deadlines), CM_T(timer_in_the_past_fires_now),
+/* SIGQUIT: the callback runs each time, the loop goes on */
+struct quits {
+	int n;
+	struct event_base *base;
+};
+
+static void on_quit(void *arg)
+{
+	struct quits *q = arg;
+
+	if (++q->n == 2)
+		event_base_loopbreak(q->base);
+}
+
+static void raise_quit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	raise(SIGQUIT);
+}
+
+static void sigquit_calls_back_and_goes_on(void **st)
+{
+	struct event_base *base = pk_base_new();
+	struct pk_quit q = PK_QUIT_INIT;
+	struct quits seen = { 0, base };
+	struct event *t = event_new(base, -1, EV_PERSIST, raise_quit, NULL);
+	struct timeval tv = { 0, 2000 };
+	(void)st;
+	assert_int_equal(pk_quit_on_signal(base, &q, on_quit, &seen), 0);
+	event_add(t, &tv);
+	event_base_dispatch(base);
+	assert_int_equal(seen.n, 2);    /* persistent: the second one came too */
+	event_free(t);
+	pk_quit_free(&q);
+	pk_quit_free(&q);               /* twice is safe */
+	event_base_free(base);
+}
+
+static void quit_flag_interrupts_blocking_calls(void **st)
+{
+	volatile sig_atomic_t *flag = pk_quit_flag();
+	(void)st;
+	*flag = 0;
+	{
+		struct sigaction sa;
+		sigaction(SIGQUIT, NULL, &sa);
+		assert_false(sa.sa_flags & SA_RESTART);
+	}
+	raise(SIGQUIT);
+	assert_int_equal(*flag, 1);     /* set, and the process goes on */
+	*flag = 0;
+}
+
+CM_MAIN(CM_T(sigquit_calls_back_and_goes_on), CM_T(quit_flag_interrupts_blocking_calls),
+        CM_T(timer_fires_at_deadlines), CM_T(timer_in_the_past_fires_now),
 	CM_T(signals_stop_the_loop), CM_T(signal_callback_runs_first),
 	CM_T(stop_flag_interrupts_blocking_calls),
 	CM_T(loop_free_takes_everything))

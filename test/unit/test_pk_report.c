@@ -164,5 +164,76 @@ static void csv_quoting(void **st)
 	free(out);
 }
 
+/* ---- issue 12: envelope, samples, stream records, reply and interim lines ---- */
+
+static void envelope_shape(void **st)
+{
+	struct pk_addr a = cm_v4(0x7f000001, 12000);
+	cJSON *doc = pk_json_envelope("udp-ping", "client", "localhost", &a, 0);
+	char *s;
+	(void)st;
+	s = cJSON_PrintUnformatted(doc);
+	assert_string_equal(s, "{\"schema_version\":1,\"tool\":\"udp-ping\",\"version\":\"0.2.0\","
+	                       "\"role\":\"client\",\"target\":{\"host\":\"localhost\","
+	                       "\"address\":\"127.0.0.1\",\"port\":12000},"
+	                       "\"start\":\"1970-01-01T00:00:00.000000Z\"}");
+	free(s);
+	cJSON_Delete(doc);
+	/* no role, no target */
+	doc = pk_json_envelope("vxlan-agent", NULL, NULL, NULL, 1500000);
+	s = cJSON_PrintUnformatted(doc);
+	assert_string_equal(s, "{\"schema_version\":1,\"tool\":\"vxlan-agent\",\"version\":\"0.2.0\","
+	                       "\"start\":\"1970-01-01T00:00:00.001500Z\"}");
+	free(s);
+	cJSON_Delete(doc);
+	doc = pk_json_sample(7, 1700000000123456789LL);
+	s = cJSON_PrintUnformatted(doc);
+	assert_string_equal(s, "{\"seq\":7,\"time\":\"2023-11-14T22:13:20.123456Z\"}");
+	free(s);
+	cJSON_Delete(doc);
+}
+
+static void write_stream(FILE *f, void *arg)
+{
+	cJSON *d = cJSON_CreateObject();
+	(void)arg;
+	cJSON_AddNumberToObject(d, "seq", 1);
+	cJSON_AddNumberToObject(d, "rtt_ms", 0.25);
+	assert_int_equal(pk_json_stream_event(f, "sample", d), 0);
+	assert_int_equal(pk_json_stream_event(f, "server_down", NULL), 0);
+	cJSON_Delete(d);   /* not taken */
+}
+
+static void stream_records(void **st)
+{
+	char *out = capture(write_stream, NULL);
+	(void)st;
+	assert_string_equal(out, "{\"event\":\"sample\",\"data\":{\"seq\":1,\"rtt_ms\":0.25}}\n"
+	                         "{\"event\":\"server_down\",\"data\":null}\n");
+	free(out);
+}
+
+static void reply_and_interim_lines(void **st)
+{
+	char buf[160];
+	struct pk_ping_totals t = { .transmitted = 10, .received = 9 };
+	struct pk_rtt_ms r = { .n = 9, .min = 0.041, .avg = 0.052, .max = 0.09, .mdev = 0.012 };
+	struct pk_rtt_ms none = { 0 };
+	(void)st;
+	assert_string_equal(pk_fmt_reply(buf, sizeof buf, 64, "127.0.0.1", 3, -1, 0.1234, NULL),
+	                    "64 bytes from 127.0.0.1: seq=3 time=0.123 ms");
+	assert_string_equal(pk_fmt_reply(buf, sizeof buf, 64, "::1", 3, 64, 12.5, "diff=0.010 ms"),
+	                    "64 bytes from ::1: seq=3 ttl=64 time=12.500 ms diff=0.010 ms");
+	assert_string_equal(pk_fmt_reply(buf, 12, 64, "::1", 3, 64, 12.5, "(DUP!)"), "64 bytes fr");
+	assert_string_equal(pk_fmt_interim(buf, sizeof buf, &t, &r),
+	                    "--- interim: 10 sent, 9 received, 10% loss, "
+	                    "rtt min/avg/max/mdev = 0.041/0.052/0.090/0.012 ms");
+	t.received = 0;
+	assert_string_equal(pk_fmt_interim(buf, sizeof buf, &t, &none),
+	                    "--- interim: 10 sent, 0 received, 100% loss");
+	assert_string_equal(pk_fmt_interim(buf, 10, &t, &r), "--- inter");
+}
+
 CM_MAIN(CM_T(summary_lines), CM_T(totals_from_tracker), CM_T(error_line),
-	CM_T(escape_untrusted), CM_T(json_shape), CM_T(csv_quoting))
+	CM_T(escape_untrusted), CM_T(json_shape), CM_T(csv_quoting), CM_T(envelope_shape),
+	CM_T(stream_records), CM_T(reply_and_interim_lines))
