@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "pk_sockopt.h"
+
 #define HB_DEFAULT_PORT 12000
 
 /* ---- server ------------------------------------------------------------ */
@@ -25,7 +27,10 @@ struct hb_server_cfg {
 	uint32_t max_clients;
 	double rate_limit;       /* datagrams/s per source, 0 = unlimited */
 	int allow_low_ports;     /* answer source ports 1..1023 too */
-	int json, quiet;
+	struct pk_sockopt so;    /* -t / -Q of the replies */
+	int json;                /* -J (or --json-stream): JSON on stdout */
+	int stream;              /* --json-stream: JSON Lines, ends with the document */
+	int quiet, timestamps;
 };
 
 int hb_server_run(const struct hb_server_cfg *cfg);
@@ -45,7 +50,10 @@ struct hb_client_cfg {
 	enum hb_detector detector;
 	double phi_threshold;
 	int keep_going;
-	int quiet, json, csv, timestamps;
+	struct pk_sockopt so;    /* -I / -t / -Q */
+	int json;                /* -J (or --json-stream): JSON on stdout */
+	int stream;              /* --json-stream: JSON Lines, ends with the document */
+	int quiet, csv, timestamps, verbose;
 };
 
 int hb_client_run(const struct hb_client_cfg *cfg);

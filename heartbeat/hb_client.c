@@ -17,6 +17,7 @@
 #include "pk_clock.h"
 #include "pk_loop.h"
 #include "pk_sock.h"
+#include "pk_sockopt.h"
 #include "pk_stats.h"
 
 struct hb_client {
@@ -25,6 +26,7 @@ struct hb_client {
 	struct event_base *base;
 	struct event *rd, *send_tm, *expire_tm, *phi_tm;
 	struct pk_stop stop;            /* SIGINT / SIGTERM end the loop */
+	struct pk_quit quit;            /* SIGQUIT: the interim line */
 	int fd;
 	struct pk_sched sched;
 	struct pk_seqtrack track;
@@ -39,7 +41,9 @@ struct hb_client {
 	uint64_t bad_replies, send_errors, icmp_errors;  /* unknown: track.unknown */
 	int64_t end_ns;
 	int stopped_down;
-	struct pk_samples samples; /* struct hb_sample; empty without -J / --csv */
+	int so_failed;           /* pk_sockopt_apply failed: so_why says why */
+	const char *so_why;
+	struct pk_samples samples; /* struct hb_sample; empty without -J / --json-stream */
 };
 
 static int acting(const struct hb_client *c, enum hb_detector d)
@@ -136,20 +140,25 @@ static double *diff_slot(struct hb_client *c, uint64_t seq)
 	return &c->diffs[pk_seqtrack_index(&c->track, seq)];
 }
 
-/* Keeps the outcome of a decided heartbeat for -J / --csv (bounded). */
+/* The outcome of a decided heartbeat: a --json-stream record or a CSV row
+ * now, and kept for the -J document (bounded). */
 static void sample_add(struct hb_client *c, const struct pk_seq_slot *s, double diff)
 {
-	struct hb_sample *x;
+	struct hb_sample y, *x;
 
 	if (!c->cfg->json && !c->cfg->csv)
+		return;
+	y.sent_ns = s->sent_ns;
+	y.status = s->status == PK_SEQ_PENDING ? PK_SEQ_LOST : s->status;
+	y.rtt_ns = y.status == PK_SEQ_LOST ? -1 : s->rtt_ns;
+	y.diff_s = y.status == PK_SEQ_LOST ? NAN : diff;
+	hb_report_sample(&c->info, s->seq, &y);
+	if (!c->cfg->json)
 		return;
 	x = pk_samples_add(&c->samples);
 	if (x == NULL)
 		return;         /* counted in c->samples.dropped */
-	x->sent_ns = s->sent_ns;
-	x->status = s->status == PK_SEQ_PENDING ? PK_SEQ_LOST : s->status;
-	x->rtt_ns = x->status == PK_SEQ_LOST ? -1 : s->rtt_ns;
-	x->diff_s = x->status == PK_SEQ_LOST ? NAN : diff;
+	*x = y;
 }
 
 /* At the end: heartbeats not yet decided (still within their timeout, or
@@ -254,7 +263,8 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 		arm_phi(c);
 }
 
-static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_ns)
+static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_ns,
+                      size_t bytes, int ttl)
 {
 	int64_t rtt;
 	enum pk_seq_reply r;
@@ -270,8 +280,8 @@ static void got_reply(struct hb_client *c, const struct hb_reply *m, int64_t rx_
 	r = pk_seqtrack_reply(&c->track, m->seq, rx_ns, &rtt);
 	if (r == PK_REPLY_UNKNOWN)
 		return;         /* counted by the tracker */
-	hb_report_reply(&c->info, pk_now_ns(), m->seq, rtt, m->diff_s, r == PK_REPLY_LATE,
-	                r == PK_REPLY_DUP);
+	hb_report_reply(&c->info, pk_now_ns(), m->seq, bytes, ttl, rtt, m->diff_s,
+	                r == PK_REPLY_LATE, r == PK_REPLY_DUP);
 	if (r == PK_REPLY_DUP)
 		return;
 	*diff_slot(c, m->seq) = m->diff_s;
@@ -305,7 +315,7 @@ static int drain(struct hb_client *c)
 			c->bad_replies++;
 			continue;
 		}
-		got_reply(c, &m, rx.rx_ns);
+		got_reply(c, &m, rx.rx_ns, (size_t)n, rx.ttl);
 	}
 	return c->stopped_down;
 }
@@ -328,11 +338,33 @@ static int client_open(struct hb_client *c)
 
 	if (rc < 0)
 		return rc;
-	c->fd = pk_udp_connect(&c->info.peer);
+	c->fd = pk_socket(pk_addr_family(&c->info.peer), SOCK_DGRAM);
 	if (c->fd < 0)
 		return c->fd;
+	/* -I / -t / -Q before connect (docs/OUTPUT.md) */
+	rc = pk_sockopt_apply(c->fd, pk_addr_family(&c->info.peer), &cfg->so, &c->so_why);
+	if (rc < 0) {
+		c->so_failed = 1;
+		return rc;
+	}
+	if (connect(c->fd, (const struct sockaddr *)&c->info.peer.ss, c->info.peer.len) != 0)
+		return -errno;
 	(void)pk_sock_rx_timestamps(c->fd);
+	if (cfg->verbose)
+		(void)pk_sock_rx_ttl_tos(c->fd, pk_addr_family(&c->info.peer));
 	return 0;
+}
+
+/* SIGQUIT: ping's interim line on stderr (and an `interim` record). */
+static void on_quit(void *arg)
+{
+	struct hb_client *c = arg;
+	struct pk_ping_totals t;
+	struct pk_rtt_ms r;
+
+	pk_ping_totals_of(&t, &c->track, pk_now_ns() - c->info.start_ns);
+	pk_rtt_ms(&c->rtt, &r);
+	hb_report_interim(&c->info, &t, &r);
 }
 
 static int client_events(struct hb_client *c)
@@ -346,7 +378,8 @@ static int client_events(struct hb_client *c)
 	c->phi_tm = evtimer_new(c->base, on_phi, c);
 	if (!c->rd || !c->send_tm || !c->expire_tm || !c->phi_tm)
 		return -ENOMEM;
-	if (event_add(c->rd, NULL) || pk_stop_on_signals(c->base, &c->stop, NULL, NULL))
+	if (event_add(c->rd, NULL) || pk_stop_on_signals(c->base, &c->stop, NULL, NULL) ||
+	    pk_quit_on_signal(c->base, &c->quit, on_quit, c))
 		return -EIO;
 	return 0;
 }
@@ -377,6 +410,7 @@ static int client_init(struct hb_client *c, const struct hb_client_cfg *cfg)
 
 static void client_close(struct hb_client *c)
 {
+	pk_quit_free(&c->quit);
 	PK_LOOP_FREE(c->base, &c->stop, c->rd, c->send_tm, c->expire_tm, c->phi_tm);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -450,7 +484,18 @@ int hb_client_run(const struct hb_client_cfg *cfg)
 	if (rc == 0)
 		rc = client_events(c);
 	if (rc < 0) {
-		hb_report_error("%s: %s", cfg->host, pk_sock_strerror(rc));
+		char msg[256], a[64];
+		const char *why = c->so_why ? c->so_why : pk_sock_strerror(rc);
+
+		if (c->so_failed && (cfg->so.have_src || cfg->so.ifname[0]))
+			snprintf(msg, sizeof msg, "-I %s: %s", cfg->so.ifname[0] ? cfg->so.ifname
+			         : pk_addr_host(&cfg->so.src, a, sizeof a), why);
+		else if (c->so_failed)
+			snprintf(msg, sizeof msg, "-t/-Q: %s", why);
+		else
+			snprintf(msg, sizeof msg, "%s: %s", cfg->host, pk_sock_strerror(rc));
+		c->info.start_wall_ns = pk_wall_ns();
+		hb_report_client_fail(&c->info, msg);
 		client_close(c);
 		free(c);
 		return 2;

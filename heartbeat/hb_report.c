@@ -11,6 +11,7 @@
 
 #include "pk_clock.h"
 #include "pk_opt.h"
+#include "pk_out.h"
 #include "pk_report.h"
 
 static const char *const det_name[HB_DETECTORS] = { "kmiss", "phi" };
@@ -34,7 +35,7 @@ static int64_t offset(const struct hb_client_info *in)
 /* Human lines go to stdout, unless stdout carries JSON or CSV. */
 static FILE *human(const struct hb_client_info *in)
 {
-	return in->cfg->csv ? stderr : stdout;
+	return in->cfg->csv || in->cfg->json ? stderr : stdout;
 }
 
 static int lines_on(const struct hb_client_info *in)
@@ -42,43 +43,80 @@ static int lines_on(const struct hb_client_info *in)
 	return !in->cfg->json && !in->cfg->csv;
 }
 
+/* -D: ping's prefix with the event's own time (pk_out_stamp_fmt). */
 static void stamp(const struct hb_client_info *in, FILE *f, int64_t mono)
 {
-	if (in->cfg->timestamps) {
-		int64_t w = mono + offset(in);
-		fprintf(f, "[%" PRId64 ".%06" PRId64 "] ", (int64_t)(w / PK_NS_PER_S),
-		        (int64_t)((w % PK_NS_PER_S) / 1000));
-	}
+	char b[48];
+
+	if (in->cfg->timestamps)
+		fputs(pk_out_stamp_fmt(mono + offset(in), b, sizeof b), f);
+}
+
+static const char *status_str(uint8_t st)
+{
+	return st == PK_SEQ_OK ? "ok" : st == PK_SEQ_LATE ? "late" : "lost";
+}
+
+static cJSON *envelope(const struct hb_client_info *in)
+{
+	return pk_json_envelope("heartbeat", "client", in->cfg->host,
+	                        in->peer.len ? &in->peer : NULL, in->start_wall_ns);
+}
+
+/* A stream record whose data is {"time": now, ...} built by the caller. */
+static void stream_event(const char *name, cJSON *data)
+{
+	if (data != NULL)
+		pk_json_stream_event(stdout, name, data);
+	cJSON_Delete(data);
+}
+
+static cJSON *event_data(int64_t wall_ns)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o != NULL)
+		pk_json_time(o, "time", wall_ns);
+	return o;
 }
 
 void hb_report_client_start(const struct hb_client_info *in)
 {
+	static const char *const cols[] = { "seq", "time", "status", "rtt_ms", "diff_ms" };
 	char addr[80], iv[32], to[32];
+	FILE *f = human(in);
 
-	if (!lines_on(in))
+	if (in->cfg->stream)
+		stream_event("start", envelope(in));
+	if (in->cfg->csv)
+		pk_csv_header(stdout, cols, sizeof cols / sizeof cols[0]);
+	pk_out_flush(stdout);
+	if (in->cfg->quiet && f != stdout)
 		return;
-	printf("HEARTBEAT %s (%s): every %s, timeout %s, down after %u misses "
-	       "(detector %s; phi threshold %g)\n", in->cfg->host,
-	       pk_addr_str(&in->peer, addr, sizeof addr),
-	       pk_fmt_duration(in->cfg->interval_ns, iv, sizeof iv),
-	       pk_fmt_duration(in->cfg->timeout_ns, to, sizeof to), in->cfg->misses,
-	       det_name[in->cfg->detector], in->cfg->phi_threshold);
-	fflush(stdout);
+	fprintf(f, "HEARTBEAT %s (%s): every %s, timeout %s, down after %u misses "
+	        "(detector %s; phi threshold %g)\n", in->cfg->host,
+	        pk_addr_str(&in->peer, addr, sizeof addr),
+	        pk_fmt_duration(in->cfg->interval_ns, iv, sizeof iv),
+	        pk_fmt_duration(in->cfg->timeout_ns, to, sizeof to), in->cfg->misses,
+	        det_name[in->cfg->detector], in->cfg->phi_threshold);
+	pk_out_flush(f);
 }
 
 void hb_report_reply(const struct hb_client_info *in, int64_t now_ns, uint64_t seq,
-                     int64_t rtt_ns, double diff_s, int late, int dup)
+                     size_t bytes, int ttl, int64_t rtt_ns, double diff_s, int late, int dup)
 {
-	char addr[80];
+	char addr[80], extra[64], line[256];
 
 	if (!lines_on(in) || in->cfg->quiet)
 		return;
+	snprintf(extra, sizeof extra, "diff=%.3f ms%s", diff_s * 1e3,
+	         dup ? " (DUP!)" : late ? " (late)" : "");
+	pk_addr_host(&in->peer, addr, sizeof addr);
 	stamp(in, stdout, now_ns);
-	printf("%sreply from %s: seq=%" PRIu64 " time=%.3f ms diff=%.3f ms%s\n",
-	       dup ? "duplicate " : late ? "late " : "",
-	       pk_addr_str(&in->peer, addr, sizeof addr), seq, pk_ns_to_ms(rtt_ns),
-	       diff_s * 1e3, late && !dup ? " (after its timeout)" : "");
-	fflush(stdout);
+	fputs(pk_fmt_reply(line, sizeof line, bytes, addr, seq, in->cfg->verbose ? ttl : -1,
+	                   pk_ns_to_ms(rtt_ns), extra), stdout);
+	fputc('\n', stdout);
+	pk_out_flush(stdout);
 }
 
 void hb_report_timeout(const struct hb_client_info *in, uint64_t seq, int64_t at_ns)
@@ -86,8 +124,65 @@ void hb_report_timeout(const struct hb_client_info *in, uint64_t seq, int64_t at
 	if (!lines_on(in) || in->cfg->quiet)
 		return;
 	stamp(in, stdout, at_ns);
-	printf("seq=%" PRIu64 " timed out\n", seq);
-	fflush(stdout);
+	printf("no answer yet for seq=%" PRIu64 "\n", seq);
+	pk_out_flush(stdout);
+}
+
+void hb_report_sample(const struct hb_client_info *in, uint64_t seq, const struct hb_sample *x)
+{
+	int64_t wall = x->sent_ns + offset(in);
+
+	if (in->cfg->stream) {
+		cJSON *o = pk_json_sample(seq, wall);
+		if (o == NULL)
+			return;
+		cJSON_AddStringToObject(o, "status", status_str(x->status));
+		pk_json_num(o, "rtt_ms", pk_ns_to_ms(x->rtt_ns), x->rtt_ns >= 0);
+		pk_json_num(o, "diff_ms", x->diff_s * 1e3, !isnan(x->diff_s));
+		stream_event("sample", o);
+	} else if (in->cfg->csv) {
+		char iso[48];
+		pk_csv_uint(stdout, seq, 0);
+		pk_csv_str(stdout, pk_wall_iso(wall, iso, sizeof iso), 0);
+		pk_csv_str(stdout, status_str(x->status), 0);
+		pk_csv_num(stdout, pk_ns_to_ms(x->rtt_ns), x->rtt_ns >= 0, 0);
+		pk_csv_num(stdout, x->diff_s * 1e3, !isnan(x->diff_s), 1);
+		pk_out_flush(stdout);
+	}
+}
+
+void hb_report_interim(const struct hb_client_info *in, const struct pk_ping_totals *t,
+                       const struct pk_rtt_ms *r)
+{
+	pk_report_interim(stderr, t, r);
+	if (in->cfg->stream) {
+		cJSON *o = event_data(pk_wall_ns());
+		if (o != NULL)
+			pk_json_ping_summary(o, t, r);
+		stream_event("interim", o);
+	}
+}
+
+void hb_report_client_fail(const struct hb_client_info *in, const char *msg)
+{
+	cJSON *doc;
+
+	hb_report_error("%s", msg);
+	if (!in->cfg->json)
+		return;
+	doc = envelope(in);
+	if (doc == NULL)
+		return;
+	cJSON_AddObjectToObject(doc, "summary");
+	cJSON_AddStringToObject(doc, "error", msg);
+	if (in->cfg->stream) {
+		stream_event("start", envelope(in));
+		stream_event("end", doc);
+		return;
+	}
+	pk_json_print(stdout, doc, 0);
+	cJSON_Delete(doc);
+	pk_out_flush(stdout);
 }
 
 static void verdict_detail(const struct hb_client_info *in,
@@ -117,6 +212,22 @@ void hb_report_verdict(const struct hb_client_info *in, const struct hb_verdict_
 	const struct hb_outage *o = vc->outage;
 	char detail[256] = "";
 
+	if (in->cfg->stream && in->cfg->detector == vc->det) {
+		cJSON *o = event_data(vc->now_ns + offset(in));
+		if (o != NULL) {
+			cJSON_AddStringToObject(o, "detector", det_name[vc->det]);
+			if (vc->ch == HB_WENT_DOWN && vc->det == HB_DET_KMISS)
+				cJSON_AddNumberToObject(o, "misses", vc->run);
+			if (vc->ch == HB_WENT_DOWN && vc->det == HB_DET_PHI)
+				cJSON_AddNumberToObject(o, "phi", vc->phi);
+			if (vc->ch == HB_WENT_DOWN && vc->last_reply_ns >= 0)
+				pk_json_time(o, "last_reply", vc->last_reply_ns + offset(in));
+			if (vc->ch == HB_WENT_UP && o != NULL && vc->outage != NULL)
+				cJSON_AddNumberToObject(o, "down_s",
+				                        pk_ns_to_s(vc->now_ns - vc->outage->down_ns));
+		}
+		stream_event(vc->ch == HB_WENT_DOWN ? "server_down" : "server_up", o);
+	}
 	if (in->cfg->json)
 		return;
 	if (vc->ch == HB_WENT_DOWN)
@@ -132,7 +243,7 @@ void hb_report_verdict(const struct hb_client_info *in, const struct hb_verdict_
 	else
 		fprintf(f, "%s verdict: %s: %s\n", det_name[vc->det],
 		        vc->ch == HB_WENT_DOWN ? "down" : "up", detail);
-	fflush(f);
+	pk_out_flush(f);
 }
 
 /* ---- summary ------------------------------------------------------------ */
@@ -245,28 +356,7 @@ static void print_summary(FILE *f, const struct hb_client_result *r)
 	print_false_alarm(f, r);
 }
 
-/* ---- JSON and CSV ----------------------------------------------------- */
-
-static const char *status_str(uint8_t st)
-{
-	return st == PK_SEQ_OK ? "ok" : st == PK_SEQ_LATE ? "late" : "lost";
-}
-
-static void print_csv(const struct hb_client_result *r)
-{
-	static const char *const cols[] = { "seq", "sent_s", "status", "rtt_ms",
-		"time_diff_ms" };
-
-	pk_csv_header(stdout, cols, sizeof cols / sizeof cols[0]);
-	for (size_t i = 0; i < r->nsamples; i++) {
-		const struct hb_sample *x = &r->samples[i];
-		pk_csv_uint(stdout, i, 0);
-		pk_csv_num(stdout, pk_ns_to_s(x->sent_ns - r->info.start_ns), 1, 0);
-		pk_csv_str(stdout, status_str(x->status), 0);
-		pk_csv_num(stdout, pk_ns_to_ms(x->rtt_ns), x->rtt_ns >= 0, 0);
-		pk_csv_num(stdout, x->diff_s * 1e3, !isnan(x->diff_s), 1);
-	}
-}
+/* ---- JSON ------------------------------------------------------------- */
 
 static cJSON *json_samples(const struct hb_client_result *r)
 {
@@ -274,15 +364,43 @@ static cJSON *json_samples(const struct hb_client_result *r)
 
 	for (size_t i = 0; a && i < r->nsamples; i++) {
 		const struct hb_sample *x = &r->samples[i];
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o = pk_json_sample(i, x->sent_ns + offset(&r->info));
 		if (o == NULL)
 			break;
-		cJSON_AddNumberToObject(o, "seq", (double)i);
-		cJSON_AddNumberToObject(o, "sent_s", pk_ns_to_s(x->sent_ns - r->info.start_ns));
 		cJSON_AddStringToObject(o, "status", status_str(x->status));
 		pk_json_num(o, "rtt_ms", pk_ns_to_ms(x->rtt_ns), x->rtt_ns >= 0);
-		pk_json_num(o, "time_diff_ms", x->diff_s * 1e3, !isnan(x->diff_s));
+		pk_json_num(o, "diff_ms", x->diff_s * 1e3, !isnan(x->diff_s));
 		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+/* The acting detector's verdicts as events: server_down, server_up. */
+static cJSON *json_events(const struct hb_client_result *r)
+{
+	cJSON *a = cJSON_CreateArray();
+	enum hb_detector d = r->info.cfg->detector;
+	const struct hb_verdicts *v = &r->det[d];
+	int64_t off = offset(&r->info);
+
+	for (uint32_t i = 0; a && i < v->n; i++) {
+		const struct hb_outage *o = &v->list[i];
+		cJSON *x = cJSON_CreateObject();
+		if (x == NULL)
+			break;
+		cJSON_AddStringToObject(x, "event", "server_down");
+		pk_json_time(x, "time", o->down_ns + off);
+		cJSON_AddStringToObject(x, "detector", det_name[d]);
+		if (o->last_reply_ns >= 0)
+			pk_json_time(x, "last_reply", o->last_reply_ns + off);
+		cJSON_AddItemToArray(a, x);
+		if (o->up_ns < 0 || (x = cJSON_CreateObject()) == NULL)
+			continue;
+		cJSON_AddStringToObject(x, "event", "server_up");
+		pk_json_time(x, "time", o->up_ns + off);
+		cJSON_AddStringToObject(x, "detector", det_name[d]);
+		cJSON_AddNumberToObject(x, "down_s", pk_ns_to_s(o->up_ns - o->down_ns));
+		cJSON_AddItemToArray(a, x);
 	}
 	return a;
 }
@@ -414,14 +532,14 @@ static void json_summary(cJSON *s, const struct hb_client_result *r)
 static void print_json(const struct hb_client_result *r)
 {
 	const struct hb_client_cfg *c = r->info.cfg;
-	cJSON *doc = pk_json_doc("heartbeat", c->host, &r->info.peer, r->info.start_wall_ns);
+	cJSON *doc = envelope(&r->info);
 	cJSON *cfg, *sum;
 
 	if (doc == NULL)
 		return;
-	cJSON_AddNumberToObject(doc, "interval_ms", pk_ns_to_ms(c->interval_ns));
-	cJSON_AddNumberToObject(doc, "timeout_ms", pk_ns_to_ms(c->timeout_ns));
 	cfg = cJSON_AddObjectToObject(doc, "config");
+	cJSON_AddNumberToObject(cfg, "interval_ms", pk_ns_to_ms(c->interval_ns));
+	cJSON_AddNumberToObject(cfg, "timeout_ms", pk_ns_to_ms(c->timeout_ns));
 	cJSON_AddNumberToObject(cfg, "count", (double)c->count);
 	cJSON_AddNumberToObject(cfg, "misses", c->misses);
 	cJSON_AddStringToObject(cfg, "detector", det_name[c->detector]);
@@ -429,8 +547,13 @@ static void print_json(const struct hb_client_result *r)
 	cJSON_AddBoolToObject(cfg, "keep_going", c->keep_going);
 	sum = cJSON_AddObjectToObject(doc, "summary");
 	json_summary(sum, r);
+	cJSON_AddNumberToObject(sum, "samples_dropped", (double)r->samples_dropped);
 	cJSON_AddItemToObject(doc, "samples", json_samples(r));
-	cJSON_AddNumberToObject(doc, "samples_dropped", (double)r->samples_dropped);
+	cJSON_AddItemToObject(doc, "events", json_events(r));
+	if (c->stream) {
+		stream_event("end", doc);
+		return;
+	}
 	pk_json_print(stdout, doc, 0);
 	cJSON_Delete(doc);
 }
@@ -442,13 +565,12 @@ void hb_report_client_end(const struct hb_client_result *r)
 	if (cfg->json) {
 		print_json(r);
 	} else if (cfg->csv) {
-		print_csv(r);
 		if (!cfg->quiet)
 			print_summary(stderr, r);
 	} else {
 		print_summary(stdout, r);
 	}
-	fflush(stdout);
+	pk_out_flush(stdout);
 }
 
 /* ---- analyze ------------------------------------------------------------ */
@@ -460,16 +582,17 @@ void hb_report_analyze(const struct hb_analysis *a)
 	char iv[32], to[32], b[48];
 
 	if (cfg->json) {
-		cJSON *doc = cJSON_CreateObject();
+		cJSON *doc = pk_json_envelope("heartbeat", "analyze", NULL, NULL, pk_wall_ns());
+		cJSON *sum;
 		if (doc == NULL)
 			return;
-		cJSON_AddStringToObject(doc, "tool", "heartbeat");
-		cJSON_AddStringToObject(doc, "version", PK_VERSION);
-		cJSON_AddItemToObject(doc, "false_alarm",
+		sum = cJSON_AddObjectToObject(doc, "summary");
+		cJSON_AddItemToObject(sum, "false_alarm",
 		                      json_false_alarm_of(cfg->loss, 1, fa, &a->run,
 		                                          cfg->interval_ns, cfg->timeout_ns));
 		pk_json_print(stdout, doc, 0);
 		cJSON_Delete(doc);
+		pk_out_flush(stdout);
 		return;
 	}
 	pk_fmt_duration(cfg->interval_ns, iv, sizeof iv);
@@ -500,5 +623,5 @@ void hb_report_analyze(const struct hb_analysis *a)
 		printf("%u (%s)\n", a->run.k_budget, prob_str(a->run.k_budget_any, b, sizeof b));
 	else
 		printf("none up to %d\n", HB_K_SEARCH_MAX);
-	fflush(stdout);
+	pk_out_flush(stdout);
 }

@@ -143,9 +143,21 @@ struct hb_client_result {
 	uint64_t samples_dropped;
 };
 
+/* The banner (stdout in text mode, stderr under -J / --json-stream /
+ * --csv), the `start` record, the CSV header. */
 void hb_report_client_start(const struct hb_client_info *in);
+/* The reply line (pk_fmt_reply): bytes of the reply, ttl (-1: unknown). */
 void hb_report_reply(const struct hb_client_info *in, int64_t now_ns, uint64_t seq,
-                     int64_t rtt_ns, double diff_s, int late, int dup);
+                     size_t bytes, int ttl, int64_t rtt_ns, double diff_s, int late, int dup);
+/* A heartbeat decided (answered or timed out): a `sample` record or a CSV
+ * row, as it happens. */
+void hb_report_sample(const struct hb_client_info *in, uint64_t seq, const struct hb_sample *x);
+/* SIGQUIT: the interim line on stderr (and an `interim` record). */
+void hb_report_interim(const struct hb_client_info *in, const struct pk_ping_totals *t,
+                       const struct pk_rtt_ms *r);
+/* A set-up failure: `heartbeat: <msg>` on stderr; under -J / --json-stream
+ * the document (the `end` record) with "error". */
+void hb_report_client_fail(const struct hb_client_info *in, const char *msg);
 /* Heartbeat seq got no reply by at_ns (its deadline). */
 void hb_report_timeout(const struct hb_client_info *in, uint64_t seq, int64_t at_ns);
 void hb_report_verdict(const struct hb_client_info *in, const struct hb_verdict_change *vc);

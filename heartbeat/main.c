@@ -1,6 +1,7 @@
 /* heartbeat: `heartbeat server` and `heartbeat client HOST`.
  * Fills a config struct from the command line and calls its run function.
- * Exit: 0 ok, 1 server down at the end / never answered, 2 usage or system error.
+ * Exit: 0 ok, 1 server down at the end / never answered, 2 usage or system
+ * error, 141 stdout closed (SIGPIPE, pk_out_flush).
  */
 #include "hb.h"
 
@@ -13,11 +14,13 @@
 #include "pk_cli.h"
 #include "hb_detect.h"
 #include "pk_clock.h"
+#include "pk_sockopt.h"
 
 static const char server_usage[] =
 "usage: heartbeat server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
 "                        [--dead-after DUR] [--report DUR] [--max-clients N]\n"
-"                        [--rate-limit N] [--allow-low-ports] [-J] [-q]\n"
+"                        [--rate-limit N] [--allow-low-ports] [-t TTL] [-Q TOS]\n"
+"                        [-D] [-J | --json-stream] [-q]\n"
 "  -p, --port PORT        UDP port (default 12000; 0 picks one)\n"
 "  -b, --bind ADDR        local address (default: all, IPv6 and IPv4)\n"
 "  -4, -6                 IPv4 / IPv6 only\n"
@@ -28,14 +31,19 @@ static const char server_usage[] =
 "      --max-clients N    clients remembered (default 10000; oldest silent evicted)\n"
 "      --rate-limit N     datagrams/s accepted per source (default 2000, 0 off)\n"
 "      --allow-low-ports  answer source ports 1-1023 too (default: refused)\n"
-"  -J, --json             events and tables as JSON lines\n"
+"  -t, --ttl TTL          TTL / hop limit of the replies (1..255)\n"
+"  -Q, --tos TOS          ToS / traffic class of the replies (0..255, 0xb8, ef, af41, ...)\n"
+"  -D, --timestamps       prefix event lines with [unix seconds.microseconds]\n"
+"  -J, --json             one JSON document when stopped (final table, events)\n"
+"      --json-stream      JSON Lines as things happen (listening, client_*, table, end)\n"
 "  -q, --quiet            no event lines, only the final table\n"
-"  -h, --help, -V, --version\n";
+"  -h, --help             this text;  -V, --version  the version\n";
 
 static const char client_usage[] =
 "usage: heartbeat client [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [--misses K]\n"
 "                        [--detector kmiss|phi] [--phi-threshold X] [--keep-going]\n"
-"                        [-p PORT] [-4|-6] [-D] [-q] [-J] [--csv] HOST\n"
+"                        [-p PORT] [-4|-6] [-I ADDR|IFACE] [-t TTL] [-Q TOS]\n"
+"                        [-D] [-q] [-v] [-J | --json-stream | --csv] HOST\n"
 "  -c, --count COUNT      heartbeats to send (default 1000, 0 = until interrupted)\n"
 "  -i, --interval DUR     time between heartbeats (default 1s, at least 1ms)\n"
 "  -W, --timeout DUR      wait for each reply (default 1s)\n"
@@ -45,11 +53,16 @@ static const char client_usage[] =
 "      --keep-going       keep sending after `server down'; list the outages\n"
 "  -p, --port PORT        server port (default 12000)\n"
 "  -4, -6                 IPv4 / IPv6 only\n"
-"  -D, --timestamps       prefix lines with the wall-clock time\n"
+"  -I, --interface A|IF   source address or interface to send from\n"
+"  -t, --ttl TTL          TTL / hop limit of the heartbeats (1..255)\n"
+"  -Q, --tos TOS          ToS / traffic class (0..255, 0xb8, ef, af41, ...)\n"
+"  -D, --timestamps       prefix lines with [unix seconds.microseconds]\n"
 "  -q, --quiet            no per-heartbeat lines\n"
+"  -v, --verbose          ttl= of each reply\n"
 "  -J, --json             one JSON document at the end\n"
-"      --csv              one CSV row per heartbeat; summary on stderr\n"
-"  -h, --help, -V, --version\n";
+"      --json-stream      JSON Lines as things happen (start, sample, server_down, end)\n"
+"      --csv              one CSV row per heartbeat as it is decided; summary on stderr\n"
+"  -h, --help             this text;  -V, --version  the version\n";
 
 static const char analyze_usage[] =
 "usage: heartbeat analyze [-i INTERVAL] [-W TIMEOUT] [--budget P] [-J] P,K,N\n"
@@ -63,7 +76,7 @@ static const char analyze_usage[] =
 "                         than the interval needs more losses)\n"
 "      --budget P         bound on P(at least one in N) for the K search (default 1%)\n"
 "  -J, --json             one JSON document\n"
-"  -h, --help, -V, --version\n";
+"  -h, --help             this text;  -V, --version  the version\n";
 
 static const char top_usage[] =
 "usage: heartbeat server [options]\n"
@@ -75,7 +88,7 @@ static const char top_usage[] =
 
 enum {
 	OPT_LOSS = 256, OPT_SEED, OPT_DEAD, OPT_REPORT, OPT_MAXC, OPT_RATE, OPT_MISSES,
-	OPT_DETECTOR, OPT_PHI, OPT_KEEP, OPT_CSV, OPT_LOWPORTS, OPT_BUDGET,
+	OPT_DETECTOR, OPT_PHI, OPT_KEEP, OPT_CSV, OPT_LOWPORTS, OPT_BUDGET, OPT_STREAM,
 };
 
 static int server_main(int argc, char **argv)
@@ -86,18 +99,19 @@ static int server_main(int argc, char **argv)
 		{ "dead-after", 1, NULL, OPT_DEAD }, { "report", 1, NULL, OPT_REPORT },
 		{ "max-clients", 1, NULL, OPT_MAXC }, { "rate-limit", 1, NULL, OPT_RATE },
 		{ "allow-low-ports", 0, NULL, OPT_LOWPORTS },
+		{ "ttl", 1, NULL, 't' }, { "tos", 1, NULL, 'Q' },
+		{ "timestamps", 0, NULL, 'D' }, { "json-stream", 0, NULL, OPT_STREAM },
 		{ "json", 0, NULL, 'J' }, { "quiet", 0, NULL, 'q' },
-		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PK_CLI_LONGOPTS_STD,
 	};
 	struct hb_server_cfg cfg = {
 		.port = HB_DEFAULT_PORT, .family = AF_UNSPEC, .loss = 0.30,
 		.dead_after_ns = 3 * PK_NS_PER_S, .max_clients = 10000,
-		.rate_limit = 2000,
+		.rate_limit = 2000, .so = PK_SOCKOPT_INIT,
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "p:b:46JqhV", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:p:b:46t:Q:DJqhV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
 		case 'b': cfg.bind = optarg; break;
@@ -121,11 +135,12 @@ static int server_main(int argc, char **argv)
 			cfg.rate_limit = (double)pk_cli_uint("rate-limit", optarg, 0, 10000000);
 			break;
 		case OPT_LOWPORTS: cfg.allow_low_ports = 1; break;
+		case 't': case 'Q': pk_cli_sockopt(&cfg.so, ch, optarg); break;
+		case 'D': cfg.timestamps = 1; break;
 		case 'J': cfg.json = 1; break;
+		case OPT_STREAM: cfg.json = cfg.stream = 1; break;
 		case 'q': cfg.quiet = 1; break;
-		case 'h': fputs(server_usage, stdout); return 0;
-		case 'V': pk_cli_version();
-		default: pk_cli_usage();
+		default: pk_cli_default(ch, argv, server_usage);
 		}
 	}
 	if (optind != argc)
@@ -133,7 +148,7 @@ static int server_main(int argc, char **argv)
 	return hb_server_run(&cfg);
 }
 
-static void client_opt(struct hb_client_cfg *cfg, int ch, const char *arg)
+static void client_opt(struct hb_client_cfg *cfg, int ch, const char *arg, char **argv)
 {
 	switch (ch) {
 	case 'c': cfg->count = pk_cli_uint("count", arg, 0, UINT64_C(1) << 40); break;
@@ -157,7 +172,10 @@ static void client_opt(struct hb_client_cfg *cfg, int ch, const char *arg)
 	case 'D': cfg->timestamps = 1; break;
 	case 'q': cfg->quiet = 1; break;
 	case 'J': cfg->json = 1; break;
-	default: pk_cli_usage();
+	case OPT_STREAM: cfg->json = cfg->stream = 1; break;
+	case 'v': cfg->verbose = 1; break;
+	case 'I': case 't': case 'Q': pk_cli_sockopt(&cfg->so, ch, arg); break;
+	default: pk_cli_default(ch, argv, client_usage);
 	}
 }
 
@@ -170,31 +188,25 @@ static int client_main(int argc, char **argv)
 		{ "keep-going", 0, NULL, OPT_KEEP }, { "port", 1, NULL, 'p' },
 		{ "timestamps", 0, NULL, 'D' }, { "quiet", 0, NULL, 'q' },
 		{ "json", 0, NULL, 'J' }, { "csv", 0, NULL, OPT_CSV },
-		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{ "json-stream", 0, NULL, OPT_STREAM }, { "verbose", 0, NULL, 'v' },
+		{ "interface", 1, NULL, 'I' }, { "ttl", 1, NULL, 't' }, { "tos", 1, NULL, 'Q' },
+		PK_CLI_LONGOPTS_STD,
 	};
 	struct hb_client_cfg cfg = {
 		.port = HB_DEFAULT_PORT, .family = AF_UNSPEC, .count = 1000,
 		.interval_ns = PK_NS_PER_S, .timeout_ns = PK_NS_PER_S, .misses = 3,
-		.detector = HB_DET_KMISS, .phi_threshold = 8.0,
+		.detector = HB_DET_KMISS, .phi_threshold = 8.0, .so = PK_SOCKOPT_INIT,
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:i:W:p:46DqJhV", lo, NULL)) != -1) {
-		if (ch == 'h') {
-			fputs(client_usage, stdout);
-			return 0;
-		}
-		if (ch == 'V')
-			pk_cli_version();
-		client_opt(&cfg, ch, optarg);
-	}
+	while ((ch = getopt_long(argc, argv, "+:c:i:W:p:46I:t:Q:DqvJhV", lo, NULL)) != -1)
+		client_opt(&cfg, ch, optarg, argv);
 	if (optind == argc)
 		pk_cli_error("missing HOST");
 	if (optind + 1 != argc)
 		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	if (cfg.json && cfg.csv)
-		pk_cli_error("-J and --csv exclude each other");
+		pk_cli_json_csv_conflict();
 	cfg.host = argv[optind];
 	return hb_client_run(&cfg);
 }
@@ -227,17 +239,14 @@ static int analyze_main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "interval", 1, NULL, 'i' }, { "timeout", 1, NULL, 'W' },
 		{ "budget", 1, NULL, OPT_BUDGET }, { "json", 0, NULL, 'J' },
-		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PK_CLI_LONGOPTS_STD,
 	};
 	struct hb_analyze_cfg cfg = {
 		.interval_ns = PK_NS_PER_S, .timeout_ns = PK_NS_PER_S, .budget = HB_FA_BUDGET,
 	};
 	int ch;
 
-	/* every error in one line: no usage text after it */
-	pk_cli_set_usage(NULL);
-	while ((ch = getopt_long(argc, argv, "+i:W:JhV", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:i:W:JhV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'i': cfg.interval_ns = pk_cli_duration("interval", optarg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
 		case 'W': cfg.timeout_ns = pk_cli_duration("timeout", optarg, PK_NS_PER_MS, 600 * PK_NS_PER_S); break;
@@ -247,9 +256,7 @@ static int analyze_main(int argc, char **argv)
 				pk_cli_error("budget '%s': must be above 0", optarg);
 			break;
 		case 'J': cfg.json = 1; break;
-		case 'h': fputs(analyze_usage, stdout); return 0;
-		case 'V': pk_cli_version();
-		default: pk_cli_usage();
+		default: pk_cli_default(ch, argv, analyze_usage);
 		}
 	}
 	if (optind == argc)
@@ -268,7 +275,6 @@ int main(int argc, char **argv)
 		{ "analyze", analyze_usage, analyze_main },
 	};
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	return pk_cli_main("heartbeat", top_usage, roles, sizeof roles / sizeof roles[0],
 	                   argc, argv);
 }
