@@ -59,15 +59,25 @@ struct hb_server_view {
 	const struct hb_server_totals *tot;
 	const struct hb_table *tab;
 	FILE *out;                        /* stdout, or stderr once it failed */
+	int json;                         /* JSON (cfg->json), 0: text (SIGQUIT's table) */
+	int64_t start_wall_ns;
+	struct cJSON *events;             /* -J: the document's events (owned by the run) */
+	uint64_t *events_dropped;         /* beyond HB_SRV_EVENTS_MAX */
 };
+
+#define HB_SRV_EVENTS_MAX 100000         /* events kept for the -J document */
 
 void hb_report_listening(const struct hb_server_view *v);
 /* A client seen, stopped, resumed or restarted (p), or a record evicted
  * (p NULL); prev_seq: the sequence before a resume or restart. */
 void hb_report_server_event(const struct hb_server_view *v, enum hb_srv_event ev,
                             const struct hb_peer *p, int64_t now_ns, uint64_t prev_seq);
-/* The client table and totals (periodic, or final at the end). */
+/* The client table and totals (periodic, or final at the end: under -J
+ * the document, under --json-stream the `end` record). */
 void hb_report_server_table(const struct hb_server_view *v, int64_t now_ns, int final);
+/* A set-up failure: `heartbeat: <msg>` on stderr; under -J / --json-stream
+ * a document (an `end` record) with "error". */
+void hb_report_server_fail(const struct hb_server_cfg *cfg, const char *msg);
 
 /* ---- client ------------------------------------------------------------ */
 

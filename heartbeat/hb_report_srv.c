@@ -1,5 +1,7 @@
 /* All printing of `heartbeat server`: the listening line, client events
- * (one line each, or one JSON object per line under -J) and the table.
+ * and the table: text lines, --json-stream records (listening, client_*,
+ * table, end), or the -J document at the end (summary: the final table;
+ * events: the client events).
  */
 #include "hb_report.h"
 
@@ -8,6 +10,7 @@
 
 #include "pk_clock.h"
 #include "pk_opt.h"
+#include "pk_out.h"
 #include "pk_report.h"
 
 static const char *const ev_name[] = {
@@ -21,21 +24,49 @@ static const char *const state_name[] = {
 	[HB_PEER_STOPPED] = "stopped",
 };
 
+static cJSON *envelope(const struct hb_server_cfg *cfg, const struct pk_addr *local,
+                       int64_t start_wall_ns)
+{
+	(void)cfg;
+	return pk_json_envelope("heartbeat", "server", NULL, local, start_wall_ns);
+}
+
+/* One --json-stream record on out (the server's stdout), flushed. */
+static void stream(const struct hb_server_view *v, const char *name, cJSON *data)
+{
+	if (data != NULL)
+		pk_json_stream_event(v->out, name, data);
+	cJSON_Delete(data);
+}
+
 void hb_report_listening(const struct hb_server_view *v)
 {
 	char a[80], d[32];
+	/* the banner: stdout in text mode, stderr under -J / --json-stream */
+	FILE *f = v->json ? stderr : v->out;
 
-	if (v->cfg->json)
-		fprintf(v->out, "{\"event\":\"listening\",\"message\":\"heartbeat server listening on %s\","
-		       "\"loss\":%g,\"seed\":%" PRIu64 "}\n",
-		       pk_addr_str(v->local, a, sizeof a), v->cfg->loss, v->seed);
-	else
-		fprintf(v->out, "heartbeat server listening on %s (loss %g%%, seed %" PRIu64
-		       ", client stopped after %s, at most %" PRIu32 " clients)\n",
-		       pk_addr_str(v->local, a, sizeof a), 100.0 * v->cfg->loss,
-		       v->seed, pk_fmt_duration(v->cfg->dead_after_ns, d, sizeof d),
-		       v->cfg->max_clients);
-	fflush(v->out);
+	if (v->cfg->stream) {
+		cJSON *o = cJSON_CreateObject();
+		stream(v, "start", envelope(v->cfg, v->local, v->start_wall_ns));
+		if (o != NULL) {
+			pk_json_time(o, "time", v->start_wall_ns);
+			cJSON_AddStringToObject(o, "address", pk_addr_host(v->local, a, sizeof a));
+			cJSON_AddNumberToObject(o, "port", pk_addr_port(v->local));
+			cJSON_AddNumberToObject(o, "loss", v->cfg->loss);
+			char sd[24];
+			snprintf(sd, sizeof sd, "%" PRIu64, v->seed);
+			cJSON_AddStringToObject(o, "seed", sd);  /* exact: 64 bits */
+			cJSON_AddNumberToObject(o, "dead_after_s", pk_ns_to_s(v->cfg->dead_after_ns));
+			cJSON_AddNumberToObject(o, "max_clients", v->cfg->max_clients);
+		}
+		stream(v, "listening", o);
+	}
+	fprintf(f, "heartbeat server listening on %s (loss %g%%, seed %" PRIu64
+	       ", client stopped after %s, at most %" PRIu32 " clients)\n",
+	       pk_addr_str(v->local, a, sizeof a), 100.0 * v->cfg->loss,
+	       v->seed, pk_fmt_duration(v->cfg->dead_after_ns, d, sizeof d),
+	       v->cfg->max_clients);
+	fflush(f);
 }
 
 static void peer_json(cJSON *o, const struct hb_peer_figures *f)
@@ -57,16 +88,42 @@ static void peer_json(cJSON *o, const struct hb_peer_figures *f)
 	cJSON_AddNumberToObject(o, "silent_s", f->silent_s);
 }
 
+void hb_report_server_fail(const struct hb_server_cfg *cfg, const char *msg)
+{
+	int64_t now = pk_wall_ns();
+	cJSON *doc;
+
+	hb_report_error("%s", msg);
+	if (!cfg->json || (doc = envelope(cfg, NULL, now)) == NULL)
+		return;
+	cJSON_AddObjectToObject(doc, "summary");
+	cJSON_AddStringToObject(doc, "error", msg);
+	if (cfg->stream) {
+		cJSON *st = envelope(cfg, NULL, now);
+		if (st != NULL)
+			pk_json_stream_event(stdout, "start", st);
+		cJSON_Delete(st);
+		pk_json_stream_event(stdout, "end", doc);
+	} else {
+		pk_json_print(stdout, doc, 0);
+	}
+	cJSON_Delete(doc);
+	fflush(stdout);
+}
+
 static void event_json(const struct hb_server_view *v, enum hb_srv_event ev,
                        const struct hb_peer_figures *f, int64_t now_ns, uint64_t prev_seq)
 {
 	cJSON *o = cJSON_CreateObject();
 	char iso[48];
 
+	char name[32];
+
 	if (o == NULL)
 		return;
-	cJSON_AddStringToObject(o, "event", "client");
-	cJSON_AddStringToObject(o, "what", ev_name[ev]);
+	snprintf(name, sizeof name, "client_%s", ev_name[ev]);
+	if (!v->cfg->stream)
+		cJSON_AddStringToObject(o, "event", name);
 	cJSON_AddStringToObject(o, "time", pk_wall_iso(now_ns + v->wall_offset_ns, iso, sizeof iso));
 	if (f != NULL)
 		peer_json(o, f);
@@ -74,7 +131,16 @@ static void event_json(const struct hb_server_view *v, enum hb_srv_event ev,
 		cJSON_AddNumberToObject(o, "previous_seq", (double)prev_seq);
 	if (ev == HB_EV_EVICTED)
 		cJSON_AddNumberToObject(o, "evicted_total", (double)v->tot->evicted);
-	pk_json_print(v->out, o, 1);
+	if (v->cfg->stream) {
+		stream(v, name, o);
+		return;
+	}
+	/* -J: kept for the document (bounded) */
+	if (v->events != NULL && cJSON_GetArraySize(v->events) < HB_SRV_EVENTS_MAX) {
+		cJSON_AddItemToArray(v->events, o);
+		return;
+	}
+	(*v->events_dropped)++;
 	cJSON_Delete(o);
 }
 
@@ -88,10 +154,12 @@ void hb_report_server_event(const struct hb_server_view *v, enum hb_srv_event ev
 		return;
 	if (p != NULL)
 		hb_peer_figures(p, now_ns, &f);
-	if (v->cfg->json) {
+	if (v->json) {
 		event_json(v, ev, p != NULL ? &f : NULL, now_ns, prev_seq);
 		return;
 	}
+	if (v->cfg->timestamps)
+		pk_out_stamp(v->out);
 	hb_clock_str(v->wall_offset_ns, now_ns, t, sizeof t);
 	if (ev == HB_EV_EVICTED || p == NULL) {
 		fprintf(v->out, "%s table full: oldest silent client evicted (%" PRIu64 " so far)\n",
@@ -126,6 +194,11 @@ static void totals_json(const struct hb_server_view *v, cJSON *o)
 	const struct hb_server_totals *t = v->tot;
 	cJSON *bad;
 
+	char sd[24];
+
+	snprintf(sd, sizeof sd, "%" PRIu64, v->seed);
+	cJSON_AddNumberToObject(o, "loss", v->cfg->loss);
+	cJSON_AddStringToObject(o, "seed", sd);
 	cJSON_AddNumberToObject(o, "datagrams", (double)t->datagrams);
 	cJSON_AddNumberToObject(o, "accepted", (double)t->accepted);
 	cJSON_AddNumberToObject(o, "replies", (double)t->replies);
@@ -146,7 +219,7 @@ static void totals_json(const struct hb_server_view *v, cJSON *o)
 	cJSON_AddNumberToObject(o, "stopped_events", (double)t->ev_stopped);
 	cJSON_AddNumberToObject(o, "resumed_events", (double)t->ev_resumed);
 	cJSON_AddNumberToObject(o, "restarted_events", (double)t->ev_restarted);
-	cJSON_AddNumberToObject(o, "bytes_per_client", (double)hb_table_bytes_per_client(v->tab));
+	cJSON_AddNumberToObject(o, "client_slot_bytes", (double)hb_table_bytes_per_client(v->tab));
 	cJSON_AddBoolToObject(o, "kernel_timestamps", v->kernel_ts);
 }
 
@@ -159,9 +232,10 @@ static void table_json(const struct hb_server_view *v, int64_t now_ns, int final
 
 	if (o == NULL)
 		return;
-	cJSON_AddStringToObject(o, "event", final ? "final" : "report");
 	cJSON_AddStringToObject(o, "time", pk_wall_iso(now_ns + v->wall_offset_ns, iso, sizeof iso));
 	totals_json(v, o);
+	if (final && v->events_dropped != NULL)
+		cJSON_AddNumberToObject(o, "events_dropped", (double)*v->events_dropped);
 	arr = cJSON_AddArrayToObject(o, "clients");
 	for (int l = 0; l < 2; l++)
 		for (const struct hb_peer *p = hb_table_first(tab, lists[l]); p;
@@ -175,8 +249,31 @@ static void table_json(const struct hb_server_view *v, int64_t now_ns, int final
 			peer_json(x, &f);
 			cJSON_AddItemToArray(arr, x);
 		}
-	pk_json_print(v->out, o, 1);
-	cJSON_Delete(o);
+	if (!final) {
+		if (v->cfg->stream)
+			stream(v, "table", o);
+		else
+			cJSON_Delete(o);   /* -J: only the final table, in the document */
+		return;
+	}
+	/* the final table is the document's summary */
+	{
+		cJSON *doc = envelope(v->cfg, v->local, v->start_wall_ns);
+		if (doc == NULL) {
+			cJSON_Delete(o);
+			return;
+		}
+		cJSON_AddItemToObject(doc, "summary", o);
+		if (!v->cfg->stream && v->events != NULL)
+			cJSON_AddItemReferenceToObject(doc, "events", v->events);
+		if (v->cfg->stream) {
+			stream(v, "end", doc);
+			return;
+		}
+		pk_json_print(v->out, doc, 0);
+		cJSON_Delete(doc);
+		fflush(v->out);
+	}
 }
 
 static void table_row(FILE *out, const struct hb_peer *p, int64_t now_ns)
@@ -202,7 +299,7 @@ void hb_report_server_table(const struct hb_server_view *v, int64_t now_ns, int 
 	const struct hb_list *lists[] = { &tab->active, &tab->stopped };
 	char tm[32];
 
-	if (v->cfg->json) {
+	if (v->json) {
 		table_json(v, now_ns, final);
 		return;
 	}

@@ -20,6 +20,7 @@
 #include "pk_loop.h"
 #include "pk_sim.h"
 #include "pk_sock.h"
+#include "pk_sockopt.h"
 
 #define ROUNDS 16                /* recvmmsg batches per read callback */
 #define BATCH 64                 /* datagrams per recvmmsg */
@@ -29,6 +30,9 @@ struct hb_server {
 	struct event_base *base;
 	struct event *rd, *dead_tm, *report_tm;
 	struct pk_stop stop;            /* SIGINT / SIGTERM end the loop */
+	struct pk_quit quit;            /* SIGQUIT: the table on stderr */
+	cJSON *events;                  /* -J: the document's events */
+	uint64_t events_dropped;
 	int fd;
 	struct pk_addr local;
 	struct pk_batch *batch;  /* receive and reply buffers, owned */
@@ -43,6 +47,7 @@ struct hb_server {
 	int64_t start_ns, start_wall_ns;
 	int64_t wall_offset_ns;  /* wall - monotonic, refreshed per batch */
 	int kernel_ts;           /* receive timestamps from the kernel */
+	const char *so_why;      /* pk_sockopt_apply's complaint */
 };
 
 /* The server as the report sees it. */
@@ -52,6 +57,8 @@ static struct hb_server_view view(const struct hb_server *s)
 		.cfg = s->cfg, .local = &s->local, .seed = s->seed,
 		.kernel_ts = s->kernel_ts, .wall_offset_ns = s->wall_offset_ns,
 		.tot = &s->tot, .tab = &s->tab, .out = s->out,
+		.json = s->cfg->json, .start_wall_ns = s->start_wall_ns,
+		.events = s->events, .events_dropped = (uint64_t *)&s->events_dropped,
 	};
 	return v;
 }
@@ -255,6 +262,10 @@ static int server_open(struct hb_server *s)
 	if (rc < 0)
 		return rc;
 	s->fd = rc;
+	/* -t / -Q of the replies (a server's source is -b) */
+	rc = pk_sockopt_apply(s->fd, pk_addr_family(&s->local), &cfg->so, &s->so_why);
+	if (rc < 0)
+		return rc;
 	(void)pk_self_init(&s->self, &s->local, cfg->allow_low_ports);
 	s->kernel_ts = pk_sock_rx_timestamps(s->fd) == 0;
 	pk_sock_buffers(s->fd, 4 << 20);
@@ -262,6 +273,17 @@ static int server_open(struct hb_server *s)
 	 * being scheduled at 100k datagrams/s (best effort, bounded) */
 	(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 32 << 20 }, sizeof(int));
 	return 0;
+}
+
+/* SIGQUIT: the table so far, as text, on stderr; the service goes on. */
+static void on_quit(void *arg)
+{
+	struct hb_server *s = arg;
+	struct hb_server_view v = view(s);
+
+	v.out = stderr;
+	v.json = 0;
+	hb_report_server_table(&v, pk_now_ns(), 0);
 }
 
 static int server_events(struct hb_server *s)
@@ -274,7 +296,8 @@ static int server_events(struct hb_server *s)
 	s->report_tm = evtimer_new(s->base, on_report_timer, s);
 	if (!s->rd || !s->dead_tm || !s->report_tm)
 		return -ENOMEM;
-	if (event_add(s->rd, NULL) || pk_stop_on_signals(s->base, &s->stop, NULL, NULL))
+	if (event_add(s->rd, NULL) || pk_stop_on_signals(s->base, &s->stop, NULL, NULL) ||
+	    pk_quit_on_signal(s->base, &s->quit, on_quit, s))
 		return -EIO;
 	if (s->cfg->report_ns > 0)
 		pk_timer_at(s->report_tm, s->start_ns + s->cfg->report_ns);
@@ -283,7 +306,9 @@ static int server_events(struct hb_server *s)
 
 static void server_close(struct hb_server *s)
 {
+	pk_quit_free(&s->quit);
 	PK_LOOP_FREE(s->base, &s->stop, s->rd, s->dead_tm, s->report_tm);
+	cJSON_Delete(s->events);
 	pk_batch_free(s->batch);
 	if (s->fd >= 0)
 		close(s->fd);
@@ -309,6 +334,8 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 	s.start_ns = pk_now_ns();
 	s.start_wall_ns = pk_wall_ns();
 	s.wall_offset_ns = s.start_wall_ns - s.start_ns;
+	if (cfg->json && !cfg->stream)
+		s.events = cJSON_CreateArray();
 	s.batch = pk_batch_new(BATCH, HB_MSG_MAX);
 	rc = s.batch ? hb_table_init(&s.tab, cfg->max_clients) : -ENOMEM;
 	if (rc == 0)
@@ -319,7 +346,12 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 	if (rc == 0)
 		rc = server_events(&s);
 	if (rc < 0) {
-		hb_report_error("server: %s", pk_sock_strerror(rc));
+		char msg[256];
+		if (s.so_why != NULL)
+			snprintf(msg, sizeof msg, "-t/-Q: %s", s.so_why);
+		else
+			snprintf(msg, sizeof msg, "server: %s", pk_sock_strerror(rc));
+		hb_report_server_fail(cfg, msg);
 		server_close(&s);
 		return 2;
 	}
