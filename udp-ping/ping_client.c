@@ -13,6 +13,7 @@
 #include "pk_loop.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,13 +33,14 @@ struct ping_client {
 	struct event_base *base;
 	struct event *ev_send, *ev_expire, *ev_read;
 	struct pk_stop stop;
+	struct pk_quit quit;         /* SIGQUIT: the interim line */
 	int fd;
 	struct pk_addr peer;
 	struct pk_sched sched;
 	struct pk_seqtrack track;
 	struct pk_rtt *rtt;
 	int64_t *sent_wall;          /* ring beside the tracker: to check echoes */
-	struct pk_samples samples;   /* of struct ping_sample, -J / --csv only */
+	struct pk_samples samples;   /* of struct ping_sample, -J / --json-stream only */
 	uint64_t rx_kernel, rx_mono, altered, icmp_errors, send_errors;
 	uint64_t rcvbuf_drops;       /* the kernel's count (SO_RXQ_OVFL), highest seen */
 	int rcvbuf_bytes;
@@ -49,7 +51,7 @@ struct ping_client {
 
 static int want_samples(const struct ping_client *c)
 {
-	return c->cfg->output != PING_OUT_TEXT;
+	return c->cfg->output == PING_OUT_JSON || c->cfg->output == PING_OUT_STREAM;
 }
 
 /* Sequences start at 1 and every send adds its record, so record seq - 1
@@ -59,16 +61,51 @@ static struct ping_sample *sample_of(struct ping_client *c, uint64_t seq)
 	return seq >= 1 && seq - 1 < c->samples.n ? pk_samples_at(&c->samples, seq - 1) : NULL;
 }
 
-static void sample_add(struct ping_client *c, uint64_t seq)
+static void sample_init(struct ping_sample *s, uint64_t seq, int64_t wall_ns)
+{
+	memset(s, 0, sizeof *s);
+	s->seq = seq;
+	s->wall_ns = wall_ns;
+	s->rtt_ns = -1;
+	s->size = -1;
+	s->ttl = -1;
+	s->tos = -1;
+	s->status = PK_SEQ_PENDING;
+	s->clock = PK_RXCLOCK_MONOTONIC;
+}
+
+static void sample_add(struct ping_client *c, uint64_t seq, int64_t wall_ns)
 {
 	struct ping_sample *s;
 
 	if (!want_samples(c) || (s = pk_samples_add(&c->samples)) == NULL)
 		return;
-	s->seq = seq;
-	s->rtt_ns = -1;
-	s->status = PK_SEQ_PENDING;
-	s->clock = PK_RXCLOCK_MONOTONIC;
+	sample_init(s, seq, wall_ns);
+}
+
+/* A ping's outcome is known (status; rx and rtt of its reply, or NULL):
+ * into its sample, and out as a --json-stream record or a CSV row. A ping
+ * past the samples' bound still has its record, from the send ring. */
+static void decided(struct ping_client *c, uint64_t seq, uint8_t status, const struct pk_rx *rx,
+                    int64_t rtt)
+{
+	struct ping_sample tmp, *smp = sample_of(c, seq);
+
+	if (smp == NULL) {
+		if (c->cfg->output != PING_OUT_STREAM && c->cfg->output != PING_OUT_CSV)
+			return;
+		sample_init(&tmp, seq, c->sent_wall[pk_seqtrack_index(&c->track, seq)]);
+		smp = &tmp;
+	}
+	smp->status = status;
+	if (rx != NULL) {
+		smp->rtt_ns = rtt;
+		smp->clock = (uint8_t)rx->clock;
+		smp->size = (int32_t)rx->len;
+		smp->ttl = (int16_t)rx->ttl;
+		smp->tos = (int16_t)rx->tos;
+	}
+	ping_report_sample(c->cfg, smp);
 }
 
 static int finished(const struct ping_client *c)
@@ -83,13 +120,10 @@ static void expire_due(struct ping_client *c, int64_t now)
 	const struct pk_seq_slot *s;
 
 	while ((s = pk_seqtrack_expire(&c->track, now)) != NULL) {
-		struct ping_sample *smp = sample_of(c, s->seq);
-
 		if (s->status == PK_SEQ_LOST) {
 			if (!c->draining)
 				ping_report_timeout(c->cfg, s->seq);
-			if (smp)
-				smp->status = PK_SEQ_LOST;
+			decided(c, s->seq, PK_SEQ_LOST, NULL, -1);
 		}
 	}
 	if (finished(c)) {
@@ -109,7 +143,7 @@ static void send_one(struct ping_client *c)
 
 	c->sent_wall[pk_seqtrack_index(&c->track, seq)] = wall;
 	pk_seqtrack_send(&c->track, now);
-	sample_add(c, seq);
+	sample_add(c, seq, wall);
 	c->last_send_ns = now;
 	if (send(c->fd, c->txbuf, (size_t)len, 0) != len) {
 		/* ECONNREFUSED from an earlier ICMP error, or a full buffer:
@@ -204,25 +238,18 @@ static void handle_reply(struct ping_client *c, const unsigned char *buf,
 			c->rx_kernel++;
 		else
 			c->rx_mono++;
-		if (smp) {
-			smp->status = PK_SEQ_OK;
-			smp->rtt_ns = rtt;
-			smp->clock = (uint8_t)rx->clock;
-		}
-		ping_report_reply(c->cfg, &rx->from, seq, buf, (size_t)rx->len, rtt, !intact);
+		ping_report_reply(c->cfg, rx, seq, buf, rtt, !intact, 0);
+		decided(c, seq, PK_SEQ_OK, rx, rtt);
 		break;
 	case PK_REPLY_LATE:
-		if (smp) {
-			smp->status = PK_SEQ_LATE;
-			smp->rtt_ns = rtt;
-			smp->clock = (uint8_t)rx->clock;
-		}
-		ping_report_late(c->cfg, seq, rtt);
+		/* its timeout already said lost: a further record, late */
+		ping_report_reply(c->cfg, rx, seq, buf, rtt, !intact, 1);
+		decided(c, seq, PK_SEQ_LATE, rx, rtt);
 		break;
 	case PK_REPLY_DUP:
 		if (smp)
 			smp->dups++;
-		ping_report_dup(c->cfg, seq, rtt);
+		ping_report_reply(c->cfg, rx, seq, buf, rtt, !intact, 2);
 		break;
 	case PK_REPLY_UNKNOWN:
 		ping_report_bad(c->cfg, &rx->from, buf, (size_t)rx->len);
@@ -309,23 +336,68 @@ static void size_rcvbuf(struct ping_client *c)
 	c->rcvbuf_bytes = have;
 }
 
+/* A run-time error: the line on stderr, and under -J / --json-stream the
+ * document with "error". */
+static int open_failed(struct ping_client *c, const struct pk_addr *peer, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int open_failed(struct ping_client *c, const struct pk_addr *peer, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ping_report_error("%s", msg);
+	ping_report_client_error_doc(c->cfg, peer, pk_wall_ns(), msg);
+	return -1;
+}
+
+/* The socket: created, -I/-t/-Q applied (pk_sockopt_apply), connected. */
 static int client_open(struct ping_client *c)
 {
 	const struct ping_client_cfg *cfg = c->cfg;
-	int rc = pk_resolve(cfg->host, cfg->port, cfg->family, SOCK_DGRAM, 0, &c->peer);
+	int family = cfg->family;
+	const char *why = NULL;
+	int rc;
 
+	/* -I with an address: the target in its family */
+	if (family == AF_UNSPEC && cfg->so.have_src)
+		family = cfg->so.src.ss.ss_family;
+	rc = pk_resolve(cfg->host, cfg->port, family, SOCK_DGRAM, 0, &c->peer);
+	if (rc < 0)
+		return open_failed(c, NULL, "%s: %s", cfg->host, pk_sock_strerror(rc));
+	c->fd = pk_socket(c->peer.ss.ss_family, SOCK_DGRAM);
+	if (c->fd < 0)
+		return open_failed(c, &c->peer, "%s: %s", cfg->host, pk_sock_strerror(c->fd));
+	rc = pk_sockopt_apply(c->fd, c->peer.ss.ss_family, &cfg->so, &why);
 	if (rc < 0) {
-		ping_report_error("%s: %s", cfg->host, pk_sock_strerror(rc));
-		return -1;
+		if (cfg->iface_arg && (rc == -ENODEV || rc == -EAFNOSUPPORT ||
+		                       rc == -EADDRNOTAVAIL || rc == -EPERM))
+			return open_failed(c, &c->peer, "-I %s: %s", cfg->iface_arg,
+			                   why ? why : pk_sock_strerror(rc));
+		return open_failed(c, &c->peer, "%s: %s", cfg->host, why ? why : pk_sock_strerror(rc));
 	}
-	c->fd = pk_udp_connect(&c->peer);
-	if (c->fd < 0) {
-		ping_report_error("%s: %s", cfg->host, pk_sock_strerror(c->fd));
-		return -1;
-	}
+	if (connect(c->fd, (const struct sockaddr *)&c->peer.ss, c->peer.len) != 0)
+		return open_failed(c, &c->peer, "%s: %s", cfg->host, pk_sock_strerror(-errno));
 	pk_sock_rx_timestamps(c->fd);
+	if (cfg->verbose)
+		(void)pk_sock_rx_ttl_tos(c->fd, c->peer.ss.ss_family);
 	size_rcvbuf(c);
 	return 0;
+}
+
+/* SIGQUIT: the figures so far on stderr; the run goes on. */
+static void on_quit(void *arg)
+{
+	struct ping_client *c = arg;
+	struct pk_ping_totals t;
+	struct pk_rtt_ms r;
+	int64_t now = pk_now_ns();
+
+	pk_ping_totals_of(&t, &c->track, (c->start_ns ? now - c->start_ns : 0));
+	pk_rtt_ms(c->rtt, &r);
+	ping_report_interim(c->cfg, &t, &r);
 }
 
 static int client_events(struct ping_client *c)
@@ -334,6 +406,8 @@ static int client_events(struct ping_client *c)
 	c->ev_expire = evtimer_new(c->base, on_expire, c);
 	c->ev_read = event_new(c->base, c->fd, EV_READ | EV_PERSIST, on_readable, c);
 	if (!c->ev_send || !c->ev_expire || !c->ev_read || event_add(c->ev_read, NULL))
+		return -1;
+	if (pk_quit_on_signal(c->base, &c->quit, on_quit, c) < 0)
 		return -1;
 	return pk_stop_on_signals(c->base, &c->stop, NULL, NULL);
 }
@@ -383,6 +457,7 @@ static void decide_rest(struct ping_client *c)
 
 static void client_free(struct ping_client *c)
 {
+	pk_quit_free(&c->quit);
 	PK_LOOP_FREE(c->base, &c->stop, c->ev_send, c->ev_expire, c->ev_read);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -422,8 +497,8 @@ int ping_client_run(const struct ping_client_cfg *cfg)
 		ping_report_error("event loop set-up failed");
 		goto out;
 	}
-	ping_report_client_start(cfg, &c->peer);
 	c->start_wall = pk_wall_ns();
+	ping_report_client_start(cfg, &c->peer, c->start_wall);
 	c->start_ns = pk_now_ns();
 	pk_sched_init(&c->sched, c->start_ns, cfg->interval_ns);
 	event_active(c->ev_send, EV_TIMEOUT, 0);
