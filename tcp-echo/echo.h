@@ -12,6 +12,11 @@
 #include <stdint.h>
 
 #include "echo_proto.h"
+#include "pk_sockopt.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define ECHO_MAX_LIST 64          /* entries of --sizes / --delays */
 
@@ -25,10 +30,39 @@ struct echo_server_cfg {
 	uint64_t max_conns;
 	uint32_t max_per_source;     /* connections from one address (IPv6 /64); 0: no cap */
 	uint64_t max_buffer;         /* bytes held for all connections: lines, output */
-	int json, quiet;
+	struct pk_sockopt so;        /* -t / -Q of the listening socket (accepted ones inherit) */
+	int json, stream, quiet;     /* -J (one document at stop), --json-stream, -q */
+	int stamp;                   /* -D */
 };
 
 int echo_server_run(const struct echo_server_cfg *cfg);
+
+/* pk_sockopt_apply for a TCP socket: Linux refuses the multicast TTL /
+ * hop limit on a SOCK_STREAM socket (EINVAL), which pk_sockopt_apply sets
+ * with the unicast one; so the unicast TTL is set here and the rest (ToS,
+ * -I) is pk_sockopt_apply's. 0 or -errno with *why. */
+static inline int echo_sockopt_apply(int fd, int family, const struct pk_sockopt *o,
+                                     const char **why)
+{
+	struct pk_sockopt rest = *o;
+
+	if (o->ttl >= 0) {
+		int v = o->ttl, rc;
+		if (family == AF_INET6) {
+			rc = setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof v);
+			(void)setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof v);   /* mapped IPv4 */
+		} else {
+			rc = setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof v);
+		}
+		if (rc != 0) {
+			if (why)
+				*why = "cannot set the TTL";
+			return -errno;
+		}
+		rest.ttl = -1;
+	}
+	return pk_sockopt_apply(fd, family, &rest, why);
+}
 
 struct echo_client_cfg {
 	const char *host;
@@ -45,9 +79,12 @@ struct echo_client_cfg {
 	int64_t delays[ECHO_MAX_LIST];
 	size_t ndelays;             /* 0: one delay, delay_ns */
 	unsigned repeat;
-	int json, quiet;
-	const char *csv, *plot, *message;
+	struct pk_sockopt so;       /* -I / -t / -Q of the TCP socket, before connect */
+	int json, stream, quiet;    /* -J, --json-stream, -q */
+	int csv, stamp;             /* --csv (stdout), -D */
+	const char *csv_file, *plot, *message;
 	volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM (pk_stop_flag) */
+	volatile sig_atomic_t *quit; /* set by SIGQUIT (pk_quit_flag); NULL: none */
 };
 
 int echo_client_run(const struct echo_client_cfg *cfg);
@@ -70,7 +107,7 @@ struct echo_exp_cfg {
 	int64_t timeout_ns;
 	const char *dir;
 	int force;                  /* write into a non-empty dir */
-	int json, quiet;
+	int json, stream, quiet;
 	const char *command;        /* the command line, for the report */
 	volatile sig_atomic_t *stop;
 };

@@ -17,6 +17,7 @@
  */
 #include "echo_client.h"
 #include "pk_clock.h"
+#include "pk_sockopt.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,6 +27,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* SIGINT/SIGTERM of this run (EINTR then means stop; SIGQUIT's EINTR does
+ * not: the call is retried). */
+static volatile sig_atomic_t *run_stop;
+
+static int stopped(void)
+{
+	return run_stop != NULL && *run_stop;
+}
 
 static int64_t wait_ns(const struct echo_client_cfg *cfg, const struct echo_setup *s)
 {
@@ -58,7 +68,9 @@ static int before_io(struct echo_conn_c *c, short events, int64_t deadline)
 		return c->err = -ETIMEDOUT, ECHO_C_TIMEOUT;
 	if (c->tmo_ns <= left + slack)
 		return ECHO_C_OK;
-	r = poll(&p, 1, (int)((left + PK_NS_PER_MS - 1) / PK_NS_PER_MS));
+	while ((r = poll(&p, 1, (int)((left + PK_NS_PER_MS - 1) / PK_NS_PER_MS))) < 0 &&
+	       errno == EINTR && !stopped())
+		left = deadline - pk_now_ns() > 0 ? deadline - pk_now_ns() : 0;
 	if (r > 0)
 		return ECHO_C_OK;
 	if (r == 0)
@@ -72,15 +84,28 @@ int echo_conn_open(struct echo_conn_c *c, const struct echo_client_cfg *cfg)
 	struct pollfd p;
 	int one = 1, rc, ms = (int)(cfg->timeout_ns / PK_NS_PER_MS);
 
+	const char *why = NULL;
+
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
+	run_stop = cfg->stop;
 	rc = pk_resolve(cfg->host, cfg->port, cfg->family, SOCK_STREAM, 0, &c->addr);
 	if (rc < 0)
 		return c->err = rc, ECHO_C_SYS;
-	if ((c->fd = pk_tcp_connect(&c->addr)) < 0)
-		return c->err = c->fd, c->fd = -1, ECHO_C_CONNECT;
+	/* -I / -t / -Q on the socket before connect (pk_tcp_connect does both) */
+	if ((c->fd = pk_socket(c->addr.ss.ss_family, SOCK_STREAM)) < 0)
+		return c->err = c->fd, c->fd = -1, ECHO_C_SYS;
+	if ((rc = echo_sockopt_apply(c->fd, c->addr.ss.ss_family, &cfg->so, &why)) != 0) {
+		c->err = rc;
+		c->why = why;
+		return ECHO_C_SOCKOPT;
+	}
+	if (connect(c->fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) != 0 &&
+	    errno != EINPROGRESS)
+		return c->err = -errno, ECHO_C_CONNECT;
 	p = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
-	rc = poll(&p, 1, ms > 0 ? ms : 1);
+	while ((rc = poll(&p, 1, ms > 0 ? ms : 1)) < 0 && errno == EINTR && !stopped())
+		;
 	if (rc == 0)
 		return c->err = -ETIMEDOUT, ECHO_C_CONNECT;
 	if (rc < 0)
@@ -125,7 +150,9 @@ int echo_send_all(struct echo_conn_c *c, const char *p, size_t n, int64_t deadli
 		int rc = before_io(c, POLLOUT, deadline);
 		if (rc != ECHO_C_OK)
 			return rc;
-		ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+		ssize_t k;
+		while ((k = send(c->fd, p, n, MSG_NOSIGNAL)) < 0 && errno == EINTR && !stopped())
+			;
 		if (k <= 0)
 			return io_status(c, k < 0 ? -1 : 0);
 		p += k;
@@ -141,7 +168,8 @@ ssize_t echo_recv_some(struct echo_conn_c *c, char *buf, size_t cap, int64_t dea
 
 	if (rc != ECHO_C_OK)
 		return -rc;
-	n = recv(c->fd, buf, cap, 0);
+	while ((n = recv(c->fd, buf, cap, 0)) < 0 && errno == EINTR && !stopped())
+		;
 	return n > 0 ? n : -io_status(c, n);
 }
 
@@ -209,7 +237,10 @@ int echo_read_line(struct echo_conn_c *c, size_t max, const char **line, size_t 
 			return c->err = -ENOMEM, ECHO_C_SYS;
 		if ((rc = before_io(c, POLLIN, deadline)) != ECHO_C_OK)
 			return rc;
-		ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		ssize_t n;
+		while ((n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0)) < 0 &&
+		       errno == EINTR && !stopped())
+			;
 		c->rx_ns = pk_now_ns();
 		if (n <= 0)
 			return io_status(c, n);
@@ -251,6 +282,10 @@ static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cf
 
 		if (*cfg->stop)
 			return ECHO_C_STOPPED;
+		if (cfg->quit != NULL && *cfg->quit) {
+			*cfg->quit = 0;
+			echo_report_client_interim(rep, res);
+		}
 		t0 = pk_now_ns();
 		if (seq == 1)
 			res->first_send_ns = t0;
@@ -265,9 +300,10 @@ static int stop_and_wait(struct echo_conn_c *c, const struct echo_client_cfg *cf
 			c->bad_len = len;
 			return rc;
 		}
+		res->t0_ns[res->echoed] = t0;
 		res->rtt_ns[res->echoed++] = t1 - t0;
 		res->last_echo_ns = t1;
-		echo_report_probe(rep, &c->addr, s->size, seq, t1 - t0);
+		echo_report_probe(rep, &c->addr, s->size, seq, t1 - t0, t0);
 	}
 	return ECHO_C_OK;
 }
@@ -298,9 +334,11 @@ static int take_echoes(struct echo_conn_c *c, struct echo_result *res, int64_t *
 			return seq > res->sent ? (echo_parse_reply(line, len) == ECHO_R_OTHER ?
 			                          ECHO_C_UNEXPECTED : ECHO_C_404) : rc;
 		}
+		res->t0_ns[res->echoed] = sent_at[seq - 1];
 		res->rtt_ns[res->echoed++] = c->rx_ns - sent_at[seq - 1];
 		res->last_echo_ns = c->rx_ns;
-		echo_report_probe(rep, &c->addr, res->setup.size, seq, c->rx_ns - sent_at[seq - 1]);
+		echo_report_probe(rep, &c->addr, res->setup.size, seq, c->rx_ns - sent_at[seq - 1],
+		                  sent_at[seq - 1]);
 	}
 	if (c->rlen - c->roff > maxline)
 		return ECHO_C_UNEXPECTED;
@@ -327,6 +365,10 @@ static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 		if (*cfg->stop) {
 			rc = ECHO_C_STOPPED;
 			break;
+		}
+		if (cfg->quit != NULL && *cfg->quit) {
+			*cfg->quit = 0;
+			echo_report_client_interim(rep, res);
 		}
 		if (off == len && res->sent < s->probes && res->sent - res->echoed < cfg->window) {
 			len = (size_t)echo_fmt_probe_seq(linebuf, maxline, s->size, res->sent + 1);
@@ -367,7 +409,7 @@ static int pipelined(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 		if (r == 0)
 			rc = ECHO_C_TIMEOUT;
 		else if (r < 0 && errno == EINTR)
-			rc = ECHO_C_STOPPED;
+			rc = stopped() ? ECHO_C_STOPPED : ECHO_C_OK;
 		else if (r < 0)
 			{ c->err = -errno; rc = ECHO_C_SYS; }
 	}
@@ -411,7 +453,8 @@ int echo_session(struct echo_conn_c *c, const struct echo_client_cfg *cfg,
 	char *linebuf = malloc(maxline), *payload = malloc(s->size);
 	int rc, n = echo_fmt_setup(setup, sizeof setup, s);
 
-	res->rtt_ns = malloc(s->probes * sizeof *res->rtt_ns);
+	res->rtt_ns = malloc(2 * s->probes * sizeof *res->rtt_ns);
+	res->t0_ns = res->rtt_ns ? res->rtt_ns + s->probes : NULL;
 	res->start_ns = pk_now_ns();
 	if (!linebuf || !payload || !res->rtt_ns || n < 0) {
 		rc = ECHO_C_SYS;

@@ -16,6 +16,7 @@ enum echo_cstatus {
 	ECHO_C_CONNECT,      /* connect failed (err) */
 	ECHO_C_STOPPED,      /* SIGINT / SIGTERM */
 	ECHO_C_SYS,          /* resolver, memory, socket error (err) */
+	ECHO_C_SOCKOPT,      /* -I / -t / -Q could not be applied (err, why) */
 };
 
 /* A connected client socket and its read buffer (owned; echo_conn_close
@@ -28,6 +29,7 @@ struct echo_conn_c {
 	int64_t rx_ns;         /* time of the last recv() */
 	int64_t tmo_ns;        /* the socket's SO_RCVTIMEO / SO_SNDTIMEO */
 	int err;               /* -errno or resolver code of the last failure */
+	const char *why;       /* ECHO_C_SOCKOPT: pk_sockopt_apply's words */
 	const char *bad_line;  /* the offending server line (in rbuf) */
 	size_t bad_len;
 };

@@ -16,6 +16,7 @@
 #include "echo_spawn.h"
 #include "pk_clock.h"
 #include "pk_report.h"
+#include "pk_out.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -103,7 +104,7 @@ static int grid_init(struct grid *g, const struct echo_exp_cfg *cfg, enum echo_m
 	g->ccfg = (struct echo_client_cfg){
 		.host = host, .port = port, .family = cfg->family, .type = type,
 		.probes = cfg->probes, .timeout_ns = cfg->timeout_ns, .window = 1,
-		.sweep = 1, .repeat = cfg->repeat, .stop = cfg->stop,
+		.sweep = 1, .repeat = cfg->repeat, .stop = cfg->stop, .so = PK_SOCKOPT_INIT,
 	};
 	g->npts = ns * cfg->ndelays;
 	g->pts = calloc(g->npts, sizeof *g->pts);
@@ -119,8 +120,10 @@ static int grid_init(struct grid *g, const struct echo_exp_cfg *cfg, enum echo_m
 
 static void grid_free(struct grid *g)
 {
-	for (size_t i = 0; g->pts && i < g->npts; i++)
+	for (size_t i = 0; g->pts && i < g->npts; i++) {
 		free(g->pts[i].rtt_ns);
+		free(g->pts[i].wall_ns);
+	}
 	free(g->pts);
 	free(g->spans);
 }
@@ -154,7 +157,7 @@ static void say_progress(struct progress *pr, const struct grid *g, const struct
 static int grid_run(const struct echo_exp_cfg *cfg, struct grid *g, struct progress *pr,
                     struct echo_conn_c *c, struct echo_result *res)
 {
-	struct echo_report quiet = { stdout, 0, 1 };
+	struct echo_report quiet = { .out = stdout, .quiet = 1 };
 	int rc = ECHO_C_OK;
 
 	for (size_t i = 0; i < g->npts && rc == ECHO_C_OK; i++) {
@@ -185,6 +188,13 @@ static int grid_run(const struct echo_exp_cfg *cfg, struct grid *g, struct progr
 			pr->k++;
 			pr->w_done += weight(cfg, p);
 			say_progress(pr, g, p);
+			if (cfg->stream) {      /* a sample per point, seq = points done */
+				cJSON *o = pk_json_sample(pr->k - 1, pk_wall_ns());
+				cJSON_AddStringToObject(o, "mode", g->ccfg.type == ECHO_RTT ? "rtt" : "ttput");
+				cJSON_AddItemToObject(o, "point", echo_json_point(p));
+				pk_json_stream_event(stdout, "sample", o);
+				cJSON_Delete(o);
+			}
 		}
 	}
 	return rc;
@@ -226,7 +236,8 @@ static cJSON *exp_json(const struct exp_run *x)
 {
 	static const char *const mode[2] = { "rtt", "ttput" };
 	const struct echo_exp_cfg *cfg = x->cfg;
-	cJSON *doc = pk_json_doc("tcp-echo", x->host, &x->peer, x->wall);
+	cJSON *doc = pk_json_envelope("tcp-echo", "experiment", x->host,
+	                              x->peer.len ? &x->peer : NULL, x->wall);
 	cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
 	cJSON *sw, *smp, *de, *ds;
 	struct echo_sweep_result sr;
@@ -331,8 +342,12 @@ static int write_outputs(struct exp_run *x)
 	} else if (rc == 0) {
 		rc = -errno;
 	}
-	if (cfg->json)
+	if (cfg->stream) {
+		pk_json_stream_event(stdout, "end", doc);
+	} else if (cfg->json) {
 		pk_json_print(stdout, doc, 0);
+		pk_out_flush(stdout);
+	}
 	cJSON_Delete(doc);
 	er = (struct echo_exp_result){
 		.server = x->server, .kernel = x->kernel, .command = cfg->command ? cfg->command : "",
@@ -360,7 +375,7 @@ static int write_outputs(struct exp_run *x)
 /* The tables and fits on stdout (not under -q / -J), the effect. */
 static void print_text(const struct exp_run *x)
 {
-	struct echo_report rep = { stdout, 0, 0 };
+	struct echo_report rep = { .out = stdout };
 	struct echo_sweep_result sr;
 	struct echo_line l;
 	char s[256];
@@ -376,7 +391,7 @@ static void print_text(const struct exp_run *x)
 	struct echo_exp_sweep ts = { ECHO_TTPUT, x->g[1].pts, x->g[1].done, NULL, 0, 0 };
 	if (echo_exp_tput_sentence(&ts, s, sizeof s)[0])
 		printf("%s\n", s);
-	fflush(stdout);
+	pk_out_flush(stdout);
 }
 
 int echo_exp_run(const struct echo_exp_cfg *cfg)
@@ -415,6 +430,12 @@ int echo_exp_run(const struct echo_exp_cfg *cfg)
 		goto out;
 	}
 	pr.total = x.g[0].npts + x.g[1].npts;
+	if (cfg->stream) {
+		cJSON *st = pk_json_envelope("tcp-echo", "experiment", x.host,
+		                             x.peer.len ? &x.peer : NULL, x.wall);
+		pk_json_stream_event(stdout, "start", st);
+		cJSON_Delete(st);
+	}
 	for (int m = 0; m < 2; m++)
 		for (size_t i = 0; i < x.g[m].npts; i++)
 			pr.w_total += weight(cfg, &x.g[m].pts[i]);
@@ -439,7 +460,7 @@ int echo_exp_run(const struct echo_exp_cfg *cfg)
 			fprintf(stderr, "interrupted after %zu of %zu points: writing what was measured\n",
 			        pr.k, pr.total);
 		} else {
-			struct echo_report rep = { stdout, 1, 1 };
+			struct echo_report rep = { .out = stdout, .json = 1, .quiet = 1 };
 			echo_say_failure(&rep, rc, x.why);
 		}
 	}
@@ -447,7 +468,7 @@ int echo_exp_run(const struct echo_exp_cfg *cfg)
 		grid_fit(&x.g[m], cfg);
 	if (write_outputs(&x) != 0)
 		code = 2;
-	else if (!cfg->quiet && !cfg->json)
+	else if (!cfg->quiet && !cfg->json && !cfg->stream)
 		print_text(&x);
 	fprintf(stderr, "%s written to %s/ (report.md, rtt.csv, ttput.csv, experiment.json%s)\n",
 	        x.partial ? "partial experiment" : "experiment", cfg->dir,

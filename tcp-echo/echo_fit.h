@@ -31,6 +31,7 @@ struct echo_point {
 	unsigned sessions;
 	struct echo_figures fig;
 	int64_t *rtt_ns;            /* owned, fig.n entries */
+	int64_t *wall_ns;           /* owned, fig.n send times (CLOCK_REALTIME); may be NULL */
 };
 
 /* Two-sided 95% quantile of Student's t with df degrees of freedom

@@ -17,6 +17,8 @@
 #include "echo_conn.h"
 #include "pk_clock.h"
 #include "pk_loop.h"
+#include "pk_out.h"
+#include "pk_sockopt.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -39,7 +41,17 @@ struct echo_srv {
 	int lfd;
 	struct event *ev_accept, *ev_retry, *ev_tick;
 	struct pk_stop stop;
+	struct pk_quit quit;
+	struct pk_addr bound;
+	int64_t start_wall_ns;
 };
+
+static void on_quit(void *arg)
+{
+	struct echo_srv *s = arg;
+
+	echo_report_server_interim(&s->hub.rep, &s->hub.st);
+}
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -133,9 +145,11 @@ static void raise_nofile(uint64_t want)
 static int srv_open(struct echo_srv *s)
 {
 	const struct echo_server_cfg *cfg = s->hub.cfg;
-	struct pk_addr a;
+	struct pk_addr *a = &s->bound;
+	const char *why = NULL;
+	int rc;
 
-	s->lfd = pk_server_socket(cfg->bind_host, cfg->port, cfg->family, SOCK_STREAM, &a);
+	s->lfd = pk_server_socket(cfg->bind_host, cfg->port, cfg->family, SOCK_STREAM, a);
 	if (s->lfd < 0) {
 		echo_report_error("cannot listen on %s port %u: %s",
 		                  cfg->bind_host ? cfg->bind_host : "*", (unsigned)cfg->port,
@@ -143,7 +157,14 @@ static int srv_open(struct echo_srv *s)
 		s->lfd = -1;
 		return -1;
 	}
-	echo_report_listening(stdout, &a, cfg->plain);
+	/* -t / -Q: on the listening socket (no connection yet: every accepted
+	 * one inherits them, and so does the SYN-ACK) */
+	if ((rc = echo_sockopt_apply(s->lfd, a->ss.ss_family, &cfg->so, &why)) != 0) {
+		echo_report_error("-t/-Q: %s", why ? why : pk_sock_strerror(rc));
+		return -1;
+	}
+	s->start_wall_ns = pk_wall_ns();
+	echo_report_listening(&s->hub.rep, a, cfg->plain);
 	return 0;
 }
 
@@ -156,6 +177,7 @@ static int srv_events(struct echo_srv *s)
 	s->ev_retry = evtimer_new(base, on_retry, s);
 	if (!s->ev_accept || !s->ev_retry || !s->ev_tick ||
 	    pk_stop_on_signals(base, &s->stop, NULL, NULL) != 0 ||
+	    pk_quit_on_signal(base, &s->quit, on_quit, s) != 0 ||
 	    event_add(s->ev_accept, NULL) || event_add(s->ev_tick, NULL)) {
 		echo_report_error("cannot set up the event loop");
 		return -1;
@@ -175,14 +197,17 @@ static uint64_t budget_of(const struct echo_server_cfg *cfg)
 
 int echo_server_run(const struct echo_server_cfg *cfg)
 {
-	struct echo_srv s = { .lfd = -1, .stop = PK_STOP_INIT };
+	struct echo_srv s = { .lfd = -1, .stop = PK_STOP_INIT, .quit = PK_QUIT_INIT };
 	struct echo_hub *h = &s.hub;
 	int rc = 2;
 
 	h->cfg = cfg;
 	h->tfd = -1;
 	h->budget.limit = budget_of(cfg);
-	h->rep = (struct echo_report){ .out = stdout, .json = cfg->json, .quiet = cfg->quiet };
+	h->rep = (struct echo_report){ .out = stdout, .json = cfg->json || cfg->stream,
+	                               .quiet = cfg->quiet, .stamp = cfg->stamp,
+	                               .stream = cfg->stream,
+	                               .events = cfg->json ? cJSON_CreateArray() : NULL };
 	/* output chains of large probes come and go: keep freed memory instead of
 	 * returning it to the kernel and faulting it back in on the next probe */
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
@@ -202,8 +227,14 @@ int echo_server_run(const struct echo_server_cfg *cfg)
 	rc = 0;
 out:
 	echo_hub_close_all(h);
-	if (rc == 0)
+	if (rc == 0 && h->rep.json) {
+		echo_report_doc(&h->rep, echo_server_doc(&h->rep, &s.bound, s.start_wall_ns, &h->st));
+		h->rep.events = NULL;   /* taken by the document */
+	} else if (rc == 0) {
 		echo_report_server_stats(&h->rep, &h->st);
+	}
+	cJSON_Delete(h->rep.events);
+	pk_quit_free(&s.quit);
 	PK_LOOP_FREE(h->base, &s.stop, s.ev_accept, s.ev_retry, s.ev_tick);
 	if (h->tfd >= 0)
 		close(h->tfd);

@@ -79,7 +79,7 @@ int echo_spawn_server(const struct echo_exp_cfg *cfg, struct echo_spawn *s)
 		.lim = { .max_size = 1024 * 1024, .max_probes = cfg->probes,
 		         .max_delay_ns = 3600 * PK_NS_PER_S },
 		.idle_ns = 30 * PK_NS_PER_S, .max_conns = 1000, .max_per_source = 64,
-		.max_buffer = 256 * 1024 * 1024,
+		.max_buffer = 256 * 1024 * 1024, .so = PK_SOCKOPT_INIT,
 	};
 	int pfd[2], rc;
 

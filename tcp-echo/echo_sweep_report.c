@@ -2,6 +2,7 @@
 #include "echo_report.h"
 #include "pk_clock.h"
 #include "pk_opt.h"
+#include "pk_out.h"
 #include "pk_report.h"
 
 #include <errno.h>
@@ -19,14 +20,16 @@ void echo_report_sweep_session(const struct echo_report *r, const struct echo_po
 	uint64_t n = res->echoed;
 	double sum = 0;
 
-	if (r->quiet || r->json)
+	if (r->quiet || r->json || r->csv)
 		return;
 	for (uint64_t i = 0; i < n; i++)
 		sum += (double)res->rtt_ns[i];
+	if (r->stamp)
+		pk_out_stamp(r->out);
 	fprintf(r->out, "delay %s, %" PRIu64 " bytes, session %u: %" PRIu64
 	        " probes, rtt avg %.3f ms\n", pk_fmt_duration(p->delay_ns, d, sizeof d),
 	        p->size, session, n, n ? sum / (double)n / 1e6 : 0.0);
-	fflush(r->out);
+	pk_out_flush(r->out);
 }
 
 void echo_report_sweep(const struct echo_report *r, const struct echo_sweep_result *sr)
@@ -35,7 +38,7 @@ void echo_report_sweep(const struct echo_report *r, const struct echo_sweep_resu
 	const struct echo_point *pts = sr->pts;
 	const struct echo_fit *fits = sr->fits;
 	size_t npts = sr->npts, nfits = sr->nfits;
-	FILE *f = r->out;
+	FILE *f = r->csv ? stderr : r->out;     /* under --csv the table is on stderr */
 
 	fprintf(f, "\n--- %s tcp-echo %s sweep: %zu points, %u session(s) of %" PRIu64
 	        " probes each, window %u ---\n", cfg->host, echo_mtype_name(cfg->type), npts,
@@ -63,7 +66,7 @@ void echo_report_sweep(const struct echo_report *r, const struct echo_sweep_resu
 		echo_fit_text(&fits[i], line, sizeof line);
 		fprintf(f, "%s\n", line);
 	}
-	fflush(f);
+	pk_out_flush(f);
 }
 
 char *echo_fit_text(const struct echo_fit *ft, char *buf, size_t cap)
@@ -84,12 +87,12 @@ char *echo_fit_text(const struct echo_fit *ft, char *buf, size_t cap)
 	return buf;
 }
 
-static cJSON *json_point(const struct echo_point *p)
+cJSON *echo_json_point(const struct echo_point *p)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "server_delay_s", ns_s(p->delay_ns));
-	cJSON_AddNumberToObject(o, "msg_size", (double)p->size);
+	cJSON_AddNumberToObject(o, "size_bytes", (double)p->size);
 	cJSON_AddNumberToObject(o, "sessions", p->sessions);
 	cJSON_AddNumberToObject(o, "probes", (double)p->fig.n);
 	cJSON_AddItemToObject(o, "rtt_ms", pk_json_rtt(&p->fig.rtt));
@@ -129,7 +132,7 @@ cJSON *echo_json_sweep_summary(const struct echo_sweep_result *sr)
 	cJSON_AddNumberToObject(sum, "window", cfg->window);
 	ap = cJSON_AddArrayToObject(sum, "points");
 	for (size_t i = 0; i < sr->npts; i++)
-		cJSON_AddItemToArray(ap, json_point(&sr->pts[i]));
+		cJSON_AddItemToArray(ap, echo_json_point(&sr->pts[i]));
 	af = cJSON_AddArrayToObject(sum, "fit");
 	for (size_t i = 0; i < sr->nfits; i++)
 		cJSON_AddItemToArray(af, json_fit(&sr->fits[i]));
@@ -139,15 +142,17 @@ cJSON *echo_json_sweep_summary(const struct echo_sweep_result *sr)
 void echo_json_sweep_samples(cJSON *arr, const struct echo_sweep_result *sr, const char *mode)
 {
 	const struct echo_point *pts = sr->pts;
+	uint64_t seq = (uint64_t)cJSON_GetArraySize(arr);   /* seq: running over the document */
 
 	for (size_t i = 0; i < sr->npts; i++) {
 		for (uint64_t k = 0; k < pts[i].fig.n; k++) {
-			cJSON *s = cJSON_CreateObject();
 			int64_t rtt = pts[i].rtt_ns[k];
+			cJSON *s = pk_json_sample(seq++, pts[i].wall_ns ? pts[i].wall_ns[k]
+			                                                 : sr->start_wall_ns);
 			if (mode != NULL)
 				cJSON_AddStringToObject(s, "mode", mode);
 			cJSON_AddNumberToObject(s, "server_delay_s", ns_s(pts[i].delay_ns));
-			cJSON_AddNumberToObject(s, "msg_size", (double)pts[i].size);
+			cJSON_AddNumberToObject(s, "size_bytes", (double)pts[i].size);
 			cJSON_AddNumberToObject(s, "index", (double)k);
 			cJSON_AddNumberToObject(s, "rtt_ms", (double)rtt / 1e6);
 			cJSON_AddNumberToObject(s, "throughput_mbps",
@@ -157,54 +162,81 @@ void echo_json_sweep_samples(cJSON *arr, const struct echo_sweep_result *sr, con
 	}
 }
 
-void echo_report_sweep_json(FILE *f, const struct echo_sweep_result *sr, const char *error)
+cJSON *echo_sweep_doc(const struct echo_sweep_result *sr, const char *error)
 {
-	cJSON *doc = pk_json_doc("tcp-echo", sr->cfg->host, &sr->peer, sr->start_wall_ns);
+	cJSON *doc = pk_json_envelope("tcp-echo", "client", sr->cfg->host,
+	                              sr->peer.len ? &sr->peer : NULL, sr->start_wall_ns);
 
 	cJSON_AddItemToObject(doc, "summary", echo_json_sweep_summary(sr));
 	echo_json_sweep_samples(cJSON_AddArrayToObject(doc, "samples"), sr, NULL);
 	if (error && error[0])
 		cJSON_AddStringToObject(doc, "error", error);
-	pk_json_print(f, doc, 0);
-	cJSON_Delete(doc);
+	return doc;
+}
+
+static const char *const csv_cols[] = {
+	"server_delay_s", "size_bytes", "sessions", "probes",
+	"rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_mdev_ms", "rtt_p50_ms", "rtt_p99_ms",
+	"throughput_avg_mbps", "throughput_min_mbps", "throughput_max_mbps",
+	"throughput_mdev_mbps", "throughput_p50_mbps", "throughput_p99_mbps",
+	"goodput_mbps",
+};
+
+static void csv_row(FILE *f, const struct echo_point *p)
+{
+	const struct echo_figures *g = &p->fig;
+	int ok = g->n > 0;
+
+	pk_csv_num(f, ns_s(p->delay_ns), 1, 0);
+	pk_csv_uint(f, p->size, 0);
+	pk_csv_uint(f, p->sessions, 0);
+	pk_csv_uint(f, g->n, 0);
+	pk_csv_num(f, g->rtt.avg, ok, 0);
+	pk_csv_num(f, g->rtt.min, ok, 0);
+	pk_csv_num(f, g->rtt.max, ok, 0);
+	pk_csv_num(f, g->rtt.mdev, ok, 0);
+	pk_csv_num(f, g->rtt.p50, ok, 0);
+	pk_csv_num(f, g->rtt.p99, ok, 0);
+	pk_csv_num(f, g->tput_mbps[EF_MEAN], ok, 0);
+	pk_csv_num(f, g->tput_mbps[EF_MIN], ok, 0);
+	pk_csv_num(f, g->tput_mbps[EF_MAX], ok, 0);
+	pk_csv_num(f, g->tput_mbps[EF_SD], ok, 0);
+	pk_csv_num(f, g->tput_mbps[EF_P50], ok, 0);
+	pk_csv_num(f, g->tput_mbps[EF_P99], ok, 0);
+	pk_csv_num(f, g->goodput_mbps, ok, 1);
+}
+
+void echo_report_sweep_csv_header(const struct echo_report *r)
+{
+	pk_csv_header(r->out, csv_cols, sizeof csv_cols / sizeof csv_cols[0]);
+	pk_out_flush(r->out);
+}
+
+void echo_report_sweep_point(const struct echo_report *r, const struct echo_point *p,
+                             uint64_t index)
+{
+	if (r->csv) {
+		csv_row(r->out, p);
+		pk_out_flush(r->out);
+	} else if (r->stream) {
+		cJSON *o = echo_json_point(p);
+		pk_json_time(o, "time", pk_wall_ns());
+		cJSON_AddNumberToObject(o, "seq", (double)index);
+		pk_json_stream_event(r->out, "sample", o);
+		cJSON_Delete(o);
+	}
 }
 
 int echo_report_sweep_csv(const char *path, const struct echo_point *pts, size_t npts)
 {
-	static const char *const cols[] = {
-		"server_delay_s", "msg_size", "sessions", "probes",
-		"rtt_avg_ms", "rtt_min_ms", "rtt_max_ms", "rtt_mdev_ms", "rtt_p50_ms", "rtt_p99_ms",
-		"throughput_avg_mbps", "throughput_min_mbps", "throughput_max_mbps",
-		"throughput_mdev_mbps", "throughput_p50_mbps", "throughput_p99_mbps",
-		"goodput_mbps",
-	};
 	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 
 	if (f == NULL)
 		return -errno;
-	pk_csv_header(f, cols, sizeof cols / sizeof cols[0]);
-	for (size_t i = 0; i < npts; i++) {
-		const struct echo_figures *g = &pts[i].fig;
-		int ok = g->n > 0;
-		pk_csv_num(f, ns_s(pts[i].delay_ns), 1, 0);
-		pk_csv_uint(f, pts[i].size, 0);
-		pk_csv_uint(f, pts[i].sessions, 0);
-		pk_csv_uint(f, g->n, 0);
-		pk_csv_num(f, g->rtt.avg, ok, 0);
-		pk_csv_num(f, g->rtt.min, ok, 0);
-		pk_csv_num(f, g->rtt.max, ok, 0);
-		pk_csv_num(f, g->rtt.mdev, ok, 0);
-		pk_csv_num(f, g->rtt.p50, ok, 0);
-		pk_csv_num(f, g->rtt.p99, ok, 0);
-		pk_csv_num(f, g->tput_mbps[EF_MEAN], ok, 0);
-		pk_csv_num(f, g->tput_mbps[EF_MIN], ok, 0);
-		pk_csv_num(f, g->tput_mbps[EF_MAX], ok, 0);
-		pk_csv_num(f, g->tput_mbps[EF_SD], ok, 0);
-		pk_csv_num(f, g->tput_mbps[EF_P50], ok, 0);
-		pk_csv_num(f, g->tput_mbps[EF_P99], ok, 0);
-		pk_csv_num(f, g->goodput_mbps, ok, 1);
-	}
+	pk_csv_header(f, csv_cols, sizeof csv_cols / sizeof csv_cols[0]);
+	for (size_t i = 0; i < npts; i++)
+		csv_row(f, &pts[i]);
 	if (f == stdout)
-		return fflush(f) == 0 ? 0 : -EIO;
+		return pk_out_flush(f);
 	return fclose(f) == 0 ? 0 : -EIO;
 }

@@ -21,21 +21,23 @@ static const char usage_top[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
 	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
 	"                       [--max-conns N] [--max-per-source N] [--max-buffer BYTES]\n"
-	"                       [-J] [-q]\n"
-	"       tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-n PROBES] [-d DELAY]\n"
-	"                       [-W TIMEOUT] [--window N] [--sweep] [--sizes LIST]\n"
-	"                       [--delays LIST] [--repeat R] [-J] [--csv FILE] [--plot FILE]\n"
-	"                       [--message TEXT] [-4|-6] [-q] HOST\n"
+	"                       [-t TTL] [-Q TOS] [-D] [-J | --json-stream] [-q]\n"
+	"       tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-c COUNT] [-d DELAY]\n"
+	"                       [-W TIMEOUT] [-I ADDR|IFACE] [-t TTL] [-Q TOS] [--window N]\n"
+	"                       [--sweep] [--sizes LIST] [--delays LIST] [--repeat R]\n"
+	"                       [-J | --json-stream | --csv] [--csv-file FILE] [--plot FILE]\n"
+	"                       [--message TEXT] [-4|-6] [-D] [-q] HOST\n"
 	"       tcp-echo experiment [-p PORT] [--sizes-rtt LIST] [--sizes-ttput LIST]\n"
 	"                       [--delays LIST] [-n PROBES] [--repeat R] [-W TIMEOUT]\n"
-	"                       [--force] [-J] [-q] [-4|-6] -o DIR [HOST]\n"
-	"       tcp-echo -h | -V\n";
+	"                       [--force] [-J | --json-stream] [-q] [-4|-6] -o DIR [HOST]\n"
+	"       tcp-echo -h | -V\n"
+	"Run 'tcp-echo ROLE --help' for a role's options.\n";
 
 static const char usage_server[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
 	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
 	"                       [--max-conns N] [--max-per-source N] [--max-buffer BYTES]\n"
-	"                       [-J] [-q]\n"
+	"                       [-t TTL] [-Q TOS] [-D] [-J | --json-stream] [-q]\n"
 	"Serves the measurement protocol (setup s, probes m, termination t) to every\n"
 	"connection at once on one event loop; each session's delay is its own timer.\n"
 	"  -p, --port PORT        port to serve (default 9900; 0 = any)\n"
@@ -53,22 +55,34 @@ static const char usage_server[] =
 	"      --max-buffer BYTES memory for all connections together: partial lines,\n"
 	"                         queued and delayed echoes (default 256M; at least two\n"
 	"                         longest probes); a line or echo past it gets its 404\n"
-	"  -J, --json             log one JSON object per line\n"
-	"  -q, --quiet            no log line per session\n"
-	"On SIGINT or SIGTERM prints its totals and exits 0.\n";
+	"  -t, --ttl TTL          TTL / hop limit of what it sends (1..255)\n"
+	"  -Q, --tos TOS          ToS / traffic class: 0..255, 0xNN or a DSCP name (ef, af41)\n"
+	"  -D, --timestamps       prefix each log line with [unix seconds.microseconds]\n"
+	"  -J, --json             one JSON document when it stops (totals, sessions)\n"
+	"      --json-stream      JSON Lines as it happens: listening, setup, session,\n"
+	"                         refused, end (the -J document)\n"
+	"  -q, --quiet            no log line (or event) per session\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          the version\n"
+	"On SIGINT or SIGTERM prints its totals and exits 0; SIGQUIT prints them on\n"
+	"stderr and goes on.\n";
 
 static const char usage_client[] =
-	"usage: tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-n PROBES] [-d DELAY]\n"
-	"                       [-W TIMEOUT] [--window N] [--sweep] [--sizes LIST]\n"
-	"                       [--delays LIST] [--repeat R] [-J] [--csv FILE] [--plot FILE]\n"
-	"                       [--message TEXT] [-4|-6] [-q] HOST\n"
+	"usage: tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-c COUNT] [-d DELAY]\n"
+	"                       [-W TIMEOUT] [-I ADDR|IFACE] [-t TTL] [-Q TOS] [--window N]\n"
+	"                       [--sweep] [--sizes LIST] [--delays LIST] [--repeat R]\n"
+	"                       [-J | --json-stream | --csv] [--csv-file FILE] [--plot FILE]\n"
+	"                       [--message TEXT] [-4|-6] [-D] [-q] HOST\n"
 	"Measures RTT and throughput with probes of SIZE bytes echoed by a tcp-echo server.\n"
 	"  -p, --port PORT        server port (default 9900)\n"
 	"  -m, --mode rtt|ttput   measurement type sent in the setup (default rtt)\n"
 	"  -s, --size SIZE        payload bytes per probe (default 1000 rtt, 2K ttput)\n"
-	"  -n, --probes N         probes per session (default 10)\n"
+	"  -c, --count N          probes per session (default 10); -n, --probes: the same\n"
 	"  -d, --delay DUR        server delay before each echo (default 0; e.g. 0.5, 100ms)\n"
 	"  -W, --timeout DUR      longest wait for a reply, beyond the delay (default 5s)\n"
+	"  -I, --interface ADDR|IFACE  source address or interface of the connection\n"
+	"  -t, --ttl TTL          TTL / hop limit of the connection's segments (1..255)\n"
+	"  -Q, --tos TOS          ToS / traffic class: 0..255, 0xNN or a DSCP name (ef, af41)\n"
 	"      --window N         probes in flight at once (default 1: stop-and-wait)\n"
 	"      --sweep            every size x delay x repeat: table, fit, CSV/JSON/plot\n"
 	"      --sizes LIST       sweep sizes, e.g. 1,100,1K (default by mode: rtt\n"
@@ -76,18 +90,25 @@ static const char usage_client[] =
 	"      --delays LIST      sweep server delays, e.g. 0,10ms,0.5 (default: -d)\n"
 	"      --repeat R         sessions per sweep point (default 1)\n"
 	"  -J, --json             one JSON document at the end\n"
-	"      --csv FILE         sweep points as CSV (\"-\" for stdout)\n"
+	"      --json-stream      JSON Lines: start, a sample per probe (--sweep: per\n"
+	"                         point), end (the -J document)\n"
+	"      --csv              CSV on stdout: a row per probe (--sweep: per point)\n"
+	"      --csv-file FILE    --sweep: the points as CSV into FILE\n"
 	"      --plot FILE        sweep plot with gnuplot, PNG or SVG by the ending\n"
 	"      --message TEXT     plain echo: send TEXT, print the echo, exit\n"
 	"  -4, -6                 IPv4 or IPv6 only\n"
+	"  -D, --timestamps       prefix each line with [unix seconds.microseconds]\n"
 	"  -q, --quiet            summary only\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          the version\n"
+	"SIGQUIT prints the session's counters so far on stderr and goes on.\n"
 	"Exit status: 0 success, 1 a 404, refused, timeout or early close, 2 usage or\n"
-	"system error.\n";
+	"system error, 141 stdout closed (| head).\n";
 
 static const char usage_experiment[] =
 	"usage: tcp-echo experiment [-p PORT] [--sizes-rtt LIST] [--sizes-ttput LIST]\n"
 	"                           [--delays LIST] [-n PROBES] [--repeat R] [-W TIMEOUT]\n"
-	"                           [--force] [-J] [-q] [-4|-6] -o DIR [HOST]\n"
+	"                           [--force] [-J | --json-stream] [-q] [-4|-6] -o DIR [HOST]\n"
 	"Seed 002's experiment in one command: mean RTT over the rtt sizes and mean\n"
 	"throughput over the ttput sizes, for every server delay, with tables, fits,\n"
 	"figures and a report. Without HOST it runs its own server on loopback.\n"
@@ -103,8 +124,11 @@ static const char usage_experiment[] =
 	"  -W, --timeout DUR      longest wait for a reply, beyond the delay (default 5s)\n"
 	"      --force            write into a non-empty DIR (replacing these files)\n"
 	"  -J, --json             experiment.json on stdout too\n"
+	"      --json-stream      JSON Lines: start, a sample per point, end (the -J document)\n"
 	"  -q, --quiet            nothing on stdout (progress stays on stderr)\n"
 	"  -4, -6                 IPv4 or IPv6 only (own server: 127.0.0.1 or ::1)\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          the version\n"
 	"Progress, one line per point with the time elapsed and left, goes to stderr.\n"
 	"SIGINT or SIGTERM stops it; the points measured are written, marked partial.\n"
 	"Exit status: 0 success (or interrupted after a point), 1 a 404, refused,\n"
@@ -114,7 +138,7 @@ enum {
 	OPT_PLAIN = 256, OPT_MAX_SIZE, OPT_MAX_PROBES, OPT_MAX_DELAY, OPT_IDLE, OPT_MAX_CONNS, OPT_MAX_BUFFER,
 	OPT_MAX_SOURCE,
 	OPT_WINDOW, OPT_SWEEP, OPT_SIZES, OPT_DELAYS, OPT_REPEAT, OPT_CSV, OPT_PLOT, OPT_MESSAGE,
-	OPT_SIZES_RTT, OPT_SIZES_TTPUT, OPT_FORCE,
+	OPT_SIZES_RTT, OPT_SIZES_TTPUT, OPT_FORCE, OPT_JSON_STREAM, OPT_CSV_FILE,
 };
 
 static const uint64_t rtt_sizes[] = { 1, 100, 200, 400, 800, 1000 };
@@ -135,22 +159,24 @@ static int server_main(int argc, char **argv)
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
 		{ "max-per-source", required_argument, NULL, OPT_MAX_SOURCE },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "tos", required_argument, NULL, 'Q' },
+		{ "timestamps", no_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "json-stream", no_argument, NULL, OPT_JSON_STREAM },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PK_CLI_LONGOPTS_STD,
 	};
 	struct echo_server_cfg cfg = {
 		.port = ECHO_DEFAULT_PORT, .family = AF_UNSPEC,
 		.lim = { .max_size = 1024 * 1024, .max_probes = 1000000,
 		         .max_delay_ns = 60 * PK_NS_PER_S },
 		.idle_ns = 30 * PK_NS_PER_S, .max_conns = 10000, .max_per_source = 64,
-		.max_buffer = 256 * 1024 * 1024,
+		.max_buffer = 256 * 1024 * 1024, .so = PK_SOCKOPT_INIT,
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "p:b:46JqhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:b:t:Q:46DJqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
 		case 'b': cfg.bind_host = optarg; break;
@@ -178,16 +204,18 @@ static int server_main(int argc, char **argv)
 			cfg.max_buffer = pk_cli_size("max buffer", optarg, 4096,
 			                             (uint64_t)64 * 1024 * 1024 * 1024);
 			break;
+		case 't': case 'Q': pk_cli_sockopt(&cfg.so, c, optarg); break;
+		case 'D': cfg.stamp = 1; break;
 		case 'J': cfg.json = 1; break;
+		case OPT_JSON_STREAM: cfg.stream = 1; break;
 		case 'q': cfg.quiet = 1; break;
-		case 'h': fputs(usage_server, stdout); return 0;
-		case 'V': pk_cli_version();
-		default: pk_cli_usage();
+		default: pk_cli_default(c, argv, usage_server);
 		}
 	}
 	if (optind != argc)
 		pk_cli_error("unexpected argument '%s'", argv[optind]);
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (cfg.stream)
+		cfg.json = 0;           /* --json-stream wins: it ends with the same document */
 	signal(SIGPIPE, SIG_IGN);
 	return echo_server_run(&cfg);
 }
@@ -224,10 +252,12 @@ static void parse_delays(const char *arg, int64_t *out, size_t *n)
 /* Checks what only makes sense together; fills defaults. */
 static void client_finish(struct echo_client_cfg *cfg, int have_size)
 {
-	if (!cfg->sweep && (cfg->nsizes || cfg->ndelays || cfg->csv || cfg->plot))
-		pk_cli_error("--sizes, --delays, --csv and --plot need --sweep");
+	if (!cfg->sweep && (cfg->nsizes || cfg->ndelays || cfg->csv_file || cfg->plot))
+		pk_cli_error("--sizes, --delays, --csv-file and --plot need --sweep");
 	if (cfg->sweep && cfg->message)
 		pk_cli_error("--message and --sweep exclude each other");
+	if (cfg->message && cfg->csv)
+		pk_cli_error("--message and --csv exclude each other");
 	if (cfg->plot && echo_plot_format(cfg->plot) == NULL)
 		pk_cli_error("plot file '%s': invalid (ends in .png or .svg)", cfg->plot);
 	if (!have_size)
@@ -244,27 +274,31 @@ static int client_main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "delay", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 'W' },
+		{ "interface", required_argument, NULL, 'I' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "tos", required_argument, NULL, 'Q' },
+		{ "timestamps", no_argument, NULL, 'D' },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "sweep", no_argument, NULL, OPT_SWEEP },
 		{ "sizes", required_argument, NULL, OPT_SIZES },
 		{ "delays", required_argument, NULL, OPT_DELAYS },
 		{ "repeat", required_argument, NULL, OPT_REPEAT },
 		{ "json", no_argument, NULL, 'J' },
-		{ "csv", required_argument, NULL, OPT_CSV },
+		{ "json-stream", no_argument, NULL, OPT_JSON_STREAM },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "csv-file", required_argument, NULL, OPT_CSV_FILE },
 		{ "plot", required_argument, NULL, OPT_PLOT },
 		{ "message", required_argument, NULL, OPT_MESSAGE },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PK_CLI_LONGOPTS_STD,
 	};
 	struct echo_client_cfg cfg = {
 		.port = ECHO_DEFAULT_PORT, .family = AF_UNSPEC, .type = ECHO_RTT, .probes = 10,
-		.timeout_ns = 5 * PK_NS_PER_S, .window = 1, .repeat = 1,
+		.timeout_ns = 5 * PK_NS_PER_S, .window = 1, .repeat = 1, .so = PK_SOCKOPT_INIT,
 	};
 	int c, have_size = 0;
 
-	while ((c = getopt_long(argc, argv, "p:m:s:n:c:d:W:46JqhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:m:s:n:c:d:W:I:t:Q:46DJqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': cfg.port = pk_cli_port("port", optarg, 0); break;
 		case 'm': parse_mode(optarg, &cfg); break;
@@ -273,7 +307,9 @@ static int client_main(int argc, char **argv)
 			have_size = 1;
 			break;
 		case 'n':
-		case 'c': cfg.probes = pk_cli_uint("probes", optarg, 1, 10000000); break;
+		case 'c': cfg.probes = pk_cli_uint("count", optarg, 1, 10000000); break;
+		case 'I': case 't': case 'Q': pk_cli_sockopt(&cfg.so, c, optarg); break;
+		case 'D': cfg.stamp = 1; break;
 		case 'd': cfg.delay_ns = pk_cli_duration("delay", optarg, 0, 3600 * PK_NS_PER_S); break;
 		case 'W':
 			cfg.timeout_ns = pk_cli_duration("timeout", optarg, PK_NS_PER_MS, 3600 * PK_NS_PER_S);
@@ -284,17 +320,21 @@ static int client_main(int argc, char **argv)
 		case OPT_DELAYS: parse_delays(optarg, cfg.delays, &cfg.ndelays); break;
 		case OPT_REPEAT: cfg.repeat = (unsigned)pk_cli_uint("repeat", optarg, 1, 1000); break;
 		case 'J': cfg.json = 1; break;
-		case OPT_CSV: cfg.csv = optarg; break;
+		case OPT_JSON_STREAM: cfg.stream = 1; break;
+		case OPT_CSV: cfg.csv = 1; break;
+		case OPT_CSV_FILE: cfg.csv_file = optarg; break;
 		case OPT_PLOT: cfg.plot = optarg; break;
 		case OPT_MESSAGE: cfg.message = optarg; break;
 		case '4': cfg.family = AF_INET; break;
 		case '6': cfg.family = AF_INET6; break;
 		case 'q': cfg.quiet = 1; break;
-		case 'h': fputs(usage_client, stdout); return 0;
-		case 'V': pk_cli_version();
-		default: pk_cli_usage();
+		default: pk_cli_default(c, argv, usage_client);
 		}
 	}
+	if ((cfg.json || cfg.stream) && cfg.csv)
+		pk_cli_json_csv_conflict();
+	if (cfg.stream)
+		cfg.json = 0;           /* --json-stream wins: it ends with the same document */
 	if (optind == argc)
 		pk_cli_error("missing HOST");
 	if (optind + 1 != argc)
@@ -303,6 +343,7 @@ static int client_main(int argc, char **argv)
 	client_finish(&cfg, have_size);
 	/* the client blocks in send/recv/poll: a signal makes them return EINTR */
 	cfg.stop = pk_stop_flag();
+	cfg.quit = pk_quit_flag();
 	return echo_client_run(&cfg);
 }
 
@@ -355,10 +396,9 @@ static int experiment_main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'W' },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "json", no_argument, NULL, 'J' },
+		{ "json-stream", no_argument, NULL, OPT_JSON_STREAM },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PK_CLI_LONGOPTS_STD,
 	};
 	struct echo_exp_cfg cfg = {
 		.port = ECHO_DEFAULT_PORT, .family = AF_UNSPEC, .probes = 10, .repeat = 1,
@@ -367,7 +407,7 @@ static int experiment_main(int argc, char **argv)
 	int c, have_port = 0, rc;
 	char *cmd;
 
-	while ((c = getopt_long(argc, argv, "o:p:n:W:46JqhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:p:n:W:46JqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': cfg.dir = optarg; break;
 		case 'p': cfg.port = pk_cli_port("port", optarg, 0); have_port = 1; break;
@@ -390,14 +430,15 @@ static int experiment_main(int argc, char **argv)
 			break;
 		case OPT_FORCE: cfg.force = 1; break;
 		case 'J': cfg.json = 1; break;
+		case OPT_JSON_STREAM: cfg.stream = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case '4': cfg.family = AF_INET; break;
 		case '6': cfg.family = AF_INET6; break;
-		case 'h': fputs(usage_experiment, stdout); return 0;
-		case 'V': pk_cli_version();
-		default: pk_cli_usage();
+		default: pk_cli_default(c, argv, usage_experiment);
 		}
 	}
+	if (cfg.stream)
+		cfg.json = 0;
 	if (optind + 1 < argc)
 		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	cfg.host = optind < argc ? argv[optind] : NULL;
@@ -420,7 +461,6 @@ static int experiment_main(int argc, char **argv)
 	if ((cmd = command_line(argc, argv)) == NULL)
 		pk_cli_error("out of memory");
 	cfg.command = cmd;
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	cfg.stop = pk_stop_flag();
 	rc = echo_exp_run(&cfg);
 	free(cmd);
