@@ -46,6 +46,9 @@ struct agent {
 	struct pk_batch *rx_batch, *tx_batch;   /* one per socket */
 	struct event *ev_rx, *ev_tx, *ev_send, *ev_expire, *ev_report;
 	struct pk_stop stop;       /* SIGINT, SIGTERM: final report, then the end */
+	struct pk_quit quit;       /* SIGQUIT: the report so far on stderr */
+	struct agent_out out;      /* what is printed (agent_report.c) */
+	uint64_t found;            /* peers found so far, as the table counts them */
 	struct agent_http *http;   /* the metrics endpoint, or NULL */
 	int metrics_port;          /* the bound port, for the start line */
 };
@@ -133,6 +136,14 @@ static void count_rx_clock(struct agent *a, const struct pk_rx *rx)
 		a->ctr.rx_user++;
 }
 
+/* A peer the table has just added (its `found` counter moved): peer_seen. */
+static void peer_news(struct agent *a)
+{
+	if (a->tab.found != a->found && a->tab.n > 0)
+		agent_report_peer(&a->out, "peer_seen", &a->tab.peers[a->tab.n - 1]->addr);
+	a->found = a->tab.found;
+}
+
 /* A peer's probe: its one-way delay and loss when it is stamped. */
 static void inbound(struct agent *a, struct agent_peer *p, uint64_t num, const struct pk_rx *rx)
 {
@@ -180,6 +191,7 @@ static void group_datagram(struct agent *a, const char *buf, const struct pk_rx 
 	}
 	count_rx_clock(a, rx);
 	inbound(a, agent_table_heard(&a->tab, &rx->from, rx->rx_ns), num, rx);
+	peer_news(a);
 	if (!pk_limit_allow(&a->limit, &rx->from, rx->rx_ns)) {
 		a->ctr.echo_refused++;
 		return;
@@ -254,6 +266,7 @@ static void reply_datagram(struct agent *a, const char *buf, const struct pk_rx 
 	count_rx_clock(a, rx);
 	agent_trace_rx(a->trace, "reply", rx, num, -1);
 	agent_table_reply(&a->tab, &rx->from, seq, rx->rx_ns, &lat);
+	peer_news(a);
 }
 
 static void on_reply(evutil_socket_t fd, short what, void *arg)
@@ -289,12 +302,16 @@ static void report(struct agent *a, int final)
 	int rc;
 
 	agent_table_expire(&a->tab, now);
+	/* the peers agent_table_reap is about to forget (its own test) */
+	for (size_t i = 0; i < a->tab.n; i++)
+		if (now - a->tab.peers[i]->last_seen_ns > a->cfg->peer_timeout_ns)
+			agent_report_peer(&a->out, "peer_lost", &a->tab.peers[i]->addr);
 	agent_table_reap(&a->tab, now, a->cfg->peer_timeout_ns);
 	agent_table_judge_oneway(&a->tab);
 	if (a->cfg->own == NULL)
 		(void)agent_own_addrs(&a->net);   /* addresses may come and go */
 	result_of(a, &r);
-	agent_report_interval(&r, stdout, now, final);
+	agent_report_interval(&a->out, &r, now, final);
 	agent_table_roll(&a->tab, now);
 	a->interval_start_ns = now;
 	a->nreports++;
@@ -325,6 +342,19 @@ static void on_stop(int signo, void *arg)
 	report(arg, 1);
 }
 
+/* SIGQUIT: the interval so far on stderr; nothing is rolled or reset. */
+static void on_quit(void *arg)
+{
+	struct agent *a = arg;
+	struct agent_result r;
+	int64_t now = pk_now_ns();
+
+	agent_table_expire(&a->tab, now);
+	result_of(a, &r);
+	agent_report_interim(&a->out, &r, now);
+	arm_expire(a);
+}
+
 static int make_events(struct agent *a)
 {
 	struct event_base *b = a->base;
@@ -337,7 +367,8 @@ static int make_events(struct agent *a)
 	if (!a->ev_rx || !a->ev_tx || !a->ev_send || !a->ev_expire || !a->ev_report)
 		return -ENOMEM;
 	if (event_add(a->ev_rx, NULL) || event_add(a->ev_tx, NULL) ||
-	    pk_stop_on_signals(b, &a->stop, on_stop, a) != 0)
+	    pk_stop_on_signals(b, &a->stop, on_stop, a) != 0 ||
+	    pk_quit_on_signal(b, &a->quit, on_quit, a) != 0)
 		return -EIO;
 	return 0;
 }
@@ -345,6 +376,7 @@ static int make_events(struct agent *a)
 static void agent_free(struct agent *a)
 {
 	agent_metrics_http_stop(&a->http);
+	pk_quit_free(&a->quit);
 	PK_LOOP_FREE(a->base, &a->stop, a->ev_rx, a->ev_tx, a->ev_send, a->ev_expire,
 	             a->ev_report);
 	agent_net_close(&a->net);
@@ -403,27 +435,37 @@ static int setup(struct agent *a, const char **what)
 int agent_run(const struct agent_cfg *cfg)
 {
 	struct agent a;
+	struct agent_result r;
 	const char *what = "";
+	char msg[256];
 	int rc;
 
 	memset(&a, 0, sizeof a);
 	a.cfg = cfg;
+	a.out.cfg = cfg;
+	a.out.f = stdout;
+	a.out.start_wall_ns = pk_wall_ns();
 	a.net.rx_fd = a.net.tx_fd = -1;
 	a.metrics_port = -1;
 	(void)pk_timer_slack_min();
 	rc = setup(&a, &what);
 	if (rc != 0) {
-		agent_report_error("%s: %s", what != NULL ? what : "", pk_sock_strerror(rc));
+		snprintf(msg, sizeof msg, "%s: %s", what != NULL ? what : "",
+		         a.net.why != NULL ? a.net.why : pk_sock_strerror(rc));
+		agent_report_error("%s", msg);
+		agent_report_end(&a.out, NULL, msg);
 		agent_free(&a);
 		return 2;
 	}
 	a.start_ns = a.interval_start_ns = pk_now_ns();
-	agent_report_start(cfg, &a.net.group, cfg->own != NULL ? &a.net.own[0] : NULL,
+	agent_report_start(&a.out, cfg, &a.net.group, cfg->own != NULL ? &a.net.own[0] : NULL,
 	                   a.metrics_port, stdout);
 	pk_sched_init(&a.sched, a.start_ns, cfg->interval_ns);
 	pk_timer_at(a.ev_send, a.start_ns);
 	pk_timer_at(a.ev_report, a.start_ns + cfg->report_ns);
 	event_base_dispatch(a.base);
+	result_of(&a, &r);
+	agent_report_end(&a.out, &r, NULL);
 	rc = a.tab.replies > 0 ? 0 : 1;
 	agent_free(&a);
 	return rc;

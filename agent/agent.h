@@ -15,6 +15,7 @@
 #include "pk_clock.h"
 #include "pk_report.h"
 #include "pk_sock.h"
+#include "pk_sockopt.h"
 
 struct event_base;
 struct agent_http;
@@ -32,10 +33,14 @@ struct agent_cfg {
 	int64_t timeout_ns;        /* a probe is lost after this (2 s) */
 	int64_t report_ns;         /* report period (10 s) */
 	int64_t peer_timeout_ns;   /* a silent peer is forgotten after this */
-	const char *iface;         /* NULL: the kernel's choice */
+	const char *iface;         /* -I IFACE: the group's interface; NULL: the kernel's choice */
 	const char *own;           /* OWN_ADDR, or NULL: every local address */
-	int ttl;                   /* multicast TTL / hops */
-	int json;                  /* -J: one JSON line per report */
+	struct pk_sockopt so;      /* -I ADDR (source of probes), -t, -Q; so.ifname: iface */
+	int ttl;                   /* multicast TTL / hops (-t, else 1; 2 with -6) */
+	enum agent_output { AGENT_OUT_TEXT, AGENT_OUT_JSON, AGENT_OUT_STREAM,
+	                    AGENT_OUT_CSV } output;   /* -J: one document at the end;
+	                                                 --json-stream; --csv */
+	int stamp;                 /* -D: [unix time] before each report line */
 	int quiet;                 /* -q: the seed's lines only */
 	const char *prom_file;     /* NULL: none */
 	int metrics_port;          /* -1: no HTTP endpoint; 0: any port */
@@ -88,11 +93,37 @@ struct agent_result {
  * (0: some peer answered, 1: none did, 2: set-up error, already reported). */
 int agent_run(const struct agent_cfg *cfg);
 
-/* agent_report.c: all the printing. own: OWN_ADDR when given, else NULL;
- * metrics_port: the bound port of the metrics endpoint, or -1. */
-void agent_report_start(const struct agent_cfg *cfg, const struct pk_addr *group,
-                        const struct pk_addr *own, int metrics_port, FILE *f);
-void agent_report_interval(const struct agent_result *r, FILE *f, int64_t now_ns, int final);
+/* agent_report.c: all the printing (docs/OUTPUT.md). The state of the
+ * output: the -J document being built (the reports as its samples, the
+ * peers seen and lost as its events), the report count. */
+struct agent_out {
+	const struct agent_cfg *cfg;
+	FILE *f;                   /* stdout */
+	int64_t start_wall_ns;
+	uint64_t nreports;
+	double lat_sum_ms;         /* replies x average latency, every report */
+	uint64_t lat_n;            /* replies, every report */
+	cJSON *doc;                /* -J / --json-stream: the envelope; NULL in text */
+	cJSON *samples, *events;   /* in doc */
+	int ended;
+};
+/* The banner (stdout in text, stderr otherwise) and the stream's start
+ * record. own: OWN_ADDR when given, else NULL; metrics_port: the bound port
+ * of the metrics endpoint, or -1. */
+void agent_report_start(struct agent_out *o, const struct agent_cfg *cfg,
+                        const struct pk_addr *group, const struct pk_addr *own,
+                        int metrics_port, FILE *f);
+/* A report (each line flushed): text, a CSV row per peer, a `report` record;
+ * under -J and --json-stream kept as a sample of the document. */
+void agent_report_interval(struct agent_out *o, const struct agent_result *r, int64_t now_ns,
+                           int final);
+/* A peer found (event "peer_seen") or forgotten ("peer_lost"). */
+void agent_report_peer(struct agent_out *o, const char *event, const struct pk_addr *peer);
+/* SIGQUIT: the report so far, as text on stderr (and an `interim` record). */
+void agent_report_interim(struct agent_out *o, const struct agent_result *r, int64_t now_ns);
+/* The end: the -J document or the `end` record (error: NULL, or the
+ * message also printed on stderr). Frees the document; idempotent. */
+void agent_report_end(struct agent_out *o, const struct agent_result *r, const char *error);
 /* "vxlan-agent: <message>" on stderr. */
 #define agent_report_error(...) pk_report_error("vxlan-agent", __VA_ARGS__)
 /* The diagnostic trace (--trace, trace NULL: none): one line per event,

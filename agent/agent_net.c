@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -53,11 +54,33 @@ static int mcast_if4(int fd, const struct agent_net *n)
 	mr.imr_ifindex = (int)n->ifindex;
 	if (n->cfg->own != NULL)
 		mr.imr_address = ((const struct sockaddr_in *)&n->own[0].ss)->sin_addr;
-	if (mr.imr_ifindex == 0 && n->cfg->own == NULL)
+	else if (n->cfg->so.have_src && n->cfg->so.src.ss.ss_family == AF_INET)
+		mr.imr_address = ((const struct sockaddr_in *)&n->cfg->so.src.ss)->sin_addr;
+	if (mr.imr_ifindex == 0 && mr.imr_address.s_addr == 0)
 		return 0;
 	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr) != 0)
 		return -errno;
 	return 0;
+}
+
+/* -t and -Q on fd, and with src the -I address as its source (bound, port
+ * 0); never SO_BINDTODEVICE: -I IFACE is the group's interface here. */
+static int apply_opts(struct agent_net *n, int fd, int src)
+{
+	struct pk_sockopt o = n->cfg->so;
+	int rc;
+
+	o.ifname[0] = '\0';
+	if (!src)
+		o.have_src = 0;
+	rc = pk_sockopt_apply(fd, n->cfg->family, &o, &n->why);
+	if (rc != 0 && o.have_src) {
+		char host[64];
+		snprintf(n->what, sizeof n->what, "-I %s", pk_addr_host(&o.src, host, sizeof host));
+	} else if (rc != 0) {
+		snprintf(n->what, sizeof n->what, "%s", o.tos >= 0 ? "-t/-Q" : "-t");
+	}
+	return rc;
 }
 
 static int open_tx(struct agent_net *n)
@@ -67,7 +90,9 @@ static int open_tx(struct agent_net *n)
 
 	if (fd < 0)
 		return fd;
-	rc = pk_mcast_ttl(fd, n->cfg->family, n->cfg->ttl);
+	rc = apply_opts(n, fd, 1);
+	if (rc == 0)
+		rc = pk_mcast_ttl(fd, n->cfg->family, n->cfg->ttl);
 	if (rc == 0)
 		rc = pk_mcast_loop(fd, n->cfg->family, 1);
 	if (rc == 0 && n->cfg->family == AF_INET)
@@ -97,7 +122,9 @@ static int open_rx(struct agent_net *n)
 	fd = pk_udp_bind(&any);
 	if (fd < 0)
 		return fd;
-	rc = pk_mcast_join(fd, &n->group, n->ifindex);
+	rc = apply_opts(n, fd, 0);      /* the echoes' TTL and ToS */
+	if (rc == 0)
+		rc = pk_mcast_join(fd, &n->group, n->ifindex);
 	if (rc == 0)
 		(void)pk_sock_rx_timestamps(fd);   /* one-way delays of peers' probes */
 	/* only the group joined here, not every group some socket joined */
@@ -126,9 +153,12 @@ int agent_net_open(struct agent_net *n, const struct agent_cfg *cfg, const char 
 	rc = pk_resolve(g, n->cfg->port, n->cfg->family, SOCK_DGRAM, 0, &n->group);
 	if (rc != 0)
 		return rc;
-	*what = n->cfg->iface;
-	if (n->cfg->iface != NULL && (n->ifindex = if_nametoindex(n->cfg->iface)) == 0)
+	if (n->cfg->iface != NULL && (n->ifindex = if_nametoindex(n->cfg->iface)) == 0) {
+		snprintf(n->what, sizeof n->what, "-I %s", n->cfg->iface);
+		n->why = "no such interface";
+		*what = n->what;
 		return -ENODEV;
+	}
 	*what = "own address";
 	rc = agent_own_addrs(n);
 	if (rc != 0)
@@ -136,12 +166,18 @@ int agent_net_open(struct agent_net *n, const struct agent_cfg *cfg, const char 
 	n->use_pktinfo = n->cfg->own != NULL;
 	*what = "group socket";
 	n->rx_fd = open_rx(n);
-	if (n->rx_fd < 0)
+	if (n->rx_fd < 0) {
+		if (n->why != NULL)
+			*what = n->what;
 		return n->rx_fd;
+	}
 	*what = "probe socket";
 	n->tx_fd = open_tx(n);
-	if (n->tx_fd < 0)
+	if (n->tx_fd < 0) {
+		if (n->why != NULL)
+			*what = n->what;
 		return n->tx_fd;
+	}
 	return 0;
 }
 

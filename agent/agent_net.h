@@ -2,6 +2,8 @@
 #ifndef AGENT_NET_H
 #define AGENT_NET_H
 
+#include <net/if.h>
+
 #include "agent.h"
 #include "agent_proto.h"
 
@@ -16,6 +18,8 @@ struct agent_net {
 	struct pk_addr own[AGENT_MAX_OWN];
 	size_t n_own;
 	int use_pktinfo;           /* echo from cfg->own (several agents on one host) */
+	char what[IF_NAMESIZE + 64]; /* "-I ARG" when an option failed */
+	const char *why;           /* then: why (pk_sockopt_apply's words), else NULL */
 };
 
 /* Resolves the group, the interface and the own addresses, opens both

@@ -1,7 +1,10 @@
-/* agent_report: everything vxlan-agent prints. Text reports follow the seed
- * (its two lines: average latency and lost probes, or "All packets are
- * lost"), then a table with one line per peer; -J prints one JSON object per
- * report instead. */
+/* agent_report: everything vxlan-agent prints (docs/OUTPUT.md). Text reports
+ * follow the seed (its two lines: average latency and lost probes, or "All
+ * packets are lost"), then a table with one line per peer; --csv prints a
+ * row per peer per report; --json-stream a `report` record per report and
+ * `peer_seen` / `peer_lost` events between `start` and `end`; -J one
+ * document at the end whose samples are the reports. Every line is flushed
+ * (pk_out: a closed stdout ends the program with SIGPIPE). */
 #include "agent.h"
 
 #include <stdarg.h>
@@ -11,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "pk_opt.h"
+#include "pk_out.h"
 #include "pk_report.h"
 
 /* ---- the diagnostic trace (--trace) ------------------------------------
@@ -60,26 +64,73 @@ void agent_trace_echo(FILE *trace, const struct pk_addr *to, uint64_t num, int64
 		        (unsigned long long)num, (long long)user_ns);
 }
 
-void agent_report_start(const struct agent_cfg *cfg, const struct pk_addr *group,
-                        const struct pk_addr *own, int metrics_port, FILE *f)
-{
-	char g[64], d1[32], d2[32], d3[32], o[64] = "any local address";
 
+static int machine(const struct agent_out *o)
+{
+	return o->cfg->output != AGENT_OUT_TEXT;
+}
+
+static int json_out(const struct agent_out *o)
+{
+	return o->cfg->output == AGENT_OUT_JSON || o->cfg->output == AGENT_OUT_STREAM;
+}
+
+static const char *const csv_cols[] = {
+	"seq", "time", "sent", "lost", "avg_latency_ms", "peer", "answered", "peer_lost",
+	"late", "duplicates", "latency_min_ms", "latency_avg_ms", "latency_max_ms",
+	"latency_p99_ms", "jitter_ms", "oneway_avg_ms", "from_lost", "last_seen_s",
+};
+
+void agent_report_start(struct agent_out *o, const struct agent_cfg *cfg,
+                        const struct pk_addr *group, const struct pk_addr *own,
+                        int metrics_port, FILE *f)
+{
+	char g[64], d1[32], d2[32], d3[32], ow[64] = "any local address";
+	FILE *banner;
+
+	o->cfg = cfg;
+	o->f = f;
+	banner = machine(o) ? stderr : f;
 	if (own != NULL)
-		pk_addr_host(own, o, sizeof o);
-	fprintf(f, "vxlan-agent listening on %s (own %s, probe every %s, lost after %s, report every %s)\n",
-	        pk_addr_str(group, g, sizeof g), o,
+		pk_addr_host(own, ow, sizeof ow);
+	fprintf(banner, "vxlan-agent listening on %s (own %s, probe every %s, lost after %s, report every %s)\n",
+	        pk_addr_str(group, g, sizeof g), ow,
 	        pk_fmt_duration(cfg->interval_ns, d1, sizeof d1),
 	        pk_fmt_duration(cfg->timeout_ns, d2, sizeof d2),
 	        pk_fmt_duration(cfg->report_ns, d3, sizeof d3));
 	if (metrics_port >= 0)
-		fprintf(f, "metrics listening on %s%s%s:%d\n",
+		fprintf(banner, "metrics listening on %s%s%s:%d\n",
 		        strchr(cfg->metrics_addr, ':') ? "[" : "", cfg->metrics_addr,
 		        strchr(cfg->metrics_addr, ':') ? "]" : "", metrics_port);
-	fflush(f);
+	(void)pk_out_flush(banner);
+	if (cfg->output == AGENT_OUT_CSV) {
+		pk_csv_header(f, csv_cols, sizeof csv_cols / sizeof csv_cols[0]);
+		(void)pk_out_flush(f);
+	}
+	if (!json_out(o))
+		return;
+	o->doc = pk_json_envelope("vxlan-agent", NULL, NULL, group, o->start_wall_ns);
+	if (o->doc == NULL)
+		return;
+	if (cfg->output == AGENT_OUT_STREAM) {
+		(void)pk_json_stream_event(f, "start", o->doc);
+		if (metrics_port >= 0) {
+			/* the metrics endpoint's banner, as a server's `listening` */
+			cJSON *l = cJSON_CreateObject();
+			pk_json_time(l, "time", pk_wall_ns());
+			cJSON_AddStringToObject(l, "address", cfg->metrics_addr);
+			cJSON_AddNumberToObject(l, "port", metrics_port);
+			cJSON_AddStringToObject(l, "what", "metrics");
+			(void)pk_json_stream_event(f, "listening", l);
+			cJSON_Delete(l);
+		}
+	}
+	o->samples = cJSON_AddArrayToObject(o->doc, "samples");
+	o->events = cJSON_AddArrayToObject(o->doc, "events");
 }
 
-static void text_peer(FILE *f, const struct agent_peer *p, const struct agent_peer_stats *s)
+static void text_peer(const struct agent_out *o, FILE *f, const struct agent_peer *p,
+                      const struct agent_peer_stats *s)
 {
 	char host[64], lat[64] = "-", jit[16] = "-", in[16] = "-";
 
@@ -89,14 +140,77 @@ static void text_peer(FILE *f, const struct agent_peer *p, const struct agent_pe
 	}
 	if (s->have_oneway)
 		snprintf(in, sizeof in, "%.3f", s->ow.avg);
-	fprintf(f, "%-28s %8llu %6llu %5llu %5llu  %-31s %9s %9s %9llu %8.1f s ago\n",
-	        pk_addr_host(&p->addr, host, sizeof host),
-	        (unsigned long long)s->c.answered, (unsigned long long)s->c.lost,
-	        (unsigned long long)s->c.late, (unsigned long long)s->c.dups, lat, jit, in,
-	        (unsigned long long)s->c.in_lost, s->last_seen_ago_s);
+	pk_out_line(f, o->cfg->stamp, "%-28s %8llu %6llu %5llu %5llu  %-31s %9s %9s %9llu %8.1f s ago",
+	            pk_addr_host(&p->addr, host, sizeof host),
+	            (unsigned long long)s->c.answered, (unsigned long long)s->c.lost,
+	            (unsigned long long)s->c.late, (unsigned long long)s->c.dups, lat, jit, in,
+	            (unsigned long long)s->c.in_lost, s->last_seen_ago_s);
 }
 
-static void text_report(const struct agent_result *r, FILE *f, int64_t now_ns, int final)
+/* what: "final report ", "interim report " or "" */
+static void text_report(const struct agent_out *o, const struct agent_result *r, FILE *f,
+                        int64_t now_ns, const char *what)
+{
+	const struct agent_table *t = r->tab;
+	struct agent_interval in;
+	int st = o->cfg->stamp;
+	char when[40];
+	size_t i;
+
+	agent_table_interval(t, &in);
+	if (!r->cfg->quiet)
+		pk_out_line(f, st, "--- %s%s: %llu probes sent, %zu peer%s ---", what,
+		            pk_wall_iso(pk_wall_ns(), when, sizeof when),
+		            (unsigned long long)in.sent, t->n, t->n == 1 ? "" : "s");
+	if (in.have_latency)
+		pk_out_line(f, st, "Average latency: %.3f ms", in.avg_latency_ms);
+	else
+		pk_out_line(f, st, "All packets are lost");
+	pk_out_line(f, st, "Number of lost probes: %llu", (unsigned long long)in.lost);
+	if (r->cfg->quiet || t->n == 0)
+		return;
+	pk_out_line(f, st, "%-28s %8s %6s %5s %5s  %-31s %9s %9s %9s %14s", "peer", "answered", "lost",
+	            "late", "dup", "RTT/2 min/avg/max/p99 ms", "jitter ms", "from ms", "from lost",
+	            "last seen");
+	for (i = 0; i < t->n; i++) {
+		struct agent_peer_stats s;
+		agent_peer_stats(t->peers[i], now_ns, &s);
+		text_peer(o, f, t->peers[i], &s);
+	}
+}
+
+static void csv_row(FILE *f, uint64_t seq, const char *when, const struct agent_interval *in,
+                    const struct agent_peer *p, const struct agent_peer_stats *s)
+{
+	char host[64] = "";
+
+	pk_csv_uint(f, seq, 0);
+	pk_csv_str(f, when, 0);
+	pk_csv_uint(f, in->sent, 0);
+	pk_csv_uint(f, in->lost, 0);
+	pk_csv_num(f, in->avg_latency_ms, in->have_latency, 0);
+	if (p == NULL) {            /* a report with no peer: its figures alone */
+		for (size_t i = 5; i < sizeof csv_cols / sizeof csv_cols[0]; i++)
+			pk_csv_str(f, "", i + 1 == sizeof csv_cols / sizeof csv_cols[0]);
+		return;
+	}
+	pk_csv_str(f, pk_addr_host(&p->addr, host, sizeof host), 0);
+	pk_csv_uint(f, s->c.answered, 0);
+	pk_csv_uint(f, s->c.lost, 0);
+	pk_csv_uint(f, s->c.late, 0);
+	pk_csv_uint(f, s->c.dups, 0);
+	pk_csv_num(f, s->min_ms, s->have_latency, 0);
+	pk_csv_num(f, s->avg_ms, s->have_latency, 0);
+	pk_csv_num(f, s->max_ms, s->have_latency, 0);
+	pk_csv_num(f, s->p99_ms, s->have_latency, 0);
+	pk_csv_num(f, s->jitter_ms, s->have_latency, 0);
+	pk_csv_num(f, s->ow.avg, s->have_oneway, 0);
+	pk_csv_uint(f, s->c.in_lost, 0);
+	pk_csv_num(f, s->last_seen_ago_s, 1, 1);
+}
+
+static void csv_report(const struct agent_out *o, const struct agent_result *r, uint64_t seq,
+                       int64_t wall_ns, int64_t now_ns)
 {
 	const struct agent_table *t = r->tab;
 	struct agent_interval in;
@@ -104,25 +218,15 @@ static void text_report(const struct agent_result *r, FILE *f, int64_t now_ns, i
 	size_t i;
 
 	agent_table_interval(t, &in);
-	if (!r->cfg->quiet)
-		fprintf(f, "--- %s%s: %llu probes sent, %zu peer%s ---\n",
-		        final ? "final report " : "", pk_wall_iso(pk_wall_ns(), when, sizeof when),
-		        (unsigned long long)in.sent, t->n, t->n == 1 ? "" : "s");
-	if (in.have_latency)
-		fprintf(f, "Average latency: %.3f ms\n", in.avg_latency_ms);
-	else
-		fprintf(f, "All packets are lost\n");
-	fprintf(f, "Number of lost probes: %llu\n", (unsigned long long)in.lost);
-	if (r->cfg->quiet || t->n == 0)
-		return;
-	fprintf(f, "%-28s %8s %6s %5s %5s  %-31s %9s %9s %9s %14s\n", "peer", "answered", "lost",
-	        "late", "dup", "RTT/2 min/avg/max/p99 ms", "jitter ms", "from ms", "from lost",
-	        "last seen");
+	pk_wall_iso(wall_ns, when, sizeof when);
+	if (t->n == 0)
+		csv_row(o->f, seq, when, &in, NULL, NULL);
 	for (i = 0; i < t->n; i++) {
 		struct agent_peer_stats s;
 		agent_peer_stats(t->peers[i], now_ns, &s);
-		text_peer(f, t->peers[i], &s);
+		csv_row(o->f, seq, when, &in, t->peers[i], &s);
 	}
+	(void)pk_out_flush(o->f);
 }
 
 static void json_latency(cJSON *o, const char *name, double min, double avg, double max,
@@ -185,18 +289,18 @@ static void json_counters(cJSON *o, const struct agent_result *r)
 	cJSON_AddNumberToObject(o, "rx_clock_fallbacks", (double)c->rx_user);
 }
 
-static void json_report(const struct agent_result *r, FILE *f, int64_t now_ns, int final)
+/* A report as a sample: {"seq": report number (1, 2, ...), "time", ...}. */
+static cJSON *json_report(const struct agent_result *r, uint64_t seq, int64_t wall_ns,
+                          int64_t now_ns, int final)
 {
 	const struct agent_table *t = r->tab;
 	struct agent_interval in;
-	cJSON *o = cJSON_CreateObject(), *peers, *tot;
-	char when[40];
+	cJSON *o = pk_json_sample(seq, wall_ns), *peers, *tot;
 	size_t i;
 
+	if (o == NULL)
+		return NULL;
 	agent_table_interval(t, &in);
-	cJSON_AddStringToObject(o, "tool", "vxlan-agent");
-	cJSON_AddStringToObject(o, "version", PK_VERSION);
-	cJSON_AddStringToObject(o, "time", pk_wall_iso(pk_wall_ns(), when, sizeof when));
 	cJSON_AddNumberToObject(o, "interval_s", pk_ns_to_s(now_ns - r->interval_start_ns));
 	cJSON_AddBoolToObject(o, "final", final);
 	cJSON_AddNumberToObject(o, "sent", (double)in.sent);
@@ -213,15 +317,124 @@ static void json_report(const struct agent_result *r, FILE *f, int64_t now_ns, i
 	cJSON_AddNumberToObject(tot, "sent", (double)t->all.sent);
 	cJSON_AddNumberToObject(tot, "lost", (double)t->lost);
 	json_counters(tot, r);
-	pk_json_print(f, o, 1);
-	cJSON_Delete(o);
+	return o;
 }
 
-void agent_report_interval(const struct agent_result *r, FILE *f, int64_t now_ns, int final)
+void agent_report_interval(struct agent_out *o, const struct agent_result *r, int64_t now_ns,
+                           int final)
 {
-	if (r->cfg->json)
-		json_report(r, f, now_ns, final);
-	else
-		text_report(r, f, now_ns, final);
-	fflush(f);
+	int64_t wall = pk_wall_ns();
+	struct agent_interval in;
+	uint64_t seq = ++o->nreports;
+	cJSON *rep;
+
+	agent_table_interval(r->tab, &in);
+	if (in.have_latency) {
+		o->lat_sum_ms += in.avg_latency_ms * (double)in.replies;
+		o->lat_n += in.replies;
+	}
+	switch (o->cfg->output) {
+	case AGENT_OUT_TEXT:
+		text_report(o, r, o->f, now_ns, final ? "final report " : "");
+		break;
+	case AGENT_OUT_CSV:
+		csv_report(o, r, seq, wall, now_ns);
+		break;
+	case AGENT_OUT_JSON:
+	case AGENT_OUT_STREAM:
+		rep = json_report(r, seq, wall, now_ns, final);
+		if (rep == NULL)
+			break;
+		if (o->cfg->output == AGENT_OUT_STREAM)
+			(void)pk_json_stream_event(o->f, "report", rep);
+		if (o->samples != NULL)
+			cJSON_AddItemToArray(o->samples, rep);
+		else
+			cJSON_Delete(rep);
+		break;
+	}
+}
+
+void agent_report_peer(struct agent_out *o, const char *event, const struct pk_addr *peer)
+{
+	cJSON *e;
+	char host[64];
+
+	if (!json_out(o) || o->events == NULL || (e = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddStringToObject(e, "event", event);
+	pk_json_time(e, "time", pk_wall_ns());
+	cJSON_AddStringToObject(e, "peer", pk_addr_host(peer, host, sizeof host));
+	if (o->cfg->output == AGENT_OUT_STREAM) {
+		/* the record's data: the event without its name */
+		cJSON *d = cJSON_Duplicate(e, 1);
+		if (d != NULL) {
+			cJSON_DeleteItemFromObject(d, "event");
+			(void)pk_json_stream_event(o->f, event, d);
+			cJSON_Delete(d);
+		}
+	}
+	cJSON_AddItemToArray(o->events, e);
+}
+
+void agent_report_interim(struct agent_out *o, const struct agent_result *r, int64_t now_ns)
+{
+	text_report(o, r, stderr, now_ns, "interim report ");
+	if (o->cfg->output == AGENT_OUT_STREAM) {
+		cJSON *rep = json_report(r, o->nreports + 1, pk_wall_ns(), now_ns, 0);
+		if (rep != NULL)
+			(void)pk_json_stream_event(o->f, "interim", rep);
+		cJSON_Delete(rep);
+	}
+}
+
+static cJSON *json_summary(const struct agent_out *o, const struct agent_result *r)
+{
+	const struct agent_table *t = r->tab;
+	cJSON *s = cJSON_CreateObject();
+
+	if (s == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(s, "reports", (double)o->nreports);
+	cJSON_AddNumberToObject(s, "sent", (double)t->all.sent);
+	cJSON_AddNumberToObject(s, "replies", (double)t->replies);
+	cJSON_AddNumberToObject(s, "lost", (double)t->lost);
+	pk_json_num(s, "avg_latency_ms", o->lat_n ? o->lat_sum_ms / (double)o->lat_n : 0,
+	            o->lat_n > 0);
+	cJSON_AddNumberToObject(s, "peers", (double)t->n);
+	cJSON_AddNumberToObject(s, "peers_found", (double)t->found);
+	json_counters(s, r);
+	return s;
+}
+
+void agent_report_end(struct agent_out *o, const struct agent_result *r, const char *error)
+{
+	cJSON *s;
+
+	if (o->ended)
+		goto out;
+	o->ended = 1;
+	if (o->doc == NULL && error != NULL && json_out(o)) {
+		/* a failure before the start: the envelope alone, with the error */
+		o->doc = pk_json_envelope("vxlan-agent", NULL, NULL, NULL, o->start_wall_ns);
+		if (o->doc != NULL && o->cfg->output == AGENT_OUT_STREAM)
+			(void)pk_json_stream_event(o->f, "start", o->doc);
+	}
+	if (o->doc == NULL)
+		goto out;
+	s = r != NULL && r->tab != NULL ? json_summary(o, r) : cJSON_CreateObject();
+	if (s != NULL)
+		cJSON_AddItemToObject(o->doc, "summary", s);
+	if (error != NULL)
+		cJSON_AddStringToObject(o->doc, "error", error);
+	if (o->cfg->output == AGENT_OUT_STREAM) {
+		(void)pk_json_stream_event(o->f, "end", o->doc);
+	} else {
+		(void)pk_json_print(o->f, o->doc, 0);
+		(void)pk_out_flush(o->f);
+	}
+out:
+	cJSON_Delete(o->doc);
+	o->doc = NULL;
+	o->samples = o->events = NULL;
 }

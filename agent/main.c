@@ -7,51 +7,63 @@
 
 #include "agent.h"
 #include "pk_cli.h"
+#include "pk_sockopt.h"
 
 static const char usage_text[] =
-	"usage: vxlan-agent [-4|-6] [--group ADDR] [-p|--port N] [-i|--interval DUR]\n"
-	"                   [-W|--timeout DUR] [-r|--report DUR] [-I|--iface IF]\n"
-	"                   [--peer-timeout DUR] [--max-peers N] [--ttl N] [--echo-rate N]\n"
-	"                   [-J|--json] [--prom-file PATH] [--metrics-port N]\n"
-	"                   [--metrics-addr ADDR] [--metrics-conns N]\n"
-	"                   [--metrics-timeout DUR] [-c|--count N] [--seq-probes]\n"
-	"                   [--trace FILE] [-q] [OWN_ADDR]\n"
+	"usage: vxlan-agent [-4|-6] [--group ADDR] [-p PORT] [-i DUR] [-W DUR] [-r DUR]\n"
+	"                   [-I IFACE|ADDR] [-t TTL] [-Q TOS] [--peer-timeout DUR]\n"
+	"                   [--max-peers N] [--echo-rate N] [-D] [-J|--json-stream|--csv]\n"
+	"                   [--prom-file PATH] [--metrics-port N] [--metrics-addr ADDR]\n"
+	"                   [--metrics-conns N] [--metrics-timeout DUR] [-c N]\n"
+	"                   [--seq-probes] [--trace FILE] [-q] [OWN_ADDR]\n"
 	"\n"
 	"Joins the multicast group, echoes the probes of other agents and sends its\n"
 	"own; every report period prints the average one-way latency (RTT/2), the\n"
 	"probes lost, and a line per peer.\n"
 	"\n"
-	"  -4, -6              IPv4 (default) or IPv6\n"
-	"  --group ADDR        multicast group (239.255.255.250; ff0e::10 with -6)\n"
-	"  -p, --port N        group port (1910)\n"
-	"  -i, --interval DUR  time between probes (0.5s)\n"
-	"  -W, --timeout DUR   a probe with no reply after this is lost (2s)\n"
-	"  -r, --report DUR    report period (10s)\n"
-	"  -I, --iface IF      interface for the group (default: the routing table's)\n"
-	"  --peer-timeout DUR  forget a peer silent for this long (30s)\n"
-	"  --max-peers N       peers tracked at most (256)\n"
-	"  --ttl N             multicast TTL / hop limit (1; 2 with -6)\n"
-	"  --echo-rate N       probes echoed per second per source at most (1000)\n"
-	"  -J, --json          one JSON object per line per report\n"
-	"  --prom-file PATH    rewrite PATH (atomically) with Prometheus metrics each report\n"
-	"  --metrics-port N    serve Prometheus metrics on HTTP /metrics (0: any port)\n"
-	"  --metrics-addr ADDR address of the metrics endpoint (0.0.0.0)\n"
-	"  --metrics-conns N   connections to the metrics endpoint at once (16; one\n"
-	"                      more is closed at once with a 503)\n"
-	"  --metrics-timeout DUR  deadline of a whole request to the endpoint, from\n"
-	"                      connect to the answer written (10s)\n"
-	"  -c, --count N       stop after N reports\n"
-	"  --seq-probes        number probes 1, 2, 3... as the original agent does (no\n"
-	"                      one-way figures at the peers); default: stamped probes\n"
-	"                      (send time + seq)\n"
-	"  --trace FILE        diagnostic: a line per probe, reply, echo, kernel stamp\n"
-	"  -q, --quiet         print only the average latency and lost lines\n"
-	"  -h, --help          this text;  -V, --version  the version\n"
-	"  OWN_ADDR            this agent's address: replies from it are ignored and\n"
-	"                      echoes are sent from it (default: all local addresses)\n";
+	"  -4, -6                 IPv4 (default) or IPv6\n"
+	"      --group ADDR       multicast group (239.255.255.250; ff0e::10 with -6)\n"
+	"  -p, --port PORT        group port (1910)\n"
+	"  -i, --interval DUR     time between probes (0.5s)\n"
+	"  -W, --timeout DUR      a probe with no reply after this is lost (2s)\n"
+	"  -r, --report DUR       report period (10s)\n"
+	"  -I, --interface IFACE|ADDR  an interface: the group's (default: the routing\n"
+	"                         table's); an address: the source of the probes\n"
+	"                         (--iface is an alias)\n"
+	"  -t, --ttl TTL          multicast TTL / hop limit of probes and TTL of\n"
+	"                         echoes, 1..255 (probes: 1; 2 with -6)\n"
+	"  -Q, --tos TOS          ToS byte of probes and echoes: 0..255, 0xNN, or a\n"
+	"                         DSCP name (ef, af11..af43, cs0..cs7, le, va)\n"
+	"      --peer-timeout DUR forget a peer silent for this long (30s)\n"
+	"      --max-peers N      peers tracked at most (256)\n"
+	"      --echo-rate N      probes echoed per second per source at most (1000)\n"
+	"  -D, --timestamps       [unix time] before each line of a text report\n"
+	"  -J, --json             one JSON document at the end (-c reached, SIGINT,\n"
+	"                         SIGTERM): the reports as its samples\n"
+	"      --json-stream      JSON Lines as it happens: start, report, peer_seen,\n"
+	"                         peer_lost, end (the -J document)\n"
+	"      --csv              CSV: a row per peer per report\n"
+	"      --prom-file PATH   rewrite PATH (atomically) with Prometheus metrics each report\n"
+	"      --metrics-port N   serve Prometheus metrics on HTTP /metrics (0: any port)\n"
+	"      --metrics-addr ADDR  address of the metrics endpoint (0.0.0.0)\n"
+	"      --metrics-conns N  connections to the metrics endpoint at once (16; one\n"
+	"                         more is closed at once with a 503)\n"
+	"      --metrics-timeout DUR  deadline of a whole request to the endpoint, from\n"
+	"                         connect to the answer written (10s)\n"
+	"  -c, --count N          stop after N reports\n"
+	"      --seq-probes       number probes 1, 2, 3... as the original agent does (no\n"
+	"                         one-way figures at the peers); default: stamped probes\n"
+	"                         (send time + seq)\n"
+	"      --trace FILE       diagnostic: a line per probe, reply, echo, kernel stamp\n"
+	"  -q, --quiet            print only the average latency and lost lines\n"
+	"  -h, --help             this text;  -V, --version  the version\n"
+	"  OWN_ADDR               this agent's address: replies from it are ignored and\n"
+	"                         echoes are sent from it (default: all local addresses)\n"
+	"\n"
+	"SIGQUIT prints the report so far on stderr. Output formats: docs/OUTPUT.md.\n";
 
 enum { OPT_GROUP = 256, OPT_PEER_TIMEOUT, OPT_PROM, OPT_MPORT, OPT_MADDR, OPT_MAXPEERS,
-       OPT_TTL, OPT_ECHO, OPT_SEQ, OPT_TRACE, OPT_MCONNS, OPT_MTIMEOUT };
+       OPT_ECHO, OPT_SEQ, OPT_TRACE, OPT_MCONNS, OPT_MTIMEOUT, OPT_STREAM, OPT_CSV };
 
 static const struct option longopts[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
@@ -59,12 +71,17 @@ static const struct option longopts[] = {
 	{ "interval", required_argument, NULL, 'i' },
 	{ "timeout", required_argument, NULL, 'W' },
 	{ "report", required_argument, NULL, 'r' },
+	{ "interface", required_argument, NULL, 'I' },
 	{ "iface", required_argument, NULL, 'I' },
+	{ "ttl", required_argument, NULL, 't' },
+	{ "tos", required_argument, NULL, 'Q' },
 	{ "peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT },
 	{ "max-peers", required_argument, NULL, OPT_MAXPEERS },
-	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "echo-rate", required_argument, NULL, OPT_ECHO },
+	{ "timestamps", no_argument, NULL, 'D' },
 	{ "json", no_argument, NULL, 'J' },
+	{ "json-stream", no_argument, NULL, OPT_STREAM },
+	{ "csv", no_argument, NULL, OPT_CSV },
 	{ "prom-file", required_argument, NULL, OPT_PROM },
 	{ "metrics-port", required_argument, NULL, OPT_MPORT },
 	{ "metrics-addr", required_argument, NULL, OPT_MADDR },
@@ -74,9 +91,12 @@ static const struct option longopts[] = {
 	{ "seq-probes", no_argument, NULL, OPT_SEQ },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	PK_CLI_LONGOPTS_STD,
+};
+
+/* What the command line asked for beyond struct agent_cfg. */
+struct flags {
+	int json, stream, csv;
 };
 
 static void defaults(struct agent_cfg *c)
@@ -95,9 +115,11 @@ static void defaults(struct agent_cfg *c)
 	c->max_peers = 256;
 	c->echo_rate = 1000;
 	c->ttl = -1;
+	pk_sockopt_init(&c->so);
 }
 
-static void option(struct agent_cfg *c, int ch, const char *arg)
+static void option(struct agent_cfg *c, struct flags *fl, int ch, char *const argv[],
+                   const char *arg)
 {
 	switch (ch) {
 	case '4': c->family = AF_INET; break;
@@ -107,12 +129,14 @@ static void option(struct agent_cfg *c, int ch, const char *arg)
 	case 'i': c->interval_ns = pk_cli_duration("interval", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
 	case 'W': c->timeout_ns = pk_cli_duration("timeout", arg, PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
 	case 'r': c->report_ns = pk_cli_duration("report", arg, 10 * PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
-	case 'I': c->iface = arg; break;
+	case 'I': case 't': case 'Q': pk_cli_sockopt(&c->so, ch, arg); break;
 	case OPT_PEER_TIMEOUT: c->peer_timeout_ns = pk_cli_duration("peer-timeout", arg, PK_NS_PER_MS, 86400 * PK_NS_PER_S); break;
 	case OPT_MAXPEERS: c->max_peers = pk_cli_uint("max-peers", arg, 1, 65536); break;
-	case OPT_TTL: c->ttl = (int)pk_cli_uint("ttl", arg, 0, 255); break;
 	case OPT_ECHO: c->echo_rate = (double)pk_cli_uint("echo-rate", arg, 1, 1000000); break;
-	case 'J': c->json = 1; break;
+	case 'D': c->stamp = 1; break;
+	case 'J': fl->json = 1; break;
+	case OPT_STREAM: fl->stream = 1; break;
+	case OPT_CSV: fl->csv = 1; break;
 	case OPT_PROM: c->prom_file = arg; break;
 	case OPT_MPORT: c->metrics_port = (int)pk_cli_uint("metrics-port", arg, 0, 65535); break;
 	case OPT_MADDR: c->metrics_addr = arg; break;
@@ -122,9 +146,7 @@ static void option(struct agent_cfg *c, int ch, const char *arg)
 	case 'q': c->quiet = 1; break;
 	case OPT_SEQ: c->seq_probes = 1; break;
 	case OPT_TRACE: c->trace = arg; break;
-	case 'h': fputs(usage_text, stdout); exit(0);
-	case 'V': pk_cli_version();
-	default: pk_cli_usage();
+	default: pk_cli_default(ch, argv, usage_text);
 	}
 }
 
@@ -134,7 +156,8 @@ static int pick_family(const struct agent_cfg *c)
 	if (c->family != AF_UNSPEC)
 		return c->family;
 	if ((c->own != NULL && strchr(c->own, ':') != NULL) ||
-	    (c->group != NULL && strchr(c->group, ':') != NULL))
+	    (c->group != NULL && strchr(c->group, ':') != NULL) ||
+	    (c->so.have_src && pk_addr_family(&c->so.src) == AF_INET6))
 		return AF_INET6;
 	return AF_INET;
 }
@@ -142,20 +165,24 @@ static int pick_family(const struct agent_cfg *c)
 int main(int argc, char **argv)
 {
 	struct agent_cfg cfg;
+	struct flags fl = { 0 };
 	int ch;
 
 	pk_cli_init("vxlan-agent");
-	pk_cli_set_usage(usage_text);
 	defaults(&cfg);
-	while ((ch = getopt_long(argc, argv, "46p:i:W:r:I:Jc:qhV", longopts, NULL)) != -1)
-		option(&cfg, ch, optarg);
+	while ((ch = getopt_long(argc, argv, "+:46p:i:W:r:I:t:Q:DJc:qhV", longopts, NULL)) != -1)
+		option(&cfg, &fl, ch, argv, optarg);
+	if (fl.csv && (fl.json || fl.stream))
+		pk_cli_json_csv_conflict();
+	cfg.output = fl.stream ? AGENT_OUT_STREAM : fl.json ? AGENT_OUT_JSON
+	           : fl.csv ? AGENT_OUT_CSV : AGENT_OUT_TEXT;
+	if (cfg.so.ifname[0] != '\0')
+		cfg.iface = cfg.so.ifname;
 	if (argc - optind > 1)
 		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	if (argc - optind == 1)
 		cfg.own = argv[optind];
 	cfg.family = pick_family(&cfg);
-	if (cfg.ttl < 0)
-		cfg.ttl = cfg.family == AF_INET6 ? 2 : 1;
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	cfg.ttl = cfg.so.ttl >= 0 ? cfg.so.ttl : cfg.family == AF_INET6 ? 2 : 1;
 	return agent_run(&cfg);
 }

@@ -53,11 +53,20 @@ def start(port, own, *args, nofile=None, stderr=None):
                             stdout=subprocess.PIPE, stderr=stderr or subprocess.DEVNULL,
                             text=True, bufsize=1, preexec_fn=limit)
     line = pkutil.read_line(proc, 5)
-    if line is None or "listening on" not in line:
+    stream = "--json-stream" in args
+    # --json-stream: the start record (the banner is on stderr), then the
+    # metrics endpoint's `listening` record; text: the banner lines
+    if line is None or (stream and json.loads(line)["event"] != "start") or \
+            (not stream and "listening on" not in line):
         pkutil.stop(proc)
         raise Fail("agent did not start: %r" % line)
     if "--metrics-port" in args:
         line = pkutil.read_line(proc, 5)
+        if stream:
+            rec = json.loads(line) if line else {}
+            check(rec.get("event") == "listening" and rec["data"].get("what") == "metrics",
+                  "no listening record: %r" % line)
+            return proc, rec["data"]["port"]
         check(line and line.startswith("metrics listening on"), "no metrics line: %r" % line)
         return proc, int(line.strip().rsplit(":", 1)[1])
     return proc, None
@@ -70,8 +79,9 @@ def next_report(proc, timeout=5):
         line = pkutil.read_line(proc, end - time.monotonic())
         if line is None:
             break
-        if line.startswith("{"):
-            return json.loads(line)
+        rec = json.loads(line)
+        if rec["event"] == "report":
+            return rec["data"]
     raise Fail("no report within %.0f s" % timeout)
 
 
@@ -152,7 +162,7 @@ def test_metrics_connection_cap():
     """100 idle connections: at most the cap (16) stay open, the others are
     closed at once; a scraper gets /metrics once they go."""
     port = free_port()
-    a, mport = start(port, "127.0.0.2", "-J", "-i", "200ms", "-r", "1h",
+    a, mport = start(port, "127.0.0.2", "--json-stream", "-i", "200ms", "-r", "1h",
                      "--metrics-port", "0", "--metrics-addr", "127.0.0.1")
     socks = []
     try:
@@ -181,7 +191,7 @@ def test_metrics_slowloris():
     """Clients sending one byte every 0.5 s are closed at the deadline of
     the whole request (10 s), not kept while each byte resets a timer."""
     port = free_port()
-    a, mport = start(port, "127.0.0.2", "-J", "-i", "200ms", "-r", "1h",
+    a, mport = start(port, "127.0.0.2", "--json-stream", "-i", "200ms", "-r", "1h",
                      "--metrics-port", "0", "--metrics-addr", "127.0.0.1")
     req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"X-a: b\r\n" * 100
     socks = []
@@ -224,7 +234,7 @@ def test_metrics_fd_exhaustion():
     prom = os.path.join(tmp, "agent.prom")
     b, _ = start(port, "127.0.0.3", "-q", "-i", "50ms", "-r", "1h")
     errf = open(errpath, "w")
-    a, mport = start(port, "127.0.0.2", "-J", "-i", "50ms", "-r", "500ms", "--prom-file", prom,
+    a, mport = start(port, "127.0.0.2", "--json-stream", "-i", "50ms", "-r", "500ms", "--prom-file", prom,
                      "--metrics-port", "0", "--metrics-addr", "127.0.0.1", nofile=256, stderr=errf)
     socks = []
     try:
@@ -325,7 +335,7 @@ def test_echo_source_after_port0():
         print("  skipped: a spoofed source needs a raw socket (root)")
         return
     port = free_port()
-    a, _ = start(port, "127.0.0.2", "-J", "-i", "1s", "-r", "1h")
+    a, _ = start(port, "127.0.0.2", "--json-stream", "-i", "1s", "-r", "1h")
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.9", 0))
     s.settimeout(0.5)
@@ -349,7 +359,7 @@ def test_no_echo_to_group_or_low_ports():
     """A probe from the group port (where agents echo from) or from a port
     below 1024 is not echoed; the same probe from an ordinary port is."""
     port = free_port()
-    a, _ = start(port, "127.0.0.2", "-J", "-i", "1s", "-r", "1h")
+    a, _ = start(port, "127.0.0.2", "--json-stream", "-i", "1s", "-r", "1h")
     socks = []
     try:
         for sport, want in ((port, False), (999 if ROOT else None, False), (0, True)):
@@ -373,7 +383,7 @@ def test_no_loop_with_an_echoer():
     probe from there: before, the agent and it answered each other for ever
     (at the echo rate); now the agent never echoes a group port."""
     port = free_port()
-    a, _ = start(port, "127.0.0.2", "-J", "-i", "1h", "-r", "1h")
+    a, _ = start(port, "127.0.0.2", "--json-stream", "-i", "1h", "-r", "1h")
     e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     e.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     e.bind(("127.0.0.9", port))
@@ -403,7 +413,7 @@ def test_echo_limit_per_address():
     """--echo-rate 50 (burst 100): 100 source ports of one address sending 5
     probes each get about 100 echoes, not 500."""
     port = free_port()
-    a, _ = start(port, "127.0.0.2", "-J", "-i", "1s", "-r", "1h", "--echo-rate", "50")
+    a, _ = start(port, "127.0.0.2", "--json-stream", "-i", "1s", "-r", "1h", "--echo-rate", "50")
     socks = []
     got = 0
     try:
@@ -446,7 +456,7 @@ def test_prom_file_symlink():
         with open(victim, "w") as f:
             f.write("precious\n")
         prom = os.path.join(tmp, "agent.prom")
-        a, _ = start(port, "127.0.0.2", "-J", "-i", "100ms", "-r", "300ms", "--prom-file", prom)
+        a, _ = start(port, "127.0.0.2", "--json-stream", "-i", "100ms", "-r", "300ms", "--prom-file", prom)
         try:
             os.symlink(victim, "%s.%d.tmp" % (prom, a.pid))
             next_report(a)

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """vxlan-agent on the loopback interface (no root needed): several agents on
 one host keep distinct addresses (127.0.0.2, .3, the seed's at 127.0.0.1)
-through OWN_ADDR. All multicast stays on lo (--iface lo, TTL 1)."""
+through OWN_ADDR. All multicast stays on lo (-I lo, TTL 1). The reports are
+read from --json-stream records (docs/OUTPUT.md)."""
 import json
+import select
 import os
 import re
 import shutil
@@ -18,6 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pkutil  # noqa: E402
+import schema_check  # noqa: E402
 from pkutil import Fail, check  # noqa: E402
 
 GROUP = "239.255.255.250"
@@ -39,12 +42,55 @@ def free_port():
     return port
 
 
+def read_err_line(proc, timeout):
+    """One line of proc's stderr within timeout seconds (byte by byte: what
+    follows stays in the pipe for communicate()), or None."""
+    fd = proc.stderr.fileno()
+    buf = b""
+    end = time.monotonic() + timeout
+    while not buf.endswith(b"\n"):
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        b = os.read(fd, 1)
+        if not b:
+            return None
+        buf += b
+    return buf.decode()
+
+
 def agent(port, own, *args):
-    return pkutil.start_server([agent_bin(), "-I", "lo", "-p", str(port)] + list(args) + [own])
+    """An agent on lo, started: its banner (stdout in text; stderr under -J,
+    --json-stream and --csv, where stdout holds the machine format only) or
+    its stream's start record was read. Returns (proc, None)."""
+    argv = [agent_bin(), "-I", "lo", "-p", str(port)] + list(args) + [own]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, bufsize=1)
+    if "--json-stream" in args:
+        line = pkutil.read_line(proc, 10)
+        ok = line is not None and json.loads(line)["event"] == "start"
+        if ok:      # handed back with the rest by finish() / pkutil.stop()
+            proc._pk_buf = line.encode() + getattr(proc, "_pk_buf", b"")
+    elif "-J" in args or "--csv" in args:
+        line = read_err_line(proc, 10)
+        ok = line is not None and "listening on" in line
+    else:
+        line = pkutil.read_line(proc, 10)
+        ok = line is not None and "listening on" in line
+    if not ok:
+        pkutil.stop(proc)
+        raise Fail("agent %r did not start: %r" % (argv, line))
+    return proc, None
+
+
+def records(out):
+    """The --json-stream records of an agent's stdout (every line one)."""
+    return [json.loads(l) for l in out.splitlines()]
 
 
 def reports(out):
-    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    """The reports of a --json-stream run (the data of its 'report' records)."""
+    return [r["data"] for r in records(out) if r["event"] == "report"]
 
 
 def finish(proc, timeout=20):
@@ -53,7 +99,8 @@ def finish(proc, timeout=20):
     except subprocess.TimeoutExpired:
         pkutil.stop(proc)
         raise Fail("agent did not stop after its reports")
-    return proc.returncode, out, err
+    early = getattr(proc, "_pk_buf", b"").decode(errors="replace")
+    return proc.returncode, early + out, err
 
 
 def member(port):
@@ -68,15 +115,42 @@ def member(port):
     return s
 
 
+TRY = "Try 'vxlan-agent --help' for more information.\n"
+
+
+def usage_error(args, msg):
+    """A command-line error: one line naming the program, the Try line,
+    nothing on stdout, exit 2."""
+    r = pkutil.run([agent_bin()] + args)
+    check(r.returncode == 2 and r.stdout == "" and r.stderr == "vxlan-agent: %s\n%s" % (msg, TRY),
+          "%s: exit %d, %r / %r" % (args, r.returncode, r.stdout, r.stderr))
+
+
 def test_usage():
-    r = pkutil.run([agent_bin(), "-i", "x"])
-    check(r.returncode == 2 and "interval 'x': invalid" in r.stderr, r.stderr)
+    usage_error(["-i", "x"], "interval 'x': invalid")
+    usage_error(["-x"], "unknown option '-x'")
+    usage_error(["--frob"], "unknown option '--frob'")
+    usage_error(["-p"], "option '-p' needs a value")
+    usage_error(["--quiet=1"], "option '--quiet' takes no value")
+    # "too large" is pk_sockopt's word; pk_cli_sockopt reads it before the
+    # parse sets it (argument evaluation order) and says "invalid" today
+    r = pkutil.run([agent_bin(), "-t", "300"])
+    check(r.returncode == 2 and re.fullmatch(r"vxlan-agent: TTL '300': (too large|invalid)\n" +
+                                             re.escape(TRY), r.stderr), r.stderr)
+    usage_error(["-J", "--csv"], "-J and --csv cannot be used together")
+    usage_error(["--json-stream", "--csv"], "-J and --csv cannot be used together")
+    r = pkutil.run([agent_bin(), "-Q", "bogus"])
+    check(r.returncode == 2 and r.stderr.startswith("vxlan-agent: ToS 'bogus': ") and
+          r.stderr.endswith(TRY) and r.stderr.count("\n") == 2, r.stderr)
     r = pkutil.run([agent_bin(), "--port", "0"])
     check(r.returncode == 2, "port 0 accepted")
     r = pkutil.run([agent_bin(), "a", "b"])
     check(r.returncode == 2, "two addresses accepted")
     r = pkutil.run([agent_bin(), "--help"])
     check(r.returncode == 0 and "usage: vxlan-agent" in r.stdout and "--metrics-port" in r.stdout, r.stdout)
+    for o in ("-I, --interface", "-t, --ttl", "-Q, --tos", "-D, --timestamps", "--json-stream",
+              "--csv", "-h, --help", "-V, --version"):
+        check(o in r.stdout, "%s not in --help" % o)
     for args in (["-V"], ["--version"]):
         r = pkutil.run([agent_bin()] + args)
         check(r.returncode == 0 and re.fullmatch(r"vxlan-agent \(probekit\) \S+( \(git [0-9a-f]+\))?\n", r.stdout),
@@ -85,8 +159,8 @@ def test_usage():
 
 def test_two_agents_measure_each_other():
     port = free_port()
-    a, _ = agent(port, "127.0.0.2", "-J", "-i", "50ms", "-W", "300ms", "-r", "1s", "-c", "3")
-    b, _ = agent(port, "127.0.0.3", "-J", "-i", "50ms", "-W", "300ms", "-r", "1s", "-c", "3")
+    a, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "50ms", "-W", "300ms", "-r", "1s", "-c", "3")
+    b, _ = agent(port, "127.0.0.3", "--json-stream", "-i", "50ms", "-W", "300ms", "-r", "1s", "-c", "3")
     for proc, me, other in ((a, "127.0.0.2", "127.0.0.3"), (b, "127.0.0.3", "127.0.0.2")):
         rc, out, err = finish(proc)
         docs = reports(out)
@@ -124,8 +198,8 @@ def test_stamped_and_seq_probes():
     1, 2, 3 as the seed, and its peer then has no one-way figures for it."""
     port = free_port()
     m = member(port)
-    a, _ = agent(port, "127.0.0.2", "-J", "-i", "50ms", "-r", "1s", "-c", "2")
-    b, _ = agent(port, "127.0.0.3", "-J", "-i", "50ms", "-r", "1s", "-c", "2", "--seq-probes")
+    a, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "50ms", "-r", "1s", "-c", "2")
+    b, _ = agent(port, "127.0.0.3", "--json-stream", "-i", "50ms", "-r", "1s", "-c", "2", "--seq-probes")
     seen = {}
     try:
         end = time.monotonic() + 3
@@ -161,7 +235,7 @@ def test_against_seed_agent():
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
     try:
         check(pkutil.read_line(seed, 10) is not None, "seed agent did not start")
-        ours, _ = agent(port, "127.0.0.2", "-J", "-i", "50ms", "-r", "1s", "-c", "3")
+        ours, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "50ms", "-r", "1s", "-c", "3")
         rc, out, _ = finish(ours)
         last = reports(out)[-1]
         check([p["peer"] for p in last["peers"]] == ["127.0.0.1"], last["peers"])
@@ -174,7 +248,7 @@ def test_against_seed_agent():
 
 def test_only_probes_are_echoed():
     port = free_port()
-    a, _ = agent(port, "127.0.0.2", "-J", "-i", "1s", "-r", "1h")
+    a, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "1s", "-r", "1h")
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.9", 0))
     s.settimeout(0.3)
@@ -206,7 +280,7 @@ def test_unknown_bad_and_duplicate_replies():
     one duplicate, one to a probe never sent, one not a number."""
     port = free_port()
     m = member(port)
-    a, _ = agent(port, "127.0.0.2", "-J", "-i", "200ms", "-r", "1s", "-c", "2")
+    a, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "200ms", "-r", "1s", "-c", "2")
     fake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     fake.bind(("127.0.0.9", 0))
     try:
@@ -278,7 +352,7 @@ def test_peer_expiry_and_bound():
     """--max-peers 1: a second peer is counted, not stored; a peer silent for
     --peer-timeout is forgotten (and the other can then take its place)."""
     port = free_port()
-    a, _ = agent(port, "127.0.0.2", "-J", "-i", "100ms", "-r", "400ms", "--max-peers", "1",
+    a, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "100ms", "-r", "400ms", "--max-peers", "1",
                  "--peer-timeout", "600ms")
     fakes = []
     try:
@@ -327,8 +401,269 @@ def test_interrupt_prints_summary():
     check(rc == 1, "exit %d with no peer" % rc)
 
 
+def test_bad_interface():
+    """-I with an interface that does not exist: one line, exit 2; under -J
+    the document still comes, with the error (and stdout parses)."""
+    port = free_port()
+    r = pkutil.run([agent_bin(), "-I", "nosuch0", "-p", str(port), "127.0.0.2"], timeout=10)
+    check(r.returncode == 2 and r.stderr == "vxlan-agent: -I nosuch0: no such interface\n" and
+          r.stdout == "", "exit %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    r = pkutil.run([agent_bin(), "--iface", "nosuch0", "-J", "-p", str(port), "127.0.0.2"],
+                   timeout=10)
+    check(r.returncode == 2 and r.stderr == "vxlan-agent: -I nosuch0: no such interface\n",
+          r.stderr)
+    doc = json.loads(r.stdout)
+    check(doc["error"] == "-I nosuch0: no such interface", doc)
+    errs = schema_check.check_doc(doc)
+    check(not errs, errs)
+    # an address that is not this host's, as the source of the probes
+    r = pkutil.run([agent_bin(), "-I", "192.0.2.1", "-p", str(port), "127.0.0.2"], timeout=10)
+    check(r.returncode == 2 and r.stderr == "vxlan-agent: -I 192.0.2.1: not an address of this host\n",
+          r.stderr)
+
+
+def agent_shapes(doc):
+    """The agent's own $defs on a -J document: its samples are reports, its
+    events peer events (the envelope's check leaves them open)."""
+    schema = schema_check.load_schema()
+    errs = []
+    for i, s in enumerate(doc.get("samples", [])):
+        errs += schema_check.validate(s, {"$ref": "#/$defs/vxlan_agent_report"}, schema,
+                                      "$.samples[%d]" % i)
+    for i, e in enumerate(doc.get("events", [])):
+        errs += schema_check.validate(e, {"$ref": "#/$defs/vxlan_agent_peer_event"}, schema,
+                                      "$.events[%d]" % i)
+    return errs
+
+
+def test_json_document():
+    """-J: nothing on stdout but one document at the end (the banner is on
+    stderr: `vxlan-agent -J | jq .` works), samples = the reports (seq 1..N,
+    time), events = the peers seen; valid against the schema."""
+    port = free_port()
+    b, _ = agent(port, "127.0.0.3", "-i", "50ms", "-r", "1h")
+    try:
+        a, _ = agent(port, "127.0.0.2", "-J", "-i", "50ms", "-r", "500ms", "-c", "3")
+        rc, out, err = finish(a)
+    finally:
+        pkutil.stop(b)
+    check(rc == 0, "exit %d %s" % (rc, err))
+    doc = json.loads(out)          # the whole stdout is one JSON document
+    errs = schema_check.check_doc(doc)
+    check(not errs, "schema: %s" % errs)
+    errs = agent_shapes(doc)
+    check(not errs, "schema: %s" % errs)
+    check(doc["tool"] == "vxlan-agent" and "role" not in doc and
+          doc["target"] == {"address": GROUP, "port": port}, doc)
+    check([s["seq"] for s in doc["samples"]] == [1, 2, 3], [s["seq"] for s in doc["samples"]])
+    check([p["peer"] for p in doc["samples"][-1]["peers"]] == ["127.0.0.3"], doc["samples"][-1])
+    check([(e["event"], e["peer"]) for e in doc["events"]] == [("peer_seen", "127.0.0.3")],
+          doc["events"])
+    s = doc["summary"]
+    check(s["reports"] == 3 and s["peers"] == 1 and s["peers_found"] == 1 and
+          s["sent"] == sum(x["sent"] for x in doc["samples"]) and s["replies"] > 0 and
+          s["avg_latency_ms"] is not None and s["avg_latency_ms"] > 0, s)
+
+
+def test_json_stream():
+    """--json-stream: start, peer_seen, a report record per period, end
+    (the -J document); valid against the schema; SIGTERM still ends it."""
+    port = free_port()
+    b, _ = agent(port, "127.0.0.3", "-i", "50ms", "-r", "1h")
+    try:
+        a, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "50ms", "-r", "300ms", "-c", "2")
+        rc, out, err = finish(a)
+        errs = schema_check.check_stream(out)
+        check(rc == 0 and not errs, "exit %d, schema: %s" % (rc, errs))
+        recs = records(out)
+        names = [r["event"] for r in recs]
+        check(names[0] == "start" and names[-1] == "end" and names.count("report") == 2 and
+              "peer_seen" in names and names.index("peer_seen") < names.index("report"), names)
+        end = recs[-1]["data"]
+        errs = agent_shapes(end)
+        check(not errs, "schema: %s" % errs)
+        check(end["samples"] == [r["data"] for r in recs if r["event"] == "report"],
+              "end's samples are not the report records")
+        # stopped by SIGTERM: the final report, then end
+        a, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "50ms", "-r", "1h")
+        time.sleep(0.3)
+        rc, out, _ = pkutil.stop(a)
+    finally:
+        pkutil.stop(b)
+    errs = schema_check.check_stream(out)
+    check(rc == 0 and not errs, "exit %d, schema: %s" % (rc, errs))
+    recs = records(out)
+    check(recs[-2]["event"] == "report" and recs[-2]["data"]["final"] is True and
+          recs[-1]["event"] == "end", [r["event"] for r in recs])
+
+
+def test_peer_lost_event():
+    """A peer silent for --peer-timeout: a peer_lost record."""
+    port = free_port()
+    a, _ = agent(port, "127.0.0.2", "--json-stream", "-i", "100ms", "-r", "200ms",
+                 "--peer-timeout", "300ms")
+    f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    f.bind(("127.0.0.9", 0))
+    f.settimeout(1)
+    try:
+        for n in range(1, 4):
+            f.sendto(str(n).encode(), ("127.0.0.1", port))
+            f.recvfrom(100)
+        time.sleep(1.0)                      # silent: forgotten at a report
+    finally:
+        f.close()
+    rc, out, _ = pkutil.stop(a)
+    recs = records(out)
+    ev = [(r["event"], r["data"].get("peer")) for r in recs if r["event"].startswith("peer_")]
+    check(ev == [("peer_seen", "127.0.0.9"), ("peer_lost", "127.0.0.9")], ev)
+    check([(e["event"], e["peer"]) for e in recs[-1]["data"]["events"]] == ev, recs[-1])
+
+
+def test_csv_and_timestamps():
+    """--csv: a header, then a row per peer per report (a report without
+    peers: one row, peer empty); -D: [unix time] before each text line."""
+    import csv
+    import io
+    port = free_port()
+    b, _ = agent(port, "127.0.0.3", "-i", "50ms", "-r", "1h")
+    try:
+        a, _ = agent(port, "127.0.0.2", "--csv", "-i", "50ms", "-r", "300ms", "-c", "2")
+        rc, out, err = finish(a)
+        t, _ = agent(port, "127.0.0.2", "-D", "-i", "50ms", "-r", "300ms", "-c", "1")
+        trc, tout, _ = finish(t)
+    finally:
+        pkutil.stop(b)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    check(rc == 0 and [r["seq"] for r in rows] == ["1", "2"] and
+          all(r["peer"] == "127.0.0.3" for r in rows), out)
+    check(out.splitlines()[0].startswith("seq,time,sent,lost,avg_latency_ms,peer,"), out)
+    check(int(rows[-1]["answered"]) > 0 and float(rows[-1]["latency_avg_ms"]) > 0, rows[-1])
+    lines = tout.splitlines()
+    # (the banner, unstamped, was read by agent())
+    check(trc == 0 and lines and all(re.match(r"\[\d{10}\.\d{6}\] ", l) for l in lines) and
+          any("Average latency" in l for l in lines), tout)
+    a, _ = agent(port, "127.0.0.2", "--csv", "-i", "50ms", "-r", "200ms", "-c", "1")
+    rc, out, _ = finish(a)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    check(len(rows) == 1 and rows[0]["peer"] == "" and rows[0]["seq"] == "1", out)
+
+
+# Linux's numbers (<linux/in.h>), where Python's socket module lacks them
+IP_TOS = getattr(socket, "IP_TOS", 1)
+IP_TTL = getattr(socket, "IP_TTL", 2)
+IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)
+IP_RECVTOS = getattr(socket, "IP_RECVTOS", 13)
+
+
+def recv_ttl_tos(port, sender, want):
+    """The TTL and ToS of the first `want` datagrams from `sender` to the
+    group on lo (IP_RECVTTL / IP_RECVTOS), as [(ttl, tos)]."""
+    m = member(port)
+    m.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+    m.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
+    got = []
+    try:
+        for _ in range(50):
+            if len(got) >= want:
+                break
+            data, anc, _, src = m.recvmsg(64, socket.CMSG_SPACE(4) * 2)
+            if src[0] != sender:
+                continue
+            ttl = tos = None
+            for level, typ, cdata in anc:
+                if level == socket.IPPROTO_IP and typ == IP_TTL:
+                    ttl = struct.unpack("i", cdata[:4])[0]
+                elif level == socket.IPPROTO_IP and typ == IP_TOS:
+                    tos = cdata[0]
+            got.append((ttl, tos))
+    finally:
+        m.close()
+    return got
+
+
+def test_ttl_and_tos_on_the_wire():
+    """-t and -Q on the probes as received (the group member's IP_RECVTTL
+    and IP_RECVTOS), against a run without them: TTL 1 and ToS 0."""
+    port = free_port()
+    runs = {}
+    for opts in ((), ("-t", "7", "-Q", "ef"), ("--ttl", "200", "--tos", "0x28")):
+        m_port = free_port() if opts else port
+        a, _ = agent(m_port, "127.0.0.2", "-i", "50ms", "-r", "1h", *opts)
+        try:
+            runs[opts] = recv_ttl_tos(m_port, "127.0.0.2", 3)
+        finally:
+            pkutil.stop(a)
+    check(runs[()] and all(x == (1, 0) for x in runs[()]), "defaults: %s" % runs[()])
+    check(runs[("-t", "7", "-Q", "ef")] and all(x == (7, 0xb8) for x in runs[("-t", "7", "-Q", "ef")]),
+          runs)
+    check(runs[("--ttl", "200", "--tos", "0x28")] and
+          all(x == (200, 0x28) for x in runs[("--ttl", "200", "--tos", "0x28")]), runs)
+
+
+def test_interface_address_is_the_source():
+    """-I ADDR: the probes leave from that address (the other agent sees
+    them from it), the interface being the one that has it."""
+    port = free_port()
+    m = member(port)
+    a = subprocess.Popen([agent_bin(), "-I", "127.0.0.5", "-p", str(port), "-i", "50ms", "-r", "1h"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        srcs = set()
+        for _ in range(5):
+            _, src = m.recvfrom(64)
+            srcs.add(src[0])
+    finally:
+        m.close()
+        pkutil.stop(a)
+    check(srcs == {"127.0.0.5"}, "probes from %s" % srcs)
+
+
+def test_head_closes_the_pipe():
+    """`vxlan-agent -r 100ms ... | head -1`: one line, then the agent dies of
+    SIGPIPE (141 in the shell) at its next report, without waiting for -c."""
+    port = free_port()
+    sh = ("%s -I lo -p %d -i 50ms -r 100ms -c 1000 127.0.0.2 | head -1; "
+          "echo \"rc=${PIPESTATUS[0]}\"" % (agent_bin(), port))
+    t0 = time.monotonic()
+    r = subprocess.run(["bash", "-c", sh], capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - t0
+    lines = r.stdout.splitlines()
+    check(len(lines) == 2 and "listening on" in lines[0] and lines[1] == "rc=141",
+          "%r %r" % (r.stdout, r.stderr))
+    # promptly: far less than the 100 s its -c 1000 would run
+    check(took < 50, "took %.1f s" % took)
+    check(r.stderr == "", r.stderr)
+
+
+def test_sigquit_prints_the_report_so_far():
+    """SIGQUIT: the interim report on stderr, the run goes on (its reports
+    continue on stdout, and it still exits normally on SIGTERM)."""
+    port = free_port()
+    b, _ = agent(port, "127.0.0.3", "-i", "50ms", "-r", "1h")
+    try:
+        a, _ = agent(port, "127.0.0.2", "-i", "50ms", "-r", "1h")
+        time.sleep(0.5)
+        a.send_signal(signal.SIGQUIT)
+        time.sleep(0.3)
+        check(a.poll() is None, "the agent died of SIGQUIT")
+        a.send_signal(signal.SIGQUIT)
+        time.sleep(0.3)
+        check(a.poll() is None, "the agent died of the second SIGQUIT")
+        rc, out, err = pkutil.stop(a)
+    finally:
+        pkutil.stop(b)
+    check(rc == 0, "exit %d" % rc)
+    check(err.count("--- interim report ") == 2 and "Average latency" in err and
+          "127.0.0.3" in err, "stderr: %r" % err)
+    check("interim" not in out and "final report" in out, out)
+
+
 if __name__ == "__main__":
     pkutil.main([test_usage, test_two_agents_measure_each_other, test_stamped_and_seq_probes,
                  test_against_seed_agent,
                  test_only_probes_are_echoed, test_unknown_bad_and_duplicate_replies,
-                 test_metrics_http_and_file, test_peer_expiry_and_bound, test_interrupt_prints_summary])
+                 test_metrics_http_and_file, test_peer_expiry_and_bound, test_interrupt_prints_summary,
+                 test_bad_interface, test_json_document, test_json_stream, test_peer_lost_event,
+                 test_csv_and_timestamps, test_ttl_and_tos_on_the_wire,
+                 test_interface_address_is_the_source, test_head_closes_the_pipe,
+                 test_sigquit_prints_the_report_so_far])
