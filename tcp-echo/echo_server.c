@@ -164,6 +164,7 @@ static int srv_open(struct echo_srv *s)
 		return -1;
 	}
 	s->start_wall_ns = pk_wall_ns();
+	echo_report_stream_start(&s->hub.rep, "server", NULL, a, s->start_wall_ns);
 	echo_report_listening(&s->hub.rep, a, cfg->plain);
 	return 0;
 }

@@ -10,6 +10,7 @@ import json
 import os
 import select
 import socket
+import subprocess
 import sys
 import time
 
@@ -424,19 +425,62 @@ def test_address_families():
                 pass
 
 
+def start_stderr_banner(args, timeout=10.0):
+    """Starts args (a server under -J or --json-stream: its banner is on
+    stderr), returns (proc, port) from the banner."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fd, buf, end = proc.stderr.fileno(), b"", time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        if not r:
+            break
+        b = os.read(fd, 4096)
+        if not b:
+            break
+        buf += b
+        m = pkutil.LISTEN_RE.search(buf.decode(errors="replace"))
+        if m:
+            return proc, int(m.group(2))
+    proc.kill()
+    proc.communicate()
+    raise Fail("server %r: no banner on stderr: %r" % (args, buf[:300]))
+
+
 def test_server_log_json():
-    with Server("-J") as srv:
-        exchange("127.0.0.1", srv.port, b"s TTPUT 2 2 0.001\nm ab 1\nm ab 2\nt\n")
-        exchange("127.0.0.1", srv.port, b"s RTT 2 2 0\nm a 1\n")
-    events = [json.loads(l) for l in srv.log.splitlines() if l.startswith("{")]
-    setup = [e for e in events if e["event"] == "setup"]
-    sess = [e for e in events if e["event"] == "session"]
-    check(len(setup) == 2 and setup[0]["type"] == "TTPUT" and setup[0]["msg_size"] == 2
+    """--json-stream: listening, setup, session records as they happen, end
+    with the -J document (the totals and the same events)."""
+    import schema_check
+    proc, port = start_stderr_banner([echo(), "server", "-p", "0", "-b", "127.0.0.1",
+                                      "--json-stream"])
+    exchange("127.0.0.1", port, b"s TTPUT 2 2 0.001\nm ab 1\nm ab 2\nt\n")
+    exchange("127.0.0.1", port, b"s RTT 2 2 0\nm a 1\n")
+    rc, out, err = pkutil.stop(proc)
+    check(rc == 0, "server rc %r %s" % (rc, err))
+    check(schema_check.check_stream(out) == [], "stream: %r" % schema_check.check_stream(out))
+    recs = [json.loads(l) for l in out.splitlines()]
+    check(all(l.startswith("{") for l in out.splitlines()), "stdout is records only")
+    names = [r["event"] for r in recs]
+    check(names[:2] == ["start", "listening"] and names[-1] == "end", "order %r" % names)
+    check(recs[1]["data"]["port"] == port and recs[1]["data"]["address"] == "127.0.0.1",
+          "listening %r" % recs[1])
+    setup = [r["data"] for r in recs if r["event"] == "setup"]
+    sess = [r["data"] for r in recs if r["event"] == "session"]
+    check(len(setup) == 2 and setup[0]["type"] == "TTPUT" and setup[0]["size_bytes"] == 2
           and setup[0]["probes"] == 2 and setup[0]["server_delay_s"] == 0.001, "setup %r" % setup)
     check(sess[0]["end"] == "terminated" and sess[0]["probes_echoed"] == 2, "session %r" % sess[0])
     check(sess[1]["end"] == "invalid measurement" and sess[1]["probes_echoed"] == 0, "bad %r" % sess[1])
-    stats = [e for e in events if e["event"] == "stats"][0]
-    check(stats["probes_echoed"] == 2 and stats["accepted"] == 2, "stats %r" % stats)
+    doc = recs[-1]["data"]
+    check(doc["role"] == "server" and doc["summary"]["probes_echoed"] == 2 and
+          doc["summary"]["accepted"] == 2, "end %r" % doc["summary"])
+    # -J: the banner on stderr (start_stderr_banner found it there), nothing
+    # on stdout until it stops, then one document (`-J | jq .` parses)
+    proc, port = start_stderr_banner([echo(), "server", "-p", "0", "-b", "127.0.0.1", "-J"])
+    exchange("127.0.0.1", port, b"s RTT 3 1 0\nm abc 1\nt\n")
+    rc, out, err = pkutil.stop(proc)
+    doc = json.loads(out)        # the whole stdout is the document
+    check(rc == 0 and schema_check.check_doc(doc) == [], "-J doc %r" % schema_check.check_doc(doc))
+    check([e["event"] for e in doc["events"]] == ["setup", "session"] and
+          doc["summary"]["probes_echoed"] == 1 and doc["target"]["port"] == port, "-J %r" % doc)
 
 
 def test_plain_mode():

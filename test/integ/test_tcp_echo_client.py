@@ -39,7 +39,7 @@ def test_client_session_output():
         r, doc = pkutil.run_json([echo(), "client", "-p", str(srv.port), "-m", "ttput", "-n", "6",
                                   "-J", "::1"])
         sm = doc["summary"]
-        check(doc["tool"] == "tcp-echo" and sm["mode"] == "ttput" and sm["msg_size"] == 2048,
+        check(doc["tool"] == "tcp-echo" and sm["mode"] == "ttput" and sm["size_bytes"] == 2048,
               "ttput default size: %r" % sm)
         check(len(doc["samples"]) == 6 and sm["received"] == 6, "samples")
         rtts = [x["rtt_ms"] for x in doc["samples"]]
@@ -131,17 +131,17 @@ def test_sweep_adds_up():
         csvf = os.path.join(TMP, "sweep.csv")
         r, doc = pkutil.run_json([echo(), "client", "-p", str(srv.port), "--sweep",
                                   "--sizes", "1,100,1000", "--delays", "0,20ms", "--repeat", "2",
-                                  "-n", "3", "--csv", csvf, "-J", "127.0.0.1"])
+                                  "-n", "3", "--csv-file", csvf, "-J", "127.0.0.1"])
         check(r.returncode == 0, r.stderr)
         pts = doc["summary"]["points"]
         check(len(pts) == 6, "6 points")
-        check([(p["server_delay_s"], p["msg_size"]) for p in pts] ==
+        check([(p["server_delay_s"], p["size_bytes"]) for p in pts] ==
               [(d, s) for d in (0, 0.02) for s in (1, 100, 1000)], "grid order")
         smp = doc["samples"]
         check(len(smp) == 36, "36 samples, got %d" % len(smp))
         for p in pts:
             mine = [x["rtt_ms"] for x in smp if x["server_delay_s"] == p["server_delay_s"]
-                    and x["msg_size"] == p["msg_size"]]
+                    and x["size_bytes"] == p["size_bytes"]]
             check(p["sessions"] == 2 and p["probes"] == 6 and len(mine) == 6, "counts %r" % p)
             check(abs(sum(mine) / 6 - p["rtt_ms"]["avg"]) < 1e-6, "mean of point")
             check(abs(min(mine) - p["rtt_ms"]["min"]) < 1e-9, "min of point")

@@ -64,14 +64,14 @@ def check_agrees(doc, rows, mode, npts):
     check(len(pts) == npts and len(rows[mode]) == npts,
           "%s: %d points, %d rows, want %d" % (mode, len(pts), len(rows[mode]), npts))
     for row, p in zip(rows[mode], pts):
-        check(set(("server_delay_s", "msg_size", "probes", "rtt_avg_ms",
+        check(set(("server_delay_s", "size_bytes", "probes", "rtt_avg_ms",
                    "throughput_avg_mbps")) <= set(row), "csv columns %r" % list(row))
-        check(int(row["msg_size"]) == p["msg_size"] and int(row["probes"]) == p["probes"],
+        check(int(row["size_bytes"]) == p["size_bytes"] and int(row["probes"]) == p["probes"],
               "csv row %r vs %r" % (row, p))
         check(abs(float(row["rtt_avg_ms"]) - p["rtt_ms"]["avg"]) <= 1e-5 * p["rtt_ms"]["avg"] + 1e-6,
               "csv mean %r vs %r" % (row, p))
         mine = [s["rtt_ms"] for s in doc["samples"] if s["mode"] == mode and
-                s["server_delay_s"] == p["server_delay_s"] and s["msg_size"] == p["msg_size"]]
+                s["server_delay_s"] == p["server_delay_s"] and s["size_bytes"] == p["size_bytes"]]
         check(len(mine) == p["probes"] and abs(sum(mine) / len(mine) - p["rtt_ms"]["avg"]) < 1e-6,
               "samples of %r" % p)
     return sw
@@ -135,9 +135,9 @@ def test_small_grid():
 def test_host_and_json():
     with Server("-q", "-b", "::1") as srv:
         d = outdir("host")
-        r = pkutil.run([echo(), "experiment", "-J", "-o", d, "-p", str(srv.port), "::1",
+        r = pkutil.run([echo(), "experiment", "-J", "-o", d, "-p", str(srv.port),
                         "--delays", "0,5ms", "--sizes-rtt", "1,100", "--sizes-ttput", "1K,2K",
-                        "-n", "10", "--repeat", "2"], timeout=120)
+                        "-n", "10", "--repeat", "2", "::1"], timeout=120)
         check(r.returncode == 0, "rc %d %s" % (r.returncode, r.stderr[-500:]))
         out = json.loads(r.stdout)
         doc, md, rows = load(d)
