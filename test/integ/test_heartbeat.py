@@ -3,6 +3,7 @@ loss near P with a seed, a killed server detected within the k-miss bound,
 --keep-going outage and recovery on the same port, server events (seen,
 stopped, resumed, restarted), garbage counted and never answered, the
 bounded table, the rate limit, usage errors and exit codes."""
+import datetime
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from pkutil import check, main, prog, run, run_json  # noqa: E402
+import schema_check  # noqa: E402
 
 HB = None
 FAMILIES = (("127.0.0.1", "-4"), ("::1", "-6"))
@@ -85,9 +87,12 @@ class Proc:
 
 
 def server(*args, host="127.0.0.1", port=0):
-    """Starts our server; returns (Proc, port) once it is listening."""
+    """Starts our server; returns (Proc, port) once it is listening (the
+    text banner, or the --json-stream `listening` record)."""
     pr = Proc([HB, "server", "-p", str(port), "-b", host] + list(args))
-    line, _ = pr.wait_for(r"listening on", 10)
+    line, _ = pr.wait_for(r'listening on|"event":"listening"', 10)
+    if line.startswith("{"):
+        return pr, json.loads(line)["data"]["port"]
     return pr, int(re.search(r"listening on (?:\[[^\]]+\]|[^\s:]+):(\d+)", line).group(1))
 
 
@@ -96,10 +101,14 @@ def client(*args):
 
 
 def final_json(out):
-    """The server's last JSON line (the final table)."""
-    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
-    check(lines and lines[-1]["event"] == "final", "no final table: %r" % out[-300:])
-    return lines[-1], lines
+    """The final table of a --json-stream server (the `end` record's
+    summary) and its records as {"event": name, **data}."""
+    recs = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    check(recs and recs[-1]["event"] == "end", "no end record: %r" % out[-300:])
+    errs = schema_check.check_stream(out)
+    check(not errs, "stream against the schema: %r" % errs[:5])
+    lines = [dict(r["data"], event=r["event"]) for r in recs if isinstance(r["data"], dict)]
+    return recs[-1]["data"]["summary"], lines
 
 
 def udp(host):
@@ -113,6 +122,12 @@ def beat(s, host, port, seq):
     s.sendto(b"%d %.9f" % (seq, time.time()), (host, port))
 
 
+def sent_s(x):
+    """A sample's send time (its ISO 8601 "time") in epoch seconds."""
+    return datetime.datetime.strptime(x["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
 def kmiss_downs(samples, k, timeout_s):
     """The k-miss rule of hb_detect.h replayed on a client's samples: how
     many times it goes down (a timeout at the same instant as a reply is
@@ -120,9 +135,9 @@ def kmiss_downs(samples, k, timeout_s):
     events = []
     for x in samples:
         if x["status"] == "ok":
-            events.append((x["sent_s"] + x["rtt_ms"] / 1e3, 1, x["seq"]))
+            events.append((sent_s(x) + x["rtt_ms"] / 1e3, 1, x["seq"]))
         else:
-            events.append((x["sent_s"] + timeout_s, 0, x["seq"]))
+            events.append((sent_s(x) + timeout_s, 0, x["seq"]))
     events.sort()
     max_ok, run, down, downs = -1, 0, False, 0
     for _, is_reply, seq in events:
@@ -170,7 +185,7 @@ def close(a, b, rel=1e-9, abs_=1e-15):
 
 def test_loss_near_p():
     for host, flag in FAMILIES:
-        srv, port = server("--loss", "0.3", "--seed", "7", "-J", host=host)
+        srv, port = server("--loss", "0.3", "--seed", "7", "--json-stream", host=host)
         try:
             r, doc = run_json([HB, "client", flag, "-J", "--keep-going", "-c", "400",
                                "-i", "4ms", "-W", "3ms", "-p", str(port), host])
@@ -232,7 +247,7 @@ def test_loss_near_p():
               abs(c["lost"] - s["lost"] - s["late"]) <= 10,
               "server one-way view: %r" % c)
         # seeded: the same seed gives the same drops
-        srv, port = server("--loss", "0.3", "--seed", "7", "-J", host=host)
+        srv, port = server("--loss", "0.3", "--seed", "7", "--json-stream", host=host)
         try:
             r2, doc2 = run_json([HB, "client", flag, "-J", "--keep-going", "-c", "400",
                                  "-i", "4ms", "-W", "3ms", "-p", str(port), host])
@@ -249,7 +264,7 @@ def kill_detected(host, flag, interval, timeout, k):
                  "--misses", str(k), "-c", "1000", "-p", str(port), host)
     try:
         for _ in range(5):
-            cli.wait_for(r"reply from .* seq=", 5)
+            cli.wait_for(r"bytes from .* seq=", 5)
         t_kill = time.time()
         srv.p.kill()
         line, _ = cli.wait_for(r"^\[[0-9.]+\] server down", 10)
@@ -282,7 +297,7 @@ def test_keep_going_outage_and_recovery():
     srv2 = None
     try:
         for _ in range(5):
-            cli.wait_for(r"reply from", 5)
+            cli.wait_for(r"bytes from", 5)
         srv.finish(signal.SIGKILL)
         cli.wait_for(r"^server down", 5)
         srv2, port2 = server("--loss", "0", host=host, port=port)
@@ -304,30 +319,30 @@ def test_keep_going_outage_and_recovery():
 
 def test_server_events():
     for host, flag in FAMILIES:
-        srv, port = server("--loss", "0", "--dead-after", "300ms", "-J", host=host)
+        srv, port = server("--loss", "0", "--dead-after", "300ms", "--json-stream", host=host)
         s = udp(host)
         try:
             for seq in range(5):
                 beat(s, host, port, seq)
                 check(s.recvfrom(100)[0].startswith(b"%d " % seq), "reply")
             t_last = time.monotonic()
-            srv.wait_for(r'"what":"stopped"', 3)
+            srv.wait_for(r'"event":"client_stopped"', 3)
             silent = time.monotonic() - t_last
             check(0.29 <= silent <= 1.0, "stopped after %.3f s (dead-after 300ms)" % silent)
             beat(s, host, port, 7)                    # same run: resumed
             s.recvfrom(100)
-            line, _ = srv.wait_for(r'"what":"resumed"', 3)
-            ev = json.loads(line)
+            line, _ = srv.wait_for(r'"event":"client_resumed"', 3)
+            ev = json.loads(line)["data"]
             check(ev["previous_seq"] == 4 and ev["last_seq"] == 7 and ev["lost"] == 2, line)
             beat(s, host, port, 0)                    # a new run, same address
             s.recvfrom(100)
-            line, _ = srv.wait_for(r'"what":"restarted"', 3)
-            check(json.loads(line)["restarts"] == 1, line)
+            line, _ = srv.wait_for(r'"event":"client_restarted"', 3)
+            check(json.loads(line)["data"]["restarts"] == 1, line)
         finally:
             s.close()
             rc, out, err = srv.finish(signal.SIGTERM)
         fin, lines = final_json(out)
-        seen = [x for x in lines if x.get("what") == "seen"]
+        seen = [x for x in lines if x.get("event") == "client_seen"]
         check(len(seen) == 1 and seen[0]["last_seq"] == 0, "one seen event")
         check(fin["clients_seen"] == 1 and fin["stopped_events"] == 1 and
               fin["resumed_events"] == 1 and fin["restarted_events"] == 1, "%r" % fin)
@@ -351,7 +366,7 @@ def test_server_text_events_and_report():
 
 def test_garbage_changes_only_a_counter():
     host = "127.0.0.1"
-    srv, port = server("--loss", "0", "-J", host=host)
+    srv, port = server("--loss", "0", "--json-stream", host=host)
     s = udp(host)
     garbage = [b"", b"hello", b"1", b"1 2 3", b"-1 5.0", b"1 nan", b"x" * 2000,
                b"1 1e999", b"99999999999999999999999 1.0", b"1 2.0garbage", b"\x00\xff"]
@@ -388,7 +403,7 @@ def test_garbage_changes_only_a_counter():
 
 def test_bounded_table_and_rate_limit():
     host = "127.0.0.1"
-    srv, port = server("--loss", "0", "--max-clients", "2", "--rate-limit", "10", "-J", host=host)
+    srv, port = server("--loss", "0", "--max-clients", "2", "--rate-limit", "10", "--json-stream", host=host)
     socks = [udp(host) for _ in range(3)]
     try:
         for i, s in enumerate(socks):
@@ -412,7 +427,7 @@ def test_bounded_table_and_rate_limit():
     fin, lines = final_json(out)
     check(fin["evicted"] == 2 and fin["client_count"] == 2 and len(fin["clients"]) == 2,
           "bounded: %r" % fin)
-    check(any(x.get("what") == "evicted" for x in lines), "eviction event")
+    check(any(x.get("event") == "client_evicted" for x in lines), "eviction event")
     check(fin["rate_limited"] >= 40 and answered <= 15, "rate limit: %d answered, %r"
           % (answered, fin))
 
@@ -459,7 +474,7 @@ def test_analyze():
              "0.3,3,1000": (1 - 1.5950847309653682e-09, 18.8703)}
     for arg, (any_, expected) in known.items():
         r, doc = run_json([HB, "analyze", "-J", arg])
-        fa = doc["false_alarm"]
+        fa = doc["summary"]["false_alarm"]
         check(r.returncode == 0 and close(fa["at_least_one"], any_, 1e-12) and
               close(fa["expected_downs"], expected, 1e-12) and
               close(fa["per_heartbeat"], 0.0189, 1e-12) and
@@ -474,7 +489,7 @@ def test_analyze():
     # a timeout spanning two more heartbeats: K + 2 losses, the end apart
     for arg, extra in (("5%,2,500", 2), ("0.5,1,40", 2), ("0.2,4,3", 2)):
         r, doc = run_json([HB, "analyze", "-J", "-i", "100ms", "-W", "300ms", arg])
-        fa = doc["false_alarm"]
+        fa = doc["summary"]["false_alarm"]
         p, k, n = float(arg.split(",")[0].rstrip("%")), int(arg.split(",")[1]), \
             int(arg.split(",")[2])
         p = p / 100 if arg.split(",")[0].endswith("%") else p
@@ -487,7 +502,7 @@ def test_analyze():
               "%s: %r, want %r" % (arg, fa, (any_, none, expected)))
     # the budget: the smallest K below it, its neighbour not
     r, doc = run_json([HB, "analyze", "-J", "--budget", "0.1%", "0.2,3,1000"])
-    fa = doc["false_alarm"]
+    fa = doc["summary"]["false_alarm"]
     kb = fa["misses_for_at_least_one_below_budget"]
     check(fa["budget"] == 0.001 and run_figures(0.2, kb, 0, 1000)[0] < 0.001 <=
           run_figures(0.2, kb - 1, 0, 1000)[0], "budget 0.1%%: K=%r" % kb)
@@ -512,7 +527,7 @@ def test_phi_detector_acts_and_csv():
                  "-p", str(port), host)
     try:
         for _ in range(20):
-            cli.wait_for(r"reply from", 5)
+            cli.wait_for(r"bytes from", 5)
         srv.p.kill()
         line, _ = cli.wait_for(r"^server down: phi", 5)
         rc, out, err = cli.finish()
@@ -532,9 +547,9 @@ def test_phi_detector_acts_and_csv():
     finally:
         srv.finish(signal.SIGTERM)
     rows = r.stdout.strip().splitlines()
-    check(rows[0] == "seq,sent_s,status,rtt_ms,time_diff_ms" and len(rows) == 21, r.stdout)
-    check(all(re.match(r"\d+,[0-9.e-]+,(ok,[0-9.e-]+,-?[0-9.e-]+|lost,,)$", x) for x in rows[1:]),
-          r.stdout)
+    check(rows[0] == "seq,time,status,rtt_ms,diff_ms" and len(rows) == 21, r.stdout)
+    check(all(re.match(r"\d+,\d{4}-\d\d-\d\dT[0-9:.]+Z,(ok,[0-9.e-]+,-?[0-9.e-]+|(lost|late),,)$", x)
+              for x in rows[1:]), r.stdout)
     check("packets transmitted" in r.stderr and "false alarms at" in r.stderr, r.stderr)
 
 

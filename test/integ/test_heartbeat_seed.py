@@ -8,11 +8,39 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pkutil import check, main, prog, run, run_json, start_server, stop  # noqa: E402
+from pkutil import check, main, prog, read_line, run, run_json, stop  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
 
 PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
 HB = None
 FAMILIES = (("127.0.0.1", "-4"), ("::1", "-6"))
+
+
+def start_server(args, timeout=10.0):
+    """Starts a server; returns (proc, port): our server's --json-stream
+    `listening` record, or the seed server's `listening on ...:PORT` line."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, bufsize=1)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        line = read_line(proc, end - time.monotonic())
+        if line is None:
+            break
+        if line.startswith('{"event":"listening"'):
+            return proc, json.loads(line)["data"]["port"]
+        m = re.search(r"listening on (\[[^\]]+\]|[^\s:]+):(\d+)", line)
+        if m:
+            return proc, int(m.group(2))
+    stop(proc)
+    raise AssertionError("server %r did not report its port" % (args,))
+
+
+def final(out):
+    """The final table: the summary of a --json-stream run's `end` record."""
+    recs = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    check(recs and recs[-1]["event"] == "end", "no end record: %r" % out[-300:])
+    return recs[-1]["data"]["summary"]
 
 
 def test_our_client_vs_seed_server():
@@ -33,17 +61,17 @@ def test_our_client_vs_seed_server():
         check(6 <= s["lost"] <= 34, "%s: %d lost of 60" % (host, s["lost"]))
         # its replies are `<seq> <python float>` (0.0, 4.1e-05, ...): all parsed
         check(s["malformed_replies"] == 0 and s["unknown_replies"] == 0, "replies parsed")
-        diffs = [x["time_diff_ms"] for x in doc["samples"] if x["status"] == "ok"]
+        diffs = [x["diff_ms"] for x in doc["samples"] if x["status"] == "ok"]
         check(len(diffs) == s["received"] and all(abs(d) < 100 for d in diffs),
               "time_diff from the seed server: %r" % diffs[:5])
         check("Traceback" not in err, "the seed server parsed our heartbeats: %r" % err[-300:])
-        check(re.search(r"reply from \S+: seq=\d+ time=[0-9.]+ ms diff=-?[0-9.]+ ms", t.stdout),
+        check(re.search(r"\d+ bytes from \S+: seq=\d+ time=[0-9.]+ ms diff=-?[0-9.]+ ms", t.stdout),
               t.stdout[:300])
 
 
 def test_seed_client_vs_our_server():
     for host, flag in FAMILIES:
-        srv, port = start_server([HB, "server", "-p", "0", flag, "--loss", "0", "-J"])
+        srv, port = start_server([HB, "server", "-p", "0", flag, "--loss", "0", "--json-stream"])
         try:
             r = run([sys.executable, os.path.join(PEERS, "heartbeat_seed_client.py"),
                      host, str(port)], timeout=60, input="\n")
@@ -56,14 +84,14 @@ def test_seed_client_vs_our_server():
             seq, diff = g.split()            # the seed's own parse: split(), float()
             check(int(seq) == i and abs(float(diff)) < 1.0, "reply %r" % g)
         check("Packet Loss: 0.0%" in r.stdout, r.stdout[-300:])
-        fin = [json.loads(x) for x in out.splitlines() if x.startswith("{")][-1]
+        fin = final(out)
         check(fin["accepted"] == 1000 and fin["malformed"] == 0, "%r" % fin)
         check(fin["clients"][0]["received"] == 1000 and fin["clients"][0]["lost"] == 0, "one-way")
     # with the seed's loss on our side: the seed's 3-miss rule trips. Seed 595
     # drops datagrams 9, 10 and 11 first (found with pk_sim), so the run takes
     # 3 s of the seed client's 1 s timeouts.
     srv, port = start_server([HB, "server", "-p", "0", "-4", "--loss", "0.3", "--seed", "595",
-                              "-J"])
+                              "--json-stream"])
     try:
         r = run([sys.executable, os.path.join(PEERS, "heartbeat_seed_client.py"),
                  "127.0.0.1", str(port)], timeout=120, input="\n")
@@ -72,7 +100,7 @@ def test_seed_client_vs_our_server():
     check(r.returncode == 0 and "Server is assumed to be down after 3 consecutive misses."
           in r.stdout, r.stdout[-400:])
     check(len(re.findall(r"Received b'", r.stdout)) == 8, r.stdout[-400:])
-    fin = [json.loads(x) for x in out.splitlines() if x.startswith("{")][-1]
+    fin = final(out)
     check(fin["sim_dropped"] == 3 and fin["accepted"] == 8 and fin["malformed"] == 0, "%r" % fin)
 
 
