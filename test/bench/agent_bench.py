@@ -43,7 +43,7 @@ def pair(agents, trace_dir=None):
     procs = {}
     for ns, own in agents:
         extra = ["--trace", os.path.join(trace_dir, ns)] if trace_dir else []
-        procs[ns] = nsexec(ns, [agent_bin(), "-J", "-i", "100ms", "-r", "3s", "-c", "2"] + extra + [own])
+        procs[ns] = nsexec(ns, [agent_bin(), "--json-stream", "-i", "100ms", "-r", "3s", "-c", "2"] + extra + [own])
     res = {}
     for ns, p in procs.items():
         out, _ = finish(p, 60)

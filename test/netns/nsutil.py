@@ -129,12 +129,20 @@ def wait_line(proc, needle, timeout=10.0):
     raise Fail("no line with %r from %r" % (needle, proc.args))
 
 
+# An agent's --json-stream is up once its start record is out (its banner
+# is on stderr then): wait_line(p, AGENT_STARTED).
+AGENT_STARTED = '{"event":"start"'
+
+
 def json_reports(out):
-    """The JSON report lines of an agent's stdout."""
+    """The reports of an agent's --json-stream output (the data of its
+    'report' records; docs/OUTPUT.md)."""
     docs = []
     for line in out.splitlines():
         if line.startswith("{"):
-            docs.append(json.loads(line))
+            rec = json.loads(line)
+            if rec.get("event") == "report":
+                docs.append(rec["data"])
     return docs
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A mesh: 12 agents in namespaces on one VXLAN overlay (6 behind each
 hypervisor's Open vSwitch) each find and measure the other 11."""
-from nsutil import (agent_bin, check, finish, json_reports, nsexec, require_root, run_tests,
+from nsutil import (AGENT_STARTED, agent_bin, check, finish, json_reports, nsexec, require_root, run_tests,
                     stop, topo_down, topo_up, wait_line)
 
 N = 12
@@ -16,10 +16,10 @@ def test_mesh_of_12():
     procs = {}
     try:
         for i in range(1, N + 1):
-            procs[i] = nsexec("agent%d" % i, [agent_bin(), "-J", "-i", "100ms", "-r", "3s", "-c", "2",
+            procs[i] = nsexec("agent%d" % i, [agent_bin(), "--json-stream", "-i", "100ms", "-r", "3s", "-c", "2",
                                               addr(i)])
         for p in procs.values():
-            wait_line(p, "listening on")
+            wait_line(p, AGENT_STARTED)
         for i, p in procs.items():
             out, _ = finish(p, 30)
             doc = json_reports(out)[-1]

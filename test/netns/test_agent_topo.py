@@ -20,17 +20,17 @@ import tempfile
 import time
 import urllib.request
 
-from nsutil import (Fail, check, agent_bin, finish, json_reports, nsexec, require_root,
+from nsutil import (AGENT_STARTED, Fail, check, agent_bin, finish, json_reports, nsexec, require_root,
                     run_tests, src_dir, stop, topo_down, topo_up, wait_line, wilson)
 
 OWN4 = {"agent1": "10.1.1.5", "agent2": "10.1.1.6"}
 OWN6 = {"agent1": "fd01:2345:6789:abc1::5", "agent2": "fd01:2345:6789:abc1::6"}
-FAST = ["-J", "-i", "100ms", "-r", "3s"]
+FAST = ["--json-stream", "-i", "100ms", "-r", "3s"]
 
 
 def agent(ns, *args):
     p = nsexec(ns, [agent_bin()] + list(args))
-    wait_line(p, "listening on")
+    wait_line(p, AGENT_STARTED if "--json-stream" in args else "listening on")
     return p
 
 
@@ -224,7 +224,7 @@ def test_loss_10():
     try:
         # 10 ms probes for 2 x 6 s: the second report counts ~600 probes each
         for ns in ("agent1", "agent2"):
-            procs[ns] = agent(ns, "-J", "-i", "10ms", "-W", "500ms", "-r", "6s", "-c", "2", OWN4[ns])
+            procs[ns] = agent(ns, "--json-stream", "-i", "10ms", "-W", "500ms", "-r", "6s", "-c", "2", OWN4[ns])
         for ns, p in procs.items():
             out, _ = finish(p, 40)
             doc = json_reports(out)[-1]
