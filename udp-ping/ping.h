@@ -111,8 +111,10 @@ void ping_report_server_start(const struct ping_server_cfg *cfg, const struct pk
 void ping_report_datagram(const struct ping_server_cfg *cfg, uint64_t n, int64_t wall_ns,
                           const struct pk_addr *from, const void *buf, size_t len,
                           const char *verdict);
+/* A new client endpoint: into events (-J and the end record), and with
+ * print a client_seen record (--json-stream). */
 void ping_report_client_seen(const struct ping_server_cfg *cfg, cJSON *events, int64_t wall_ns,
-                             const struct pk_addr *from);
+                             const struct pk_addr *from, int print);
 /* The totals, to f (stdout; stderr when stdout failed). */
 void ping_report_server_totals(FILE *f, const struct ping_server_totals *t);
 void ping_report_server_interim(const struct ping_server_cfg *cfg,

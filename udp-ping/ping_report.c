@@ -101,7 +101,7 @@ void ping_report_datagram(const struct ping_server_cfg *cfg, uint64_t n, int64_t
 }
 
 void ping_report_client_seen(const struct ping_server_cfg *cfg, cJSON *events, int64_t wall_ns,
-                             const struct pk_addr *from)
+                             const struct pk_addr *from, int print)
 {
 	char addr[80];
 	cJSON *e = cJSON_CreateObject();
@@ -112,7 +112,7 @@ void ping_report_client_seen(const struct ping_server_cfg *cfg, cJSON *events, i
 	pk_json_time(e, "time", wall_ns);
 	cJSON_AddStringToObject(e, "address", pk_addr_host(from, addr, sizeof addr));
 	cJSON_AddNumberToObject(e, "port", pk_addr_port(from));
-	if (cfg->output == PING_OUT_STREAM) {
+	if (print && cfg->output == PING_OUT_STREAM) {
 		cJSON *d = cJSON_Duplicate(e, 1);
 
 		if (d != NULL) {
@@ -162,7 +162,13 @@ static cJSON *server_summary(const struct ping_server_cfg *cfg, uint64_t seed,
 	cJSON_AddNumberToObject(sum, "received_bytes", (double)t->bytes);
 	cJSON_AddNumberToObject(sum, "clients", (double)t->clients);
 	cJSON_AddNumberToObject(sum, "loss", cfg->loss);
-	cJSON_AddNumberToObject(sum, "seed", (double)seed);
+	{
+		/* exact: a double would round a 64-bit seed */
+		char num[32];
+
+		snprintf(num, sizeof num, "%" PRIu64, seed);
+		cJSON_AddRawToObject(sum, "seed", num);
+	}
 	cJSON_AddNumberToObject(sum, "rate_limit_pps", cfg->rate_limit);
 	return sum;
 }

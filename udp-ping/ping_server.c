@@ -45,7 +45,7 @@ struct ping_server {
 	struct pk_batch *batch;              /* BATCH x BUF_SIZE */
 	struct seen_key *seen;               /* SEEN_SLOTS, -J / --json-stream only */
 	uint8_t *seen_used;
-	cJSON *events;                       /* -J: client_seen events */
+	cJSON *events;                       /* -J, --json-stream: client_seen events */
 };
 
 /* Lines go to stdout until a write there fails (a closed pipe: EPIPE,
@@ -88,10 +88,8 @@ static void note_client(struct ping_server *s, const struct pk_addr *from, int64
 	s->seen[i] = k;
 	s->seen_used[i] = 1;
 	s->totals.clients++;
-	if (!s->out_dead || s->cfg->output == PING_OUT_JSON) {
-		ping_report_client_seen(s->cfg, s->events, wall_ns, from);
-		check_output(s);
-	}
+	ping_report_client_seen(s->cfg, s->events, wall_ns, from, !s->out_dead);
+	check_output(s);
 }
 
 /* Decides one datagram: refused, dropped or echoed. Returns 1 to reply. */
@@ -242,9 +240,8 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	if (cfg->output != PING_OUT_TEXT) {
 		s.seen = calloc(SEEN_SLOTS, sizeof *s.seen);
 		s.seen_used = calloc(SEEN_SLOTS, 1);
-		if (cfg->output == PING_OUT_JSON)
-			s.events = cJSON_CreateArray();
-		if (!s.seen || !s.seen_used || (cfg->output == PING_OUT_JSON && !s.events)) {
+		s.events = cJSON_CreateArray();
+		if (!s.seen || !s.seen_used || !s.events) {
 			ping_report_error("out of memory");
 			goto out;
 		}

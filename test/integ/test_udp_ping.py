@@ -472,6 +472,372 @@ def test_adaptive_with_replies_one_in_flight():
           "min gap: %r" % gap["summary"]["elapsed_ms"])
 
 
+# ---- the command-line and output contract of issue 12 (docs/OUTPUT.md) ----
+
+import schema_check  # noqa: E402
+
+TIME_RE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+
+
+def no_errs(errs, what):
+    check(not errs, "%s: %s" % (what, "; ".join(errs[:8])))
+
+
+def start_server_err(args, timeout=10.0):
+    """A server whose banner is on stderr (-J, --json-stream): (proc, port)."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = read_fd_line(proc.stderr.fileno(), timeout)
+    m = re.search(r"listening on (\[[^\]]+\]|[^\s:]+):(\d+)", line or "")
+    if not m:
+        proc.kill()
+        proc.communicate()
+        raise Fail("server %r: no banner on stderr: %r" % (args, line))
+    return proc, int(m.group(2))
+
+
+def read_fd_line(fd, timeout, _bufs={}):
+    """One line of a pipe's fd within timeout (None at EOF or timeout)."""
+    buf = _bufs.get(fd, b"")
+    end = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = end - time.monotonic()
+        if left <= 0:
+            _bufs[fd] = buf
+            return None
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            _bufs[fd] = b""
+            return buf.decode(errors="replace") or None
+        buf += chunk
+    line, rest = buf.split(b"\n", 1)
+    _bufs[fd] = rest
+    return line.decode(errors="replace")
+
+
+def test_usage_errors_one_line():
+    for args, msg in ((["client", "--bogus", "::1"], "udp-ping client: unknown option '--bogus'"),
+                      (["client", "-x", "::1"], "udp-ping client: unknown option '-x'"),
+                      (["client", "-c"], "udp-ping client: option '-c' needs a value"),
+                      (["client", "--quiet=1", "::1"], "udp-ping client: option '--quiet' takes no value"),
+                      (["client"], "udp-ping client: a HOST is required"),
+                      (["client", "-t", "0", "::1"], "udp-ping client: TTL '0': "),
+                      (["client", "-Q", "zz", "::1"], "udp-ping client: ToS 'zz': "),
+                      (["client", "-J", "--csv", "::1"],
+                       "udp-ping client: -J and --csv cannot be used together"),
+                      (["client", "--json-stream", "--csv", "::1"],
+                       "udp-ping client: -J and --csv cannot be used together"),
+                      (["server", "-p"], "udp-ping server: option '-p' needs a value"),
+                      (["server", "-t", "256"], "udp-ping server: TTL '256': "),
+                      (["server", "--frob"], "udp-ping server: unknown option '--frob'")):
+        r = run([UDP_PING] + args)
+        lines = r.stderr.splitlines()
+        check(r.returncode == 2 and r.stdout == "", "%r: exit %d, stdout %r" % (args, r.returncode, r.stdout))
+        check(len(lines) == 2 and lines[0].startswith(msg) and
+              lines[1] == "Try 'udp-ping %s --help' for more information." % args[0],
+              "%r: stderr %r" % (args, r.stderr))
+    for role in ("server", "client"):
+        r = run([UDP_PING, role, "-V"])
+        check(r.returncode == 0 and re.fullmatch(r"udp-ping \(probekit\) \S+( \(git [0-9a-f]+\))?\n",
+                                                 r.stdout), "%s -V: %r" % (role, r.stdout))
+
+
+def test_client_json_schema():
+    srv, port = server("--loss", "0.3", "--seed", "5")
+    try:
+        r, doc = client(port, "127.0.0.1", "-c", "20", "-i", "2ms", "-W", "200ms", "-v")
+        r6, doc6 = client(port, "::1", "-c", "3", "-i", "2ms", "-W", "200ms")
+    finally:
+        stop(srv)
+    for d in (doc, doc6):
+        no_errs(schema_check.check_doc(d), "client -J")
+        check(d["schema_version"] == 1 and d["role"] == "client" and d["tool"] == "udp-ping",
+              "envelope %r" % {k: d[k] for k in d if k not in ("samples", "summary")})
+        schema = schema_check.load_schema()
+        no_errs(schema_check.validate(d["summary"], {"$ref": "#/$defs/udp_ping_client_summary"},
+                                      schema), "client summary")
+        for x in d["samples"]:
+            no_errs(schema_check.validate(x, {"$ref": "#/$defs/udp_ping_sample"}, schema), "sample")
+    check(doc["target"] == {"host": "127.0.0.1", "address": "127.0.0.1", "port": port},
+          "target %r" % doc["target"])
+    adds_up(doc, 20)
+    for x in doc["samples"]:
+        ok = x["status"] == "ok"
+        check((x["size_bytes"] is not None) == (x["status"] != "lost"), "size iff reply: %r" % x)
+        # -v: the reply's ttl and tos (loopback: 64 and 0 by default)
+        check(not ok or (x["ttl"] == 64 and x["tos"] == 0), "-v ttl/tos: %r" % x)
+    t = [x["time"] for x in doc["samples"]]
+    check(t == sorted(t) and doc["start"] <= t[0], "sample times: the sends, in order")
+    check("ttl" not in doc6["samples"][0], "no ttl without -v: %r" % doc6["samples"][0])
+    check(r.stderr.startswith("UDP-PING 127.0.0.1 (127.0.0.1) port %d" % port),
+          "-J: banner on stderr: %r" % r.stderr)
+    # a run-time error: the line on stderr, the document with "error", exit 2
+    r, doc = run_json([UDP_PING, "client", "-J", "-c", "1", "no-such-host.invalid"])
+    check(r.returncode == 2 and doc.get("error") and doc["error"] in r.stderr,
+          "error doc %r / %r" % (doc, r.stderr))
+    no_errs(schema_check.check_doc(doc), "client -J error")
+
+
+def test_client_json_stream():
+    srv, port = server("--loss", "0.3", "--seed", "6")
+    try:
+        r = run([UDP_PING, "client", "--json-stream", "-c", "30", "-i", "2ms", "-W", "200ms",
+                 "-p", str(port), "127.0.0.1"])
+        rj = run([UDP_PING, "client", "-J", "--json-stream", "-c", "2", "-i", "2ms",
+                  "-p", str(port), "127.0.0.1"])
+    finally:
+        stop(srv)
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    no_errs(schema_check.check_stream(r.stdout), "client --json-stream")
+    no_errs(schema_check.check_stream(rj.stdout), "-J with --json-stream: the stream wins")
+    recs = [json.loads(x) for x in r.stdout.splitlines()]
+    start, end = recs[0]["data"], recs[-1]["data"]
+    check("summary" not in start and "samples" not in start and start["role"] == "client",
+          "start: the envelope only: %r" % start)
+    check(start["start"] == end["start"] and start["target"] == end["target"], "start/end agree")
+    samples = [x["data"] for x in recs if x["event"] == "sample"]
+    check(sorted(x["seq"] for x in samples) == list(range(1, 31)), "a sample per ping, once")
+    final = {x["seq"]: x for x in end["samples"]}
+    for x in samples:
+        check(x == final[x["seq"]], "streamed %r != final %r" % (x, final[x["seq"]]))
+    adds_up(end, 30)
+    check(r.stderr.startswith("UDP-PING "), "banner on stderr: %r" % r.stderr)
+
+
+def test_server_json_and_stream():
+    for mode in ("-J", "--json-stream"):
+        srv, port = start_server_err([UDP_PING, "server", "-p", "0", "-b", "127.0.0.1",
+                                      "--loss", "0", "--seed", "18446744073709551557", mode])
+        try:
+            r1, d1 = client(port, "127.0.0.1", "-c", "3", "-i", "2ms")
+            r2, d2 = client(port, "127.0.0.1", "-c", "2", "-i", "2ms")
+        finally:
+            rc, out, err = stop(srv, signal.SIGINT)
+        check(rc == 0, "%s: exit %d" % (mode, rc))
+        check("5 received, 5 replied" in err, "%s: text totals on stderr: %r" % (mode, err))
+        if mode == "-J":
+            doc = json.loads(out)
+        else:
+            no_errs(schema_check.check_stream(out), "server --json-stream")
+            recs = [json.loads(x) for x in out.splitlines()]
+            ev = [x["event"] for x in recs]
+            check(ev[:2] == ["start", "listening"] and ev.count("sample") == 5 and
+                  ev.count("client_seen") == 2, "records %r" % ev)
+            check(recs[1]["data"]["port"] == port, "listening %r" % recs[1])
+            schema = schema_check.load_schema()
+            for x in recs:
+                if x["event"] == "sample":
+                    no_errs(schema_check.validate(x["data"], {"$ref": "#/$defs/udp_ping_server_sample"},
+                                                  schema), "server sample")
+                    check(x["data"]["verdict"] == "replied", "verdict %r" % x)
+            check([x["data"]["seq"] for x in recs if x["event"] == "sample"] == [1, 2, 3, 4, 5],
+                  "datagram numbers")
+            doc = recs[-1]["data"]
+        no_errs(schema_check.check_doc(doc), "server %s" % mode)
+        s = doc["summary"]
+        check(doc["role"] == "server" and doc["target"] == {"address": "127.0.0.1", "port": port},
+              "server envelope %r" % doc)
+        check(s["received"] == 5 and s["replied"] == 5 and s["clients"] == 2 and
+              s["received_bytes"] > 5 * 20 and s["seed"] == 18446744073709551557,
+              "summary %r" % s)
+        seen = [e for e in doc["events"] if e["event"] == "client_seen"]
+        check(len(seen) == 2 and len({e["port"] for e in seen}) == 2 and
+              all(e["address"] == "127.0.0.1" for e in seen), "events %r" % doc["events"])
+
+
+# Linux's numbers, for Pythons whose socket module lacks the names
+IP_TOS, IP_TTL, IP_RECVTTL, IP_RECVTOS = (getattr(socket, n, v) for n, v in (
+    ("IP_TOS", 1), ("IP_TTL", 2), ("IP_RECVTTL", 12), ("IP_RECVTOS", 13)))
+IPV6_RECVHOPLIMIT, IPV6_HOPLIMIT, IPV6_RECVTCLASS, IPV6_TCLASS = (getattr(socket, n, v) for n, v in (
+    ("IPV6_RECVHOPLIMIT", 51), ("IPV6_HOPLIMIT", 52), ("IPV6_RECVTCLASS", 66), ("IPV6_TCLASS", 67)))
+
+
+def test_ttl_tos_at_the_receiver():
+    """-t/-Q on the client, as a receiver on 127.0.0.1 and ::1 sees them
+    (IP_RECVTTL/IP_RECVTOS, IPV6_RECVHOPLIMIT/IPV6_RECVTCLASS); the same
+    receiver first sees the defaults (baseline)."""
+    for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        rcv = socket.socket(fam, socket.SOCK_DGRAM)
+        if fam == socket.AF_INET:
+            rcv.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+            rcv.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
+            want = {(socket.IPPROTO_IP, IP_TTL): "ttl", (socket.IPPROTO_IP, IP_TOS): "tos"}
+        else:
+            rcv.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+            rcv.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
+            want = {(socket.IPPROTO_IPV6, IPV6_HOPLIMIT): "ttl",
+                    (socket.IPPROTO_IPV6, IPV6_TCLASS): "tos"}
+        rcv.bind((host, 0))
+        rcv.settimeout(5)
+        port = rcv.getsockname()[1]
+
+        def seen(args):
+            p = subprocess.Popen([UDP_PING, "client", "-q", "-c", "1", "-W", "100ms",
+                                  "-p", str(port)] + args + [host],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            _, anc, _, src = rcv.recvmsg(2048, 256)
+            p.communicate(timeout=30)
+            got = {}
+            for level, typ, data in anc:
+                k = want.get((level, typ))
+                if k:
+                    got[k] = data[0] if k == "tos" and fam == socket.AF_INET else \
+                        int.from_bytes(data[:4], sys.byteorder)
+            return got, src[0], p.returncode
+
+        try:
+            base, _, _ = seen([])
+            got, _, rc = seen(["-t", "7", "-Q", "0xb8"])
+            named, _, _ = seen(["-t", "200", "-Q", "af41"])
+        finally:
+            rcv.close()
+        check(base == {"ttl": 64, "tos": 0}, "%s baseline %r" % (host, base))
+        check(got == {"ttl": 7, "tos": 0xb8}, "%s -t 7 -Q 0xb8: %r" % (host, got))
+        check(named == {"ttl": 200, "tos": 34 << 2}, "%s -t 200 -Q af41: %r" % (host, named))
+        check(rc == 1, "no reply: exit %d" % rc)
+
+
+def test_server_ttl_tos_seen_by_client_v():
+    """The server's -t/-Q on its replies, as the client's -v reports them."""
+    for host in ("127.0.0.1", "::1"):
+        res = []
+        for extra in ([], ["-t", "9", "-Q", "ef"]):
+            srv, port = server("--loss", "0", *extra)
+            try:
+                r, doc = client(port, host, "-v", "-c", "2", "-i", "5ms")
+                t = run([UDP_PING, "client", "-v", "-c", "1", "-p", str(port), host])
+            finally:
+                stop(srv)
+            res.append(({(x["ttl"], x["tos"]) for x in doc["samples"]}, t.stdout))
+        check(res[0][0] == {(64, 0)}, "%s default replies: %r" % (host, res[0][0]))
+        check(res[1][0] == {(9, 0xb8)}, "%s -t 9 -Q ef replies: %r" % (host, res[1][0]))
+        check(re.search(r"^\d+ bytes from %s: seq=1 ttl=9 time=\d+\.\d{3} ms tos=0xb8 \"PING 1 "
+                        % re.escape(host), res[1][1], re.M), "-v line: %r" % res[1][1])
+
+
+def test_interface_option():
+    """-I ADDR is the source; a bad interface is one line, exit 2."""
+    rcv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rcv.bind(("127.0.0.1", 0))
+    rcv.settimeout(5)
+    port = rcv.getsockname()[1]
+    srcs = []
+    try:
+        for src in ("127.0.0.1", "127.0.0.2"):
+            p = subprocess.Popen([UDP_PING, "client", "-q", "-c", "1", "-W", "50ms", "-I", src,
+                                  "-p", str(port), "127.0.0.1"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            srcs.append(rcv.recvfrom(100)[1][0])
+            p.communicate(timeout=30)
+    finally:
+        rcv.close()
+    check(srcs == ["127.0.0.1", "127.0.0.2"], "sources %r" % srcs)
+    for args, why in ((["-I", "nosuchif0"], "-I nosuchif0: no such interface"),
+                      (["-I", "192.0.2.77"], "-I 192.0.2.77: not an address of this host")):
+        r = run([UDP_PING, "client", "-c", "1"] + args + ["127.0.0.1"])
+        check(r.returncode == 2 and r.stderr == "udp-ping: %s\n" % why and r.stdout == "",
+              "%r: exit %d %r" % (args, r.returncode, r.stderr))
+    r = run([UDP_PING, "client", "-c", "1", "-I", "bad/name", "127.0.0.1"])
+    check(r.returncode == 2 and r.stderr.startswith("udp-ping client: source 'bad/name'"),
+          "bad name syntax: %r" % r.stderr)
+
+
+def test_timestamps_prefix():
+    srv, port = start_server([UDP_PING, "server", "-p", "0", "--loss", "0", "-D"])
+    try:
+        t0 = time.time()
+        r = run([UDP_PING, "client", "-D", "-c", "3", "-i", "5ms", "-p", str(port), "127.0.0.1"])
+        t1 = time.time()
+    finally:
+        rc, out, err = stop(srv)
+    lines = r.stdout.splitlines()
+    stamped = [x for x in lines if x.startswith("[")]
+    check(len(stamped) == 3, "3 stamped lines: %r" % lines)
+    for x in stamped:
+        m = re.match(r"\[(\d+\.\d{6})\] \d+ bytes from 127\.0\.0\.1: seq=\d ", x)
+        check(m and t0 <= float(m.group(1)) <= t1, "stamp %r not in [%f, %f]" % (x, t0, t1))
+    check(lines[0].startswith("UDP-PING") and not any(x.startswith("[") for x in lines[4:]),
+          "banner and summary not stamped: %r" % lines)
+    srv_lines = [x for x in out.splitlines() if "bytes \"PING" in x]
+    check(len(srv_lines) == 3 and all(re.match(r"\[\d+\.\d{6}\] 127\.0\.0\.1:\d+ ", x)
+                                      for x in srv_lines), "server -D: %r" % srv_lines)
+
+
+def closed_pipe_run(args):
+    """args with stdout a pipe read by `head -1`: (client rc, head's output)."""
+    p1 = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p2 = subprocess.Popen(["head", "-1"], stdin=p1.stdout, stdout=subprocess.PIPE)
+    p1.stdout.close()
+    out, _ = p2.communicate(timeout=30)
+    try:
+        rc = p1.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p1.kill()
+        p1.wait()
+        raise Fail("%r still running after head exited" % (args,))
+    return rc, out.decode()
+
+
+def test_closed_stdout_is_sigpipe():
+    """`udp-ping client -c 0 ... | head -1`: one line, then death by
+    SIGPIPE (141 in the shell, -13 here), as ping; in every format."""
+    srv, port = server("--loss", "0")
+    try:
+        for fmt, first in (([], "UDP-PING "), (["--json-stream"], '{"event":"start"'),
+                           (["--csv"], "seq,time,")):
+            rc, out = closed_pipe_run([UDP_PING, "client", "-c", "0", "-i", "10ms"] + fmt +
+                                      ["-p", str(port), "127.0.0.1"])
+            check(rc == -signal.SIGPIPE, "%r: exit %r, want SIGPIPE" % (fmt, rc))
+            check(out.count("\n") == 1 and out.startswith(first), "%r printed %r" % (fmt, out))
+        r = subprocess.run(["bash", "-c", "set -o pipefail; '%s' client -c 0 -i 10ms -p %d "
+                            "127.0.0.1 2>/dev/null | head -1 >/dev/null" % (UDP_PING, port)],
+                           timeout=30)
+        check(r.returncode == 141, "the shell sees %d" % r.returncode)
+    finally:
+        stop(srv)
+
+
+def test_sigquit_interim():
+    srv, port = server("--loss", "0")
+    try:
+        p = subprocess.Popen([UDP_PING, "client", "-c", "0", "-i", "10ms", "-p", str(port),
+                              "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, bufsize=1)
+        for _ in range(6):
+            check(read_line(p, 10) is not None, "client printed nothing")
+        p.send_signal(signal.SIGQUIT)
+        line = read_fd_line(p.stderr.fileno(), 10)
+        after = 0
+        while after < 5:
+            x = read_line(p, 10)
+            check(x is not None, "no reply after SIGQUIT: the run stopped")
+            after += " bytes from " in x
+        check(p.poll() is None, "the run ended on SIGQUIT")
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=10)
+        srv.send_signal(signal.SIGQUIT)
+        srv_line = read_fd_line(srv.stderr.fileno(), 10)
+        srv_alive = srv.poll() is None
+    finally:
+        stop(srv)
+    m = re.fullmatch(r"--- interim: (\d+) sent, (\d+) received, [\d.]+% loss, rtt min/avg/max/mdev "
+                     r"= [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms", line or "")
+    check(m and int(m.group(1)) >= 5 and int(m.group(2)) >= 4, "interim line %r" % line)
+    check(p.returncode == 0 and "packets transmitted" in out, "SIGINT after: %d" % p.returncode)
+    check("--- interim" not in out, "interim on stdout")
+    check(srv_alive and re.match(r"--- interim: \d+ received, \d+ replied, ", srv_line or ""),
+          "server interim %r, still running %r" % (srv_line, srv_alive))
+
+
+def contract_tests():
+    return [test_usage_errors_one_line, test_client_json_schema, test_client_json_stream,
+            test_server_json_and_stream, test_ttl_tos_at_the_receiver,
+            test_server_ttl_tos_seen_by_client_v, test_interface_option, test_timestamps_prefix,
+            test_closed_stdout_is_sigpipe, test_sigquit_interim]
+
+
 def tests():
     global UDP_PING
     UDP_PING = prog("udp-ping")
@@ -484,4 +850,8 @@ def tests():
 
 
 if __name__ == "__main__":
-    main(tests())
+    if "--contract" in sys.argv[2:]:
+        UDP_PING = prog("udp-ping")
+        main(contract_tests())
+    else:
+        main(tests())
