@@ -50,7 +50,7 @@ static const char usage_text[] =
 	"                         more is closed at once with a 503)\n"
 	"      --metrics-timeout DUR  deadline of a whole request to the endpoint, from\n"
 	"                         connect to the answer written (10s)\n"
-	"  -c, --count N          stop after N reports\n"
+	"  -c, --count N          stop after N reports (0: never, the default)\n"
 	"      --seq-probes       number probes 1, 2, 3... as the original agent does (no\n"
 	"                         one-way figures at the peers); default: stamped probes\n"
 	"                         (send time + seq)\n"
@@ -142,7 +142,7 @@ static void option(struct agent_cfg *c, struct flags *fl, int ch, char *const ar
 	case OPT_MADDR: c->metrics_addr = arg; break;
 	case OPT_MCONNS: c->metrics_conns = pk_cli_uint("metrics-conns", arg, 1, 65536); break;
 	case OPT_MTIMEOUT: c->metrics_timeout_ns = pk_cli_duration("metrics-timeout", arg, 10 * PK_NS_PER_MS, 3600 * PK_NS_PER_S); break;
-	case 'c': c->reports = pk_cli_uint("count", arg, 1, UINT64_MAX); break;
+	case 'c': c->reports = pk_cli_uint("count", arg, 0, UINT64_MAX); break;
 	case 'q': c->quiet = 1; break;
 	case OPT_SEQ: c->seq_probes = 1; break;
 	case OPT_TRACE: c->trace = arg; break;
