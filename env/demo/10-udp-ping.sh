@@ -19,6 +19,9 @@ echo
 echo "--- the same over IPv6, 200 pings at 5 ms, as JSON (summary only) ---"
 "$bin" client -J -c 200 -i 5ms -W 500ms -p "$port" ::1 |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d["summary"], indent=1))' || true
+echo
+echo "--- 6 pings as JSON Lines, each record as it happens (--json-stream; lines cut at 150) ---"
+"$bin" client --json-stream -c 6 -i 100ms -W 200ms -p "$port" 127.0.0.1 2>/dev/null | cut -c1-150 || true
 kill -TERM "$srv"
 wait "$srv" || true
 tail -n 2 "$out"
