@@ -553,10 +553,266 @@ def test_phi_detector_acts_and_csv():
     check("packets transmitted" in r.stderr and "false alarms at" in r.stderr, r.stderr)
 
 
+# ---- issue 12: the shared command-line and output contract (docs/OUTPUT.md) ----
+
+def recv_ttl_tos(sock, family):
+    """One datagram with its TTL / hop limit and ToS / traffic class as the
+    kernel saw them: (data, (addr...), ttl, tos)."""
+    data, anc, _, addr = sock.recvmsg(200, socket.CMSG_SPACE(4) * 4)
+    ttl = tos = None
+    for level, typ, val in anc:
+        v = int.from_bytes(val[:4] if len(val) >= 4 else val[:1], sys.byteorder)
+        if family == socket.AF_INET and level == socket.IPPROTO_IP:
+            if typ == socket.IP_TTL:
+                ttl = v
+            elif typ == socket.IP_TOS:
+                tos = val[0]
+        elif family == socket.AF_INET6 and level == socket.IPPROTO_IPV6:
+            if typ == socket.IPV6_HOPLIMIT:
+                ttl = v
+            elif typ == IPV6_TCLASS:
+                tos = v
+    return data, addr, ttl, tos
+
+
+IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
+IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)      # Linux values where Python lacks them
+IP_RECVTOS = getattr(socket, "IP_RECVTOS", 13)
+IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
+
+
+def rx_socket(host):
+    """A UDP socket on host, port 0, that is told each datagram's TTL and ToS."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if fam == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+        s.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
+    else:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
+    s.bind((host, 0))
+    s.settimeout(5)
+    return s, fam
+
+
+def test_ttl_tos_and_source():
+    """-t/-Q on the client's heartbeats and the server's replies, seen by a
+    Python receiver; the defaults differ (the test can fail); -I as source."""
+    for host, flag in FAMILIES:
+        for extra, want_ttl, want_tos in (([], None, 0), (["-t", "7", "-Q", "ef"], 7, 0xb8),
+                                          (["-t", "200", "-Q", "0x28"], 200, 0x28)):
+            rx, fam = rx_socket(host)
+            port = rx.getsockname()[1]
+            r = run([HB, "client", flag, "-c", "1", "-W", "20ms", "-q", "-p", str(port)] +
+                    extra + [host], timeout=30)
+            data, addr, ttl, tos = recv_ttl_tos(rx, fam)
+            rx.close()
+            check(re.match(rb"0 \d+\.\d{9}$", data), "a heartbeat: %r" % data)
+            check(r.returncode == 1, "no reply: exit %d" % r.returncode)
+            if want_ttl is None:
+                check(ttl not in (None, 7, 200) and tos == 0, "default %r %r" % (ttl, tos))
+            else:
+                check(ttl == want_ttl and tos == want_tos,
+                      "%s %r: ttl %r tos %r" % (host, extra, ttl, tos))
+        # the server's replies
+        srv, port = server("--loss", "0", "-t", "9", "-Q", "af41", host=host)
+        try:
+            s, fam = rx_socket(host)
+            beat(s, host, port, 0)
+            data, addr, ttl, tos = recv_ttl_tos(s, fam)
+            s.close()
+        finally:
+            srv.finish(signal.SIGTERM)
+        check(data.startswith(b"0 ") and ttl == 9 and tos == 34 << 2,
+              "server reply %r: ttl %r tos %r" % (data, ttl, tos))
+    # -I: the source address (127.0.0.2 is ours on lo, and not the default)
+    rx, fam = rx_socket("127.0.0.1")
+    port = rx.getsockname()[1]
+    for src in ("127.0.0.1", "127.0.0.2"):
+        r = run([HB, "client", "-c", "1", "-W", "20ms", "-q", "-I", src, "-p", str(port),
+                 "127.0.0.1"])
+        data, addr, ttl, tos = recv_ttl_tos(rx, fam)
+        check(addr[0] == src, "-I %s: from %r" % (src, addr))
+    rx.close()
+    # a bad interface, a foreign address, a family mismatch: one line, exit 2
+    for arg, why in (("nosuchif0", "no such interface"),
+                     ("192.0.2.1", "not an address of this host"),
+                     ("::1", "source address is IPv6")):
+        r = run([HB, "client", "-4", "-c", "1", "-I", arg, "127.0.0.1"])
+        check(r.returncode == 2 and r.stdout == "" and
+              re.fullmatch(r"heartbeat: -I %s: [^\n]*\n" % re.escape(arg), r.stderr) and
+              why in r.stderr, "-I %s: %d %r" % (arg, r.returncode, r.stderr))
+    for args in (["client", "-t", "0", "h"], ["client", "-Q", "xx", "h"],
+                 ["server", "-t", "256"], ["client", "-I", "a/b", "h"]):
+        r = run([HB] + args)
+        check(r.returncode == 2 and usage_error(r.stderr, args[0]), "%r: %r" % (args, r.stderr))
+
+
+def test_verbose_ttl_and_reply_line():
+    srv, port = server("--loss", "0", "-t", "33")
+    try:
+        r = run([HB, "client", "-v", "-D", "-c", "3", "-i", "10ms", "-p", str(port),
+                 "127.0.0.1"])
+        r2 = run([HB, "client", "-c", "1", "-p", str(port), "127.0.0.1"])
+    finally:
+        srv.finish(signal.SIGTERM)
+    lines = [x for x in r.stdout.splitlines() if "bytes from" in x]
+    check(r.returncode == 0 and len(lines) == 3, r.stdout)
+    check(all(re.fullmatch(r"\[\d+\.\d{6}\] \d+ bytes from 127\.0\.0\.1: seq=\d ttl=33 "
+                           r"time=[0-9.]+ ms diff=-?[0-9.]+ ms", x) for x in lines), lines)
+    check(re.search(r"^\d+ bytes from 127\.0\.0\.1: seq=0 time=[0-9.]+ ms diff=", r2.stdout,
+                    re.M) and "ttl=" not in r2.stdout, r2.stdout)
+
+
+def test_json_documents_and_streams():
+    """-J documents of client, server and analyze against the schema; the
+    --json-stream of client and server; banners on stderr."""
+    host = "127.0.0.1"
+    srv, port = server("--loss", "0.3", "--seed", "5", "--json-stream", "--report", "50ms",
+                       host=host)
+    try:
+        r, doc = run_json([HB, "client", "-J", "--keep-going", "-c", "30", "-i", "5ms",
+                           "-W", "20ms", "-p", str(port), host])
+        st = run([HB, "client", "--json-stream", "--keep-going", "-c", "30", "-i", "5ms",
+                  "-W", "20ms", "-p", str(port), host])
+        time.sleep(0.1)          # a periodic table with both clients
+    finally:
+        rc, out, err = srv.finish(signal.SIGTERM)
+    check(not schema_check.check_doc(doc), schema_check.check_doc(doc)[:5])
+    check(doc["role"] == "client" and doc["target"]["port"] == port and
+          len(doc["samples"]) == 30 and doc["samples"][0]["seq"] == 0, "client doc")
+    check(all(x["rtt_ms"] is None and x["diff_ms"] is None for x in doc["samples"]
+              if x["status"] == "lost"), "null numbers of lost heartbeats")
+    check("HEARTBEAT" in r.stderr and "HEARTBEAT" not in r.stdout, "banner on stderr")
+    errs = schema_check.check_stream(st.stdout)
+    check(not errs, errs[:5])
+    recs = [json.loads(x) for x in st.stdout.splitlines()]
+    samples = [x["data"] for x in recs if x["event"] == "sample"]
+    check([x["seq"] for x in samples] == list(range(30)), "a sample per heartbeat, in order")
+    end = recs[-1]["data"]
+    check(end["summary"]["transmitted"] == 30 and end["samples"] == samples,
+          "the end record is the -J document")
+    check("HEARTBEAT" in st.stderr, "banner on stderr under --json-stream")
+    fin, lines = final_json(out)         # checks the server's stream
+    names = [x["event"] for x in lines]
+    check(names[:2] == ["start", "listening"] and "table" in names and
+          names.count("client_seen") == 2, names)
+    check(fin["accepted"] + fin["sim_dropped"] == 60 and fin["seed"] == "5", "%r" % fin)
+    # server_down / server_up events in stream and document
+    srv, port = server("--loss", "0", host=host)
+    cli = client("--json-stream", "--keep-going", "-i", "10ms", "-W", "20ms", "-c", "100",
+                 "-p", str(port), host)
+    try:
+        cli.wait_for(r'"event":"sample"', 5)
+        srv.finish(signal.SIGKILL)
+        cli.wait_for(r'"event":"server_down"', 5)
+        srv, port2 = server("--loss", "0", host=host, port=port)
+        cli.wait_for(r'"event":"server_up"', 5)
+        crc, cout, cerr = cli.finish()
+    finally:
+        srv.finish(signal.SIGTERM)
+        cli.kill()
+    errs = schema_check.check_stream(cout)
+    check(crc == 0 and not errs, "%d %r" % (crc, errs[:5]))
+    end = json.loads(cout.strip().splitlines()[-1])["data"]
+    check([e["event"] for e in end["events"]] == ["server_down", "server_up"], end["events"])
+    # the server's -J document: one at stop, the banner on stderr
+    pr = subprocess.Popen([HB, "server", "-p", "0", "-b", host, "--loss", "0", "-J"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = pr.stderr.readline()
+        m = re.search(r"listening on [^\s:]+:(\d+)", line)
+        check(m, "banner on stderr: %r" % line)
+        s = udp(host)
+        for seq in range(3):
+            beat(s, host, int(m.group(1)), seq)
+            s.recvfrom(100)
+        s.close()
+    finally:
+        pr.send_signal(signal.SIGTERM)
+        out, err = pr.communicate(timeout=20)
+    sdoc = json.loads(out)
+    check(pr.returncode == 0 and not schema_check.check_doc(sdoc),
+          "%r" % schema_check.check_doc(sdoc)[:5])
+    check(sdoc["role"] == "server" and sdoc["summary"]["accepted"] == 3 and
+          [e["event"] for e in sdoc["events"]] == ["client_seen"] and
+          sdoc["summary"]["clients"][0]["received"] == 3, "server doc %r" % sdoc)
+    # analyze
+    r, adoc = run_json([HB, "analyze", "-J", "0.3,3,10"])
+    check(not schema_check.check_doc(adoc) and adoc["role"] == "analyze" and
+          "target" not in adoc, "%r" % schema_check.check_doc(adoc))
+    # -J with --csv, --json-stream with --csv: the common message
+    for args in (["client", "-J", "--csv", "h"], ["client", "--csv", "--json-stream", "h"]):
+        r = run([HB] + args)
+        check(r.returncode == 2 and usage_error(r.stderr, "client") and
+              "-J and --csv cannot be used together" in r.stderr, r.stderr)
+
+
+def test_closed_pipe_and_sigquit():
+    """`client -c 0 -i 10ms | head -1`: one line, the client dies of SIGPIPE;
+    SIGQUIT: the interim line (client) or the table (server) on stderr, and
+    the run goes on."""
+    srv, port = server("--loss", "0", "--dead-after", "10s")
+    try:
+        for args in ([], ["-D"], ["--json-stream"], ["--csv"]):
+            c = subprocess.Popen([HB, "client", "-c", "0", "-i", "10ms", "-p", str(port)] +
+                                 args + ["127.0.0.1"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+            h = subprocess.Popen(["head", "-1"], stdin=c.stdout, stdout=subprocess.PIPE)
+            c.stdout.close()
+            out = h.communicate(timeout=20)[0]
+            try:
+                rc = c.wait(20)
+            except subprocess.TimeoutExpired:
+                c.kill()
+                c.wait()
+                rc = None
+            check(rc == -signal.SIGPIPE and out.count(b"\n") == 1,
+                  "%r: exit %r (141 in the shell), %r" % (args, rc, out))
+        cli = client("-i", "10ms", "-c", "0", "-p", str(port), "127.0.0.1")
+        for _ in range(5):
+            cli.wait_for(r"bytes from", 5)
+        cli.p.send_signal(signal.SIGQUIT)
+        srv.p.send_signal(signal.SIGQUIT)
+        cli.wait_for(r"bytes from", 5)              # it goes on
+        srv_line = None
+        crc, cout, cerr = cli.finish(signal.SIGINT)
+    finally:
+        srv_rc, sout, serr = srv.finish(signal.SIGTERM)
+    m = re.search(r"^--- interim: (\d+) sent, (\d+) received, [0-9.]+% loss, rtt "
+                  r"min/avg/max/mdev = [0-9.]+/[0-9.]+/[0-9.]+/[0-9.]+ ms$", cerr, re.M)
+    check(m and int(m.group(1)) >= 5, "interim line on stderr: %r" % cerr)
+    check(crc == 0 and "--- interim" not in cout and "packets transmitted" in cout,
+          "summary after SIGINT, exit %d" % crc)
+    check(srv_rc == 0 and re.search(r"--- report heartbeat clients at \S+: \d+ \(\d+ active\) ---",
+                                    serr), "server table on stderr: %r" % serr[-500:])
+    check("--- report" not in sout and srv_line is None, "nothing more on stdout")
+
+
+def test_help_version_every_level():
+    for role in ("client", "server", "analyze"):
+        for a in ("-h", "--help"):
+            r = run([HB, role, a])
+            check(r.returncode == 0 and r.stdout.startswith("usage: heartbeat " + role) and
+                  "-V, --version" in r.stdout and r.stderr == "", "%s %s" % (role, a))
+        r = run([HB, role, "-V"])
+        check(r.returncode == 0 and re.match(r"heartbeat \(probekit\) \S+", r.stdout), role)
+        for bad, msg in (("-x", "unknown option '-x'"), ("--frob", "unknown option '--frob'"),
+                         ("-p", "option '-p' needs a value") if role == "server" else
+                         ("-i", "option '-i' needs a value"),
+                         ("--json=1", "option '--json' takes no value")):
+            r = run([HB, role, bad])
+            check(r.returncode == 2 and r.stdout == "" and usage_error(r.stderr, role) and
+                  msg in r.stderr, "%s %s: %r" % (role, bad, r.stderr))
+
+
 if __name__ == "__main__":
     HB = prog("heartbeat")
     main([test_loss_near_p, test_kill_detected_within_bound,
           test_keep_going_outage_and_recovery, test_server_events,
           test_server_text_events_and_report, test_garbage_changes_only_a_counter,
           test_bounded_table_and_rate_limit, test_never_answered_and_usage,
-          test_phi_detector_acts_and_csv, test_analyze])
+          test_phi_detector_acts_and_csv, test_analyze, test_ttl_tos_and_source,
+          test_verbose_ttl_and_reply_line, test_json_documents_and_streams,
+          test_closed_pipe_and_sigquit, test_help_version_every_level])
