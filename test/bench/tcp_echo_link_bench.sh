@@ -74,10 +74,10 @@ def fits(path):
     for f in doc["summary"]["fit"]:
         d = f["server_delay_s"]
         ss = [s for s in doc["samples"] if s["server_delay_s"] == d]
-        a, b, _, _ = line_fit([s["msg_size"] for s in ss], [s["rtt_ms"] for s in ss])
+        a, b, _, _ = line_fit([s["size_bytes"] for s in ss], [s["rtt_ms"] for s in ss])
         pts = [q for q in doc["summary"]["points"] if q["server_delay_s"] == d]
-        _, b50, _, _ = line_fit([q["msg_size"] for q in pts], [q["rtt_ms"]["p50"] for q in pts])
-        out[d] = (f, a, b, sorted({s["msg_size"] for s in ss}), b50)
+        _, b50, _, _ = line_fit([q["size_bytes"] for q in pts], [q["rtt_ms"]["p50"] for q in pts])
+        out[d] = (f, a, b, sorted({s["size_bytes"] for s in ss}), b50)
     return out
 
 print("\ninjected: %g Mbit/s each way (payload figure of a one-segment echo: rate/2 = %g),"

@@ -87,7 +87,7 @@ def sweep(mode):
     fits = {}
     for f in doc["summary"]["fit"]:
         d = f["server_delay_s"]
-        xs = [float(s["msg_size"]) for s in doc["samples"] if s["server_delay_s"] == d]
+        xs = [float(s["size_bytes"]) for s in doc["samples"] if s["server_delay_s"] == d]
         ys = [s["rtt_ms"] for s in doc["samples"] if s["server_delay_s"] == d]
         check(len(xs) == len(sizes) * n, "-m %s delay %g: %d samples" % (mode, d, len(xs)))
         a, b, se_a, se_b = line_fit(xs, ys)
