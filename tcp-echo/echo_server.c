@@ -44,6 +44,7 @@ struct echo_srv {
 	struct pk_quit quit;
 	struct pk_addr bound;
 	int64_t start_wall_ns;
+	char why[256];          /* a failure, for the -J document */
 };
 
 static void on_quit(void *arg)
@@ -151,16 +152,18 @@ static int srv_open(struct echo_srv *s)
 
 	s->lfd = pk_server_socket(cfg->bind_host, cfg->port, cfg->family, SOCK_STREAM, a);
 	if (s->lfd < 0) {
-		echo_report_error("cannot listen on %s port %u: %s",
-		                  cfg->bind_host ? cfg->bind_host : "*", (unsigned)cfg->port,
-		                  pk_sock_strerror(s->lfd));
+		snprintf(s->why, sizeof s->why, "cannot listen on %s port %u: %s",
+		         cfg->bind_host ? cfg->bind_host : "*", (unsigned)cfg->port,
+		         pk_sock_strerror(s->lfd));
+		echo_report_error("%s", s->why);
 		s->lfd = -1;
 		return -1;
 	}
 	/* -t / -Q: on the listening socket (no connection yet: every accepted
 	 * one inherits them, and so does the SYN-ACK) */
 	if ((rc = echo_sockopt_apply(s->lfd, a->ss.ss_family, &cfg->so, &why)) != 0) {
-		echo_report_error("-t/-Q: %s", why ? why : pk_sock_strerror(rc));
+		snprintf(s->why, sizeof s->why, "-t/-Q: %s", why ? why : pk_sock_strerror(rc));
+		echo_report_error("%s", s->why);
 		return -1;
 	}
 	s->start_wall_ns = pk_wall_ns();
@@ -233,6 +236,14 @@ out:
 		h->rep.events = NULL;   /* taken by the document */
 	} else if (rc == 0) {
 		echo_report_server_stats(&h->rep, &h->st);
+	} else if (h->rep.json && s.why[0]) {     /* the document says why */
+		cJSON *doc = pk_json_envelope("tcp-echo", "server", NULL, NULL, pk_wall_ns());
+		cJSON_AddObjectToObject(doc, "summary");
+		cJSON_AddArrayToObject(doc, "events");
+		cJSON_AddStringToObject(doc, "error", s.why);
+		if (h->rep.stream)
+			echo_report_stream_start(&h->rep, "server", NULL, NULL, pk_wall_ns());
+		echo_report_doc(&h->rep, doc);
 	}
 	cJSON_Delete(h->rep.events);
 	pk_quit_free(&s.quit);

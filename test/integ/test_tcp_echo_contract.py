@@ -91,6 +91,18 @@ def test_json_docs_and_streams():
         no_errors(schema_check.check_stream(r.stdout), "experiment --json-stream")
         recs = [json.loads(l) for l in r.stdout.splitlines()]
         check(sum(x["event"] == "sample" for x in recs) == 4, "a sample per point")
+    # the server that cannot listen: exit 2, the document (the record) with the error
+    with Server("-q", "-b", "127.0.0.1") as srv:
+        for opt in ("-J", "--json-stream"):
+            r = pkutil.run([echo(), "server", "-b", "127.0.0.1", "-p", str(srv.port), opt])
+            check(r.returncode == 2 and r.stderr.startswith("tcp-echo: cannot listen on"), r.stderr)
+            if opt == "-J":
+                doc = json.loads(r.stdout)
+                no_errors(schema_check.check_doc(doc), "server -J error")
+            else:
+                no_errors(schema_check.check_stream(r.stdout), "server --json-stream error")
+                doc = json.loads(r.stdout.splitlines()[-1])["data"]
+            check(doc["error"].startswith("cannot listen on 127.0.0.1 port %d" % srv.port), doc)
 
 
 def pktoptions(conn, family):
