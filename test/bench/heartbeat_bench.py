@@ -94,7 +94,7 @@ def detection_trial(interval_ms, k=3):
                                  "-p", str(port), "127.0.0.1"]))
     try:
         for _ in range(3):
-            cli.wait_for(r"reply from", 10)
+            cli.wait_for(r"bytes from", 10)
         time.sleep(random.uniform(0, interval_ms / 1000.0))    # random phase
         t_kill = time.time()
         srv.p.kill()
@@ -104,7 +104,7 @@ def detection_trial(interval_ms, k=3):
             if line is None:
                 raise RuntimeError("no server down")
             m = re.match(r"\[([0-9.]+)\] (.*)", line)
-            if m and "timed out" in m.group(2):
+            if m and m.group(2).startswith("no answer yet"):
                 deadline = float(m.group(1))
             if m and m.group(2).startswith("server down"):
                 t_down = float(m.group(1))
