@@ -211,6 +211,15 @@ void ping_report_server_doc(const struct ping_server_cfg *cfg, const struct pk_a
 	if (err != NULL)
 		cJSON_AddStringToObject(doc, "error", err);
 	if (cfg->output == PING_OUT_STREAM) {
+		if (err != NULL) {
+			/* failed before its start record: the stream still begins
+			 * with one */
+			cJSON *st = pk_json_envelope("udp-ping", "server", NULL, local, start_wall_ns);
+
+			if (st != NULL)
+				server_record("start", st);
+			cJSON_Delete(st);
+		}
 		server_record("end", doc);
 	} else {
 		pk_json_print(stdout, doc, 0);

@@ -166,13 +166,15 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int server_open(const struct ping_server_cfg *cfg, struct pk_addr *local)
+/* The socket, or -1 with the error in err (printed by the caller). */
+static int server_open(const struct ping_server_cfg *cfg, struct pk_addr *local, char *err,
+                       size_t cap)
 {
 	int fd = pk_server_socket(cfg->bind, cfg->port, cfg->family, SOCK_DGRAM, local);
 
 	if (fd < 0) {
-		ping_report_error("bind %s port %u: %s", cfg->bind ? cfg->bind : "*", cfg->port,
-		                  pk_sock_strerror(fd));
+		snprintf(err, cap, "bind %s port %u: %s", cfg->bind ? cfg->bind : "*", cfg->port,
+		         pk_sock_strerror(fd));
 		return -1;
 	}
 	if (cfg->so.ttl >= 0 || cfg->so.tos >= 0) {
@@ -180,7 +182,7 @@ static int server_open(const struct ping_server_cfg *cfg, struct pk_addr *local)
 		int rc = pk_sockopt_apply(fd, local->ss.ss_family, &cfg->so, &why);
 
 		if (rc < 0) {
-			ping_report_error("-t/-Q: %s", why ? why : pk_sock_strerror(rc));
+			snprintf(err, cap, "-t/-Q: %s", why ? why : pk_sock_strerror(rc));
 			close(fd);
 			return -1;
 		}
@@ -229,6 +231,7 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	struct pk_stop stop = PK_STOP_INIT;
 	struct pk_quit quit = PK_QUIT_INIT;
 	int64_t start_wall = pk_wall_ns();
+	char err[256];
 	uint64_t seed = cfg->have_seed ? cfg->seed : pk_sim_random_seed();
 	int ret = 2;
 
@@ -253,9 +256,16 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 	}
 	/* a closed stdout must end our output, not the service */
 	signal(SIGPIPE, SIG_IGN);
-	s.fd = server_open(cfg, &local);
+	s.fd = server_open(cfg, &local, err, sizeof err);
+	if (s.fd < 0) {
+		/* the line on stderr; under -J / --json-stream the document too */
+		ping_report_error("%s", err);
+		if (cfg->output != PING_OUT_TEXT)
+			ping_report_server_doc(cfg, NULL, start_wall, seed, &s.totals, NULL, err);
+		goto out;
+	}
 	base = pk_base_new();
-	if (s.fd < 0 || base == NULL)
+	if (base == NULL)
 		goto out;
 	(void)pk_self_init(&s.self, &local, cfg->allow_low_ports);
 	ev_read = event_new(base, s.fd, EV_READ | EV_PERSIST, on_readable, &s);

@@ -613,6 +613,8 @@ def test_server_json_and_stream():
         try:
             r1, d1 = client(port, "127.0.0.1", "-c", "3", "-i", "2ms")
             r2, d2 = client(port, "127.0.0.1", "-c", "2", "-i", "2ms")
+            # a port in use: the line on stderr, the document with "error", exit 2
+            r = run([UDP_PING, "server", "-p", str(port), "-b", "127.0.0.1", mode], timeout=20)
         finally:
             rc, out, err = stop(srv, signal.SIGINT)
         check(rc == 0, "%s: exit %d" % (mode, rc))
@@ -636,6 +638,12 @@ def test_server_json_and_stream():
                   "datagram numbers")
             doc = recs[-1]["data"]
         no_errs(schema_check.check_doc(doc), "server %s" % mode)
+        check(r.returncode == 2 and "in use" in r.stderr, "%s: port in use: %r" % (mode, r.stderr))
+        if mode == "-J":
+            no_errs(schema_check.check_doc(json.loads(r.stdout)), "server -J error doc")
+            check("in use" in json.loads(r.stdout)["error"], "error %r" % r.stdout)
+        else:
+            no_errs(schema_check.check_stream(r.stdout), "server --json-stream error")
         s = doc["summary"]
         check(doc["role"] == "server" and doc["target"] == {"address": "127.0.0.1", "port": port},
               "server envelope %r" % doc)
@@ -831,11 +839,45 @@ def test_sigquit_interim():
           "server interim %r, still running %r" % (srv_line, srv_alive))
 
 
+def test_stream_interim_and_end_on_sigint():
+    """--json-stream -c 0: SIGQUIT adds an interim record (the text line on
+    stderr), SIGINT ends the stream with its end record."""
+    srv, port = server("--loss", "0")
+    try:
+        p = subprocess.Popen([UDP_PING, "client", "--json-stream", "-c", "0", "-i", "10ms",
+                              "-p", str(port), "127.0.0.1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, bufsize=1)
+        lines = []
+        for _ in range(4):
+            lines.append(read_line(p, 10))
+            check(lines[-1] is not None, "no records")
+        p.send_signal(signal.SIGQUIT)
+        for _ in range(200):
+            lines.append(read_line(p, 10))
+            check(lines[-1] is not None, "no interim record")
+            if '"event":"interim"' in lines[-1]:
+                break
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+    finally:
+        stop(srv)
+    text = "".join(lines) + out
+    no_errs(schema_check.check_stream(text), "stream with interim")
+    recs = [json.loads(x) for x in text.splitlines()]
+    interim = [x["data"] for x in recs if x["event"] == "interim"]
+    check(len(interim) == 1 and interim[0]["transmitted"] >= 3 and
+          re.fullmatch(TIME_RE, interim[0]["time"]), "interim %r" % interim)
+    check(p.returncode == 0 and recs[-1]["event"] == "end" and
+          recs[-1]["data"]["summary"]["received"] >= 3, "end after SIGINT, exit %d" % p.returncode)
+    check("--- interim: " in err, "the text line on stderr: %r" % err)
+
+
 def contract_tests():
     return [test_usage_errors_one_line, test_client_json_schema, test_client_json_stream,
             test_server_json_and_stream, test_ttl_tos_at_the_receiver,
             test_server_ttl_tos_seen_by_client_v, test_interface_option, test_timestamps_prefix,
-            test_closed_stdout_is_sigpipe, test_sigquit_interim]
+            test_closed_stdout_is_sigpipe, test_sigquit_interim,
+            test_stream_interim_and_end_on_sigint]
 
 
 def tests():
