@@ -31,11 +31,25 @@ static cJSON *envelope(const struct hb_server_cfg *cfg, const struct pk_addr *lo
 	return pk_json_envelope("heartbeat", "server", NULL, local, start_wall_ns);
 }
 
-/* One --json-stream record on out (the server's stdout), flushed. */
+/* One --json-stream record {"event": name, "data": data} on out, flushed.
+ * Not pk_json_stream_event: its pk_out_flush ends the program on a closed
+ * stdout, and the server must go on serving (hb_server.c check_output). */
 static void stream(const struct hb_server_view *v, const char *name, cJSON *data)
 {
-	if (data != NULL)
-		pk_json_stream_event(v->out, name, data);
+	cJSON *rec = cJSON_CreateObject();
+	char *txt;
+
+	if (rec != NULL && data != NULL) {
+		cJSON_AddStringToObject(rec, "event", name);
+		cJSON_AddItemReferenceToObject(rec, "data", data);
+		txt = cJSON_PrintUnformatted(rec);
+		if (txt != NULL) {
+			fprintf(v->out, "%s\n", txt);
+			cJSON_free(txt);
+		}
+		fflush(v->out);
+	}
+	cJSON_Delete(rec);
 	cJSON_Delete(data);
 }
 

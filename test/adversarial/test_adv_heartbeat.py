@@ -237,24 +237,28 @@ def test_rate_limit_ignores_the_port():
 
 
 def test_closed_stdout_keeps_serving():
-    srv, port = start_server([prog("heartbeat"), "server", "-p", "0", "-b", "127.0.0.1",
-                              "--loss", "0"])
-    try:
-        srv.stdout.close()
-        s = udp(("127.0.0.1", 0))
-        for i in range(5):
-            # a new source each time: a `seen` line each, EPIPE
-            t = udp(timeout=2)
-            t.sendto(beat(0), ("127.0.0.1", port))
-            check(reply_or_none(t) is not None, "heartbeat %d not answered" % i)
-            t.close()
-        s.close()
-        check(srv.poll() is None, "the server died (SIGPIPE?): %r" % srv.returncode)
-    finally:
-        rc, err = sigterm(srv)
-    check(rc == 0, "exit %r (-13 is SIGPIPE)" % rc)
-    check("--- final heartbeat clients" in err and "replies 5" in err,
-          "final table on stderr: %r" % err[-500:])
+    """Text and --json-stream: a closed stdout ends the output, not the
+    service (the clients die of SIGPIPE; the server does not)."""
+    for mode, want in (([], ("--- final heartbeat clients", "replies 5")),
+                       (["--json-stream"], ('{"event":"end"', '"replies":5'))):
+        if mode:
+            srv, port = server("-b", "127.0.0.1", "--loss", "0")
+        else:
+            srv, port = start_server([prog("heartbeat"), "server", "-p", "0", "-b",
+                                      "127.0.0.1", "--loss", "0"])
+        try:
+            srv.stdout.close()
+            for i in range(5):
+                # a new source each time: a `seen` line (record) each, EPIPE
+                t = udp(timeout=2)
+                t.sendto(beat(0), ("127.0.0.1", port))
+                check(reply_or_none(t) is not None, "%r: heartbeat %d not answered" % (mode, i))
+                t.close()
+            check(srv.poll() is None, "%r: the server died (SIGPIPE?): %r" % (mode, srv.returncode))
+        finally:
+            rc, err = sigterm(srv)
+        check(rc == 0, "%r: exit %r (-13 is SIGPIPE)" % (mode, rc))
+        check(all(w in err for w in want), "%r: final table on stderr: %r" % (mode, err[-500:]))
 
 
 if __name__ == "__main__":
