@@ -18,7 +18,7 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 port=$(sed -n 's/.*listening on .*:\([0-9]*\) .*/\1/p' "$out" | head -1)
-"$bin" client -p "$port" -m rtt -s 1000 -n 10 -d 5ms 127.0.0.1 || true
+"$bin" client -p "$port" -m rtt -s 1000 -c 10 -d 5ms 127.0.0.1 || true
 echo
 echo "--- throughput session over IPv6: 200 probes of 32 KiB, 16 in flight (summary only) ---"
 "$bin" client -q -p "$port" -m ttput -s 32K -n 200 --window 16 ::1 || true
