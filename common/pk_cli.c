@@ -215,5 +215,7 @@ void pk_cli_sockopt(struct pk_sockopt *o, int letter, const char *arg)
 	const char *why = NULL;
 	const char *what = letter == 't' ? "TTL" : letter == 'Q' ? "ToS" : "source";
 
-	check(pk_sockopt_set(o, letter, arg, &why), what, arg, why);
+	int rc = pk_sockopt_set(o, letter, arg, &why);   /* before why is read */
+
+	check(rc, what, arg, why);
 }

@@ -78,7 +78,9 @@ void pk_quit_free(struct pk_quit *q);
 
 /* The same for a run that blocks in system calls: SIGQUIT sets the returned
  * flag to 1 and interrupts the call with EINTR (no SA_RESTART); the run
- * prints the interim line where it checks the flag, and sets it back to 0. */
+ * prints the interim line where it checks the flag, and sets it back to 0.
+ * A blocking call that returns EINTR with the stop flag unset is retried
+ * by the caller. */
 volatile sig_atomic_t *pk_quit_flag(void);
 
 #endif

@@ -2,10 +2,15 @@
 #include "pk_clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
+
+static const char *serving_prog;   /* pk_out_keep_serving */
+static int out_closed;
 
 char *pk_out_stamp_fmt(int64_t wall_ns, char *buf, size_t cap)
 {
@@ -52,9 +57,34 @@ int pk_out_flush(FILE *f)
 		if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
 			err = EPIPE;
 	}
+	if (serving_prog != NULL && f == stdout) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (!out_closed)
+			fprintf(stderr, "%s: stdout: %s; no more output, still serving\n",
+			        serving_prog, strerror(err));
+		out_closed = 1;
+		/* later lines cost nothing and fail no more */
+		if (null >= 0) {
+			(void)dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+		clearerr(f);
+		return -err;
+	}
 	if (err == EPIPE)
 		pk_out_die_sigpipe();
 	return -err;
+}
+
+void pk_out_keep_serving(const char *prog)
+{
+	serving_prog = prog;
+}
+
+int pk_out_closed(void)
+{
+	return out_closed;
 }
 
 int pk_out_line(FILE *f, int stamp, const char *fmt, ...)

@@ -32,6 +32,14 @@ int pk_out_flush(FILE *f);
  * prefix first. */
 int pk_out_line(FILE *f, int stamp, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Servers: a closed stdout ends the output, not the service (a server's
+ * stdout may be a journal or a log pipe that goes away and comes back; its
+ * clients must not lose it). After this call pk_out_flush(stdout), on a
+ * failed write, says once on stderr "<prog>: stdout: <why>; no more output,
+ * still serving", points stdout at /dev/null and returns -errno instead
+ * of dying. pk_out_closed() is 1 from then on. */
+void pk_out_keep_serving(const char *prog);
+int pk_out_closed(void);
 /* The death itself: SIGPIPE to SIG_DFL, unblocked, raised; _exit(141) if
  * it somehow returns. */
 void pk_out_die_sigpipe(void) __attribute__((noreturn));

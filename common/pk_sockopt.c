@@ -189,14 +189,21 @@ int pk_sockopt_apply(int fd, int family, const struct pk_sockopt *o, const char 
 	int rc;
 
 	if (o->ttl >= 0) {
+		/* the multicast TTL only where there can be multicast: Linux
+		 * refuses it on a TCP socket */
+		int type = 0;
+		socklen_t tl = sizeof type;
+		int mc = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM;
+
 		if (family == AF_INET6) {
 			if ((rc = setint(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, o->ttl)) != 0 ||
-			    (rc = setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, o->ttl)) != 0)
+			    (mc && (rc = setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, o->ttl)) != 0))
 				return fail(why, "cannot set the hop limit", rc);
 			(void)setint(fd, IPPROTO_IP, IP_TTL, o->ttl);   /* mapped IPv4 */
-			(void)setint(fd, IPPROTO_IP, IP_MULTICAST_TTL, o->ttl);
+			if (mc)
+				(void)setint(fd, IPPROTO_IP, IP_MULTICAST_TTL, o->ttl);
 		} else if ((rc = setint(fd, IPPROTO_IP, IP_TTL, o->ttl)) != 0 ||
-		           (rc = setint(fd, IPPROTO_IP, IP_MULTICAST_TTL, o->ttl)) != 0) {
+		           (mc && (rc = setint(fd, IPPROTO_IP, IP_MULTICAST_TTL, o->ttl)) != 0)) {
 			return fail(why, "cannot set the TTL", rc);
 		}
 	}

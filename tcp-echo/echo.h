@@ -37,33 +37,6 @@ struct echo_server_cfg {
 
 int echo_server_run(const struct echo_server_cfg *cfg);
 
-/* pk_sockopt_apply for a TCP socket: Linux refuses the multicast TTL /
- * hop limit on a SOCK_STREAM socket (EINVAL), which pk_sockopt_apply sets
- * with the unicast one; so the unicast TTL is set here and the rest (ToS,
- * -I) is pk_sockopt_apply's. 0 or -errno with *why. */
-static inline int echo_sockopt_apply(int fd, int family, const struct pk_sockopt *o,
-                                     const char **why)
-{
-	struct pk_sockopt rest = *o;
-
-	if (o->ttl >= 0) {
-		int v = o->ttl, rc;
-		if (family == AF_INET6) {
-			rc = setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof v);
-			(void)setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof v);   /* mapped IPv4 */
-		} else {
-			rc = setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof v);
-		}
-		if (rc != 0) {
-			if (why)
-				*why = "cannot set the TTL";
-			return -errno;
-		}
-		rest.ttl = -1;
-	}
-	return pk_sockopt_apply(fd, family, &rest, why);
-}
-
 struct echo_client_cfg {
 	const char *host;
 	uint16_t port;

@@ -95,7 +95,7 @@ int echo_conn_open(struct echo_conn_c *c, const struct echo_client_cfg *cfg)
 	/* -I / -t / -Q on the socket before connect (pk_tcp_connect does both) */
 	if ((c->fd = pk_socket(c->addr.ss.ss_family, SOCK_STREAM)) < 0)
 		return c->err = c->fd, c->fd = -1, ECHO_C_SYS;
-	if ((rc = echo_sockopt_apply(c->fd, c->addr.ss.ss_family, &cfg->so, &why)) != 0) {
+	if ((rc = pk_sockopt_apply(c->fd, c->addr.ss.ss_family, &cfg->so, &why)) != 0) {
 		c->err = rc;
 		c->why = why;
 		return ECHO_C_SOCKOPT;

@@ -161,7 +161,7 @@ static int srv_open(struct echo_srv *s)
 	}
 	/* -t / -Q: on the listening socket (no connection yet: every accepted
 	 * one inherits them, and so does the SYN-ACK) */
-	if ((rc = echo_sockopt_apply(s->lfd, a->ss.ss_family, &cfg->so, &why)) != 0) {
+	if ((rc = pk_sockopt_apply(s->lfd, a->ss.ss_family, &cfg->so, &why)) != 0) {
 		snprintf(s->why, sizeof s->why, "-t/-Q: %s", why ? why : pk_sock_strerror(rc));
 		echo_report_error("%s", s->why);
 		return -1;
@@ -207,6 +207,9 @@ int echo_server_run(const struct echo_server_cfg *cfg)
 
 	h->cfg = cfg;
 	h->tfd = -1;
+	/* a closed stdout (a log pipe, the journal restarting, the
+	 * experiment's pipe) ends the output, never the service */
+	pk_out_keep_serving("tcp-echo");
 	h->budget.limit = budget_of(cfg);
 	h->rep = (struct echo_report){ .out = stdout, .json = cfg->json || cfg->stream,
 	                               .quiet = cfg->quiet, .stamp = cfg->stamp,

@@ -444,8 +444,30 @@ def test_plain_client_echo_escaped_and_utf8():
     check("tail" in e and "\x00" not in e, "-J echo: %r" % e)
 
 
+def test_closed_stdout_keeps_serving():
+    """The server's stdout closed early (`tcp-echo server | head -0`): each
+    session would print a line (EPIPE); the server says so once on stderr
+    and goes on serving, as udp-ping's and heartbeat's servers do."""
+    from advutil import sigterm
+    proc, port = pkutil.start_server([echo(), "server", "-p", "0", "-b", "127.0.0.1"])
+    try:
+        proc.stdout.close()                     # the reader goes away
+        for i in range(5):                      # each session prints a line
+            c = connect(port)
+            c.sendall(b"s RTT 1 1 0\nm a 1\nt\n")
+            got = read_until_close(c, 5)
+            c.close()
+            check(got == READY + b"m a 1\n" + CLOSING, "session %d: %r" % (i, got))
+        check(proc.poll() is None, "the server died (SIGPIPE?): %r" % proc.returncode)
+    finally:
+        rc, err = sigterm(proc)
+    check(rc == 0, "exit %r (-13 is SIGPIPE)" % rc)
+    check(err.count("no more output, still serving") == 1, "said once: %r" % err[-300:])
+
+
 if __name__ == "__main__":
     pkutil.main([
+        test_closed_stdout_keeps_serving,
         test_delayed_echoes_within_budget,
         test_budget_full_split_messages_answered,
         test_trickle_closed_at_idle_timeout,

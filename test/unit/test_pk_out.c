@@ -81,6 +81,49 @@ static void head_one(void **st)
 	assert_int_equal(WTERMSIG(status), SIGPIPE);
 }
 
+/* A server (pk_out_keep_serving): the reader goes, the child goes on, says
+ * it once on stderr, and its later lines fail no more. */
+static void server_keeps_serving(void **st)
+{
+	int p[2], e[2], status;
+	char buf[256];
+	ssize_t n, got = 0;
+	pid_t pid;
+	(void)st;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(e), 0);
+	fflush(stdout);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fails = 0;
+
+		signal(SIGPIPE, SIG_IGN);
+		close(p[0]);
+		close(e[0]);
+		dup2(p[1], 1);
+		dup2(e[1], 2);
+		close(p[1]);
+		close(e[1]);
+		pk_out_keep_serving("srv");
+		for (int i = 0; i < 1000; i++)
+			fails += pk_out_line(stdout, 0, "line %d", i) != 0;
+		/* exactly one failure reported, then /dev/null */
+		_exit(fails == 1 && pk_out_closed() ? 7 : 1);
+	}
+	close(p[1]);
+	close(e[1]);
+	close(p[0]);       /* the reader goes away at once */
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 7);
+	while ((n = read(e[0], buf + got, sizeof buf - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	close(e[0]);
+	assert_string_equal(buf, "srv: stdout: Broken pipe; no more output, still serving\n");
+}
+
 static void flush_ok(void **st)
 {
 	FILE *f = tmpfile();
@@ -91,4 +134,5 @@ static void flush_ok(void **st)
 	fclose(f);
 }
 
-CM_MAIN(CM_T(stamp_format), CM_T(closed_pipe_is_sigpipe), CM_T(head_one), CM_T(flush_ok))
+CM_MAIN(CM_T(stamp_format), CM_T(closed_pipe_is_sigpipe), CM_T(head_one), CM_T(server_keeps_serving),
+        CM_T(flush_ok))

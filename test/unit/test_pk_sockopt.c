@@ -257,5 +257,30 @@ static void source_and_interface(void **st)
 	close(s);
 }
 
-CM_MAIN(CM_T(ttl_parser), CM_T(tos_parser), CM_T(iface_parser), CM_T(garbage),
+/* A TCP socket takes -t and -Q (Linux refuses the multicast TTL there, so
+ * it is only set on datagram sockets). */
+static void tcp_socket(void **st)
+{
+	struct pk_sockopt o = PK_SOCKOPT_INIT;
+	const char *why = NULL;
+	int v = 0;
+	socklen_t l = sizeof v;
+	(void)st;
+	o.ttl = 9;
+	o.tos = 0xb8;
+	for (int fam = 0; fam < 2; fam++) {
+		int family = fam ? AF_INET6 : AF_INET;
+		int fd = socket(family, SOCK_STREAM, 0);
+
+		assert_true(fd >= 0);
+		assert_int_equal(pk_sockopt_apply(fd, family, &o, &why), 0);
+		l = sizeof v;
+		assert_int_equal(getsockopt(fd, fam ? IPPROTO_IPV6 : IPPROTO_IP,
+		                            fam ? IPV6_UNICAST_HOPS : IP_TTL, &v, &l), 0);
+		assert_int_equal(v, 9);
+		close(fd);
+	}
+}
+
+CM_MAIN(CM_T(tcp_socket), CM_T(ttl_parser), CM_T(tos_parser), CM_T(iface_parser), CM_T(garbage),
         CM_T(ttl_tos_on_the_wire), CM_T(not_asked_is_minus_one), CM_T(source_and_interface))
