@@ -151,10 +151,11 @@ case $dep in *libc6*) ok "Depends: $dep" ;; *) fail "Depends without libc6: '$de
 # --- 4. the programs, from the extracted packages ------------------------------
 for p in $progs linkemu; do
 	out=$("$r/usr/bin/$p" --version 2>&1) || fail "$p --version: exit $?"
-	if [ "$out" = "$p (probekit) $upstream" ]; then
+	# "(git abc1234)" follows when the build came from a git checkout
+	if [[ $out =~ ^$p\ \(probekit\)\ ${upstream//./\\.}(\ \(git\ [0-9a-f]{7,}\))?$ ]]; then
 		ok "$out"
 	else
-		fail "$p --version: '$out', want '$p (probekit) $upstream'"
+		fail "$p --version: '$out', want '$p (probekit) $upstream [(git HASH)]'"
 	fi
 done
 
@@ -289,7 +290,7 @@ value_is() { # WANT PROG WORD...: WANT a case pattern of the words offered
 value_is "kmiss phi " heartbeat client --detector ''
 value_is "rtt ttput " tcp-echo client -m ''
 value_is "rtt ttput " tcp-echo client --mode ''
-value_is "pk-out.csv " tcp-echo client --csv pk-
+value_is "pk-out.csv " tcp-echo client --csv-file pk-
 value_is "lo " vxlan-agent -I l
 value_is "" udp-ping client -c ''
 value_is "*localhost *" udp-ping client -c 3 localh
