@@ -425,7 +425,7 @@ cJSON *echo_session_doc(const char *host, const struct pk_addr *a, int64_t wall,
 	cJSON_AddNumberToObject(sum, "window", res->window ? res->window : 1);
 	cJSON_AddNumberToObject(sum, "transmitted", (double)res->sent);
 	cJSON_AddNumberToObject(sum, "received", (double)res->echoed);
-	cJSON_AddNumberToObject(sum, "duration_ms", (double)(res->end_ns - res->start_ns) / 1e6);
+	cJSON_AddNumberToObject(sum, "elapsed_ms", (double)(res->end_ns - res->start_ns) / 1e6);
 	json_figures(sum, fig);
 	for (uint64_t i = 0; i < res->echoed; i++)
 		cJSON_AddItemToArray(smp, probe_sample(i + 1, res->t0_ns[i] + off, res->setup.size,
