@@ -39,29 +39,30 @@ def prog(name):
     raise Fail("program %s not built under %s" % (name, build_dir()))
 
 
-def read_line(proc, timeout):
-    """One line of proc's stdout within timeout seconds, or None at EOF or
-    timeout. Reads the pipe's fd directly (select() cannot see what a
-    buffered reader already holds); what it read past the line is kept on
-    proc and handed back by stop()."""
-    fd = proc.stdout.fileno()
-    buf = getattr(proc, "_pk_buf", b"")
+def read_line(proc, timeout, stream="stdout"):
+    """One line of proc's stdout (or stderr) within timeout seconds, or None
+    at EOF or timeout. Reads the pipe's fd directly (select() cannot see
+    what a buffered reader already holds); what it read past the line is
+    kept on proc (stdout's is handed back by stop())."""
+    fd = getattr(proc, stream).fileno()
+    key = "_pk_buf" if stream == "stdout" else "_pk_buf_" + stream
+    buf = getattr(proc, key, b"")
     end = time.monotonic() + timeout
     while b"\n" not in buf:
         left = end - time.monotonic()
         if left <= 0:
-            proc._pk_buf = buf
+            setattr(proc, key, buf)
             return None
         r, _, _ = select.select([fd], [], [], left)
         if not r:
             continue
         chunk = os.read(fd, 65536)
         if not chunk:
-            proc._pk_buf = b""
+            setattr(proc, key, b"")
             return buf.decode(errors="replace") if buf else None
         buf += chunk
     line, rest = buf.split(b"\n", 1)
-    proc._pk_buf = rest
+    setattr(proc, key, rest)
     return line.decode(errors="replace") + "\n"
 
 

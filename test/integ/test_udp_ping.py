@@ -486,35 +486,13 @@ def no_errs(errs, what):
 def start_server_err(args, timeout=10.0):
     """A server whose banner is on stderr (-J, --json-stream): (proc, port)."""
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = read_fd_line(proc.stderr.fileno(), timeout)
+    line = read_line(proc, timeout, "stderr")
     m = re.search(r"listening on (\[[^\]]+\]|[^\s:]+):(\d+)", line or "")
     if not m:
         proc.kill()
         proc.communicate()
         raise Fail("server %r: no banner on stderr: %r" % (args, line))
     return proc, int(m.group(2))
-
-
-def read_fd_line(fd, timeout, _bufs={}):
-    """One line of a pipe's fd within timeout (None at EOF or timeout)."""
-    buf = _bufs.get(fd, b"")
-    end = time.monotonic() + timeout
-    while b"\n" not in buf:
-        left = end - time.monotonic()
-        if left <= 0:
-            _bufs[fd] = buf
-            return None
-        r, _, _ = select.select([fd], [], [], left)
-        if not r:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            _bufs[fd] = b""
-            return buf.decode(errors="replace") or None
-        buf += chunk
-    line, rest = buf.split(b"\n", 1)
-    _bufs[fd] = rest
-    return line.decode(errors="replace")
 
 
 def test_usage_errors_one_line():
@@ -816,7 +794,7 @@ def test_sigquit_interim():
         for _ in range(6):
             check(read_line(p, 10) is not None, "client printed nothing")
         p.send_signal(signal.SIGQUIT)
-        line = read_fd_line(p.stderr.fileno(), 10)
+        line = (read_line(p, 10, "stderr") or "").rstrip("\n")
         after = 0
         while after < 5:
             x = read_line(p, 10)
@@ -826,7 +804,7 @@ def test_sigquit_interim():
         p.send_signal(signal.SIGINT)
         out, _ = p.communicate(timeout=10)
         srv.send_signal(signal.SIGQUIT)
-        srv_line = read_fd_line(srv.stderr.fileno(), 10)
+        srv_line = read_line(srv, 10, "stderr")
         srv_alive = srv.poll() is None
     finally:
         stop(srv)
