@@ -647,14 +647,18 @@ def test_sigquit_prints_the_report_so_far():
     b, _ = agent(port, "127.0.0.3", "-i", "50ms", "-r", "1h")
     try:
         a, _ = agent(port, "127.0.0.2", "-i", "50ms", "-r", "1h")
-        time.sleep(0.5)
-        a.send_signal(signal.SIGQUIT)
-        time.sleep(0.3)
-        check(a.poll() is None, "the agent died of SIGQUIT")
-        a.send_signal(signal.SIGQUIT)
-        time.sleep(0.3)
-        check(a.poll() is None, "the agent died of the second SIGQUIT")
+        time.sleep(0.5)                      # probes both ways: a peer to report
+        seen = ""
+        for n in (1, 2):
+            a.send_signal(signal.SIGQUIT)
+            # the interim report comes on stderr, then the agent goes on
+            while seen.count("--- interim report ") < n:
+                line = pkutil.read_line(a, 5, "stderr")
+                check(line is not None, "no interim report after SIGQUIT %d: %r" % (n, seen))
+                seen += line
+            check(a.poll() is None, "the agent died of SIGQUIT %d" % n)
         rc, out, err = pkutil.stop(a)
+        err = seen + getattr(a, "_pk_buf_stderr", b"").decode(errors="replace") + err
     finally:
         pkutil.stop(b)
     check(rc == 0, "exit %d" % rc)
