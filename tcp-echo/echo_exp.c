@@ -146,11 +146,7 @@ static void say_progress(struct progress *pr, const struct grid *g, const struct
 	double el = (double)(pk_now_ns() - pr->t0) / 1e9;
 	double eta = pr->w_done > 0 ? el * (pr->w_total - pr->w_done) / pr->w_done : 0;
 
-	fprintf(stderr, "point %zu/%zu: %s, delay %g ms, %llu B: mean RTT %.3f ms; "
-	        "elapsed %.1f s, ETA %.1f s\n", pr->k, pr->total,
-	        g->ccfg.type == ECHO_RTT ? "rtt" : "ttput", (double)p->delay_ns / 1e6,
-	        (unsigned long long)p->size, p->fig.rtt.avg, el, eta);
-	fflush(stderr);
+	echo_exp_say_point(stderr, pr->k, pr->total, g->ccfg.type, p, el, eta);
 }
 
 /* Every session of every point of g; stops at the first failure. */
@@ -333,7 +329,7 @@ static int write_outputs(struct exp_run *x)
 		snprintf(note, sizeof note, "%s", x->plot_rc == -ENOENT
 		         ? "gnuplot not found (install gnuplot-nox to draw them)"
 		         : "gnuplot failed");
-		fprintf(stderr, "figures skipped: %s\n", note);
+		echo_exp_say_figures_skipped(stderr, note);
 	}
 	doc = exp_json(x);
 	if (rc == 0 && (f = open_in(cfg->dir, "experiment.json")) != NULL) {
@@ -377,8 +373,6 @@ static void print_text(const struct exp_run *x)
 {
 	struct echo_report rep = { .out = stdout };
 	struct echo_sweep_result sr;
-	struct echo_line l;
-	char s[256];
 
 	for (int m = 0; m < 2; m++) {
 		if (x->g[m].done == 0)
@@ -386,11 +380,7 @@ static void print_text(const struct exp_run *x)
 		sweep_of(x, m, &sr);
 		echo_report_sweep(&rep, &sr);
 	}
-	echo_delay_effect(x->g[0].pts, x->g[0].done, &l);
-	printf("\n%s\n", echo_exp_delay_sentence(&l, s, sizeof s));
-	struct echo_exp_sweep ts = { ECHO_TTPUT, x->g[1].pts, x->g[1].done, NULL, 0, 0 };
-	if (echo_exp_tput_sentence(&ts, s, sizeof s)[0])
-		printf("%s\n", s);
+	echo_exp_say_effect(stdout, x->g[0].pts, x->g[0].done, x->g[1].pts, x->g[1].done);
 	pk_out_flush(stdout);
 }
 
@@ -442,11 +432,8 @@ int echo_exp_run(const struct echo_exp_cfg *cfg)
 	/* the expected length up front: a bare number in --delays is seconds,
 	 * so "--delays 0,20,50" asks for hours, and says so before the first
 	 * point instead of after it */
-	fprintf(stderr, "experiment: %zu points (%zu rtt, %zu ttput), %llu probes x %u per point, "
-	        "server %s, into %s; expected %.1f %s\n", pr.total, x.g[0].npts, x.g[1].npts,
-	        (unsigned long long)cfg->probes, cfg->repeat, x.server, cfg->dir,
-	        pr.w_total >= 120e3 ? pr.w_total / 60e3 : pr.w_total / 1e3,
-	        pr.w_total >= 120e3 ? "min" : "s");
+	echo_exp_say_plan(stderr, pr.total, x.g[0].npts, x.g[1].npts, cfg->probes, cfg->repeat,
+	                  x.server, cfg->dir, pr.w_total);
 	for (int m = 0; m < 2 && rc == ECHO_C_OK; m++)
 		rc = grid_run(cfg, &x.g[m], &pr, &c, &res);
 	if (rc != ECHO_C_OK) {
@@ -457,8 +444,7 @@ int echo_exp_run(const struct echo_exp_cfg *cfg)
 		if (rc == ECHO_C_STOPPED) {
 			code = x.g[0].done + x.g[1].done > 0 ? 0 : 1;
 			snprintf(x.why, sizeof x.why, "interrupted by a signal");
-			fprintf(stderr, "interrupted after %zu of %zu points: writing what was measured\n",
-			        pr.k, pr.total);
+			echo_exp_say_interrupted(stderr, pr.k, pr.total);
 		} else {
 			struct echo_report rep = { .out = stdout, .json = 1, .quiet = 1 };
 			echo_say_failure(&rep, rc, x.why);
@@ -470,9 +456,7 @@ int echo_exp_run(const struct echo_exp_cfg *cfg)
 		code = 2;
 	else if (!cfg->quiet && !cfg->json && !cfg->stream)
 		print_text(&x);
-	fprintf(stderr, "%s written to %s/ (report.md, rtt.csv, ttput.csv, experiment.json%s)\n",
-	        x.partial ? "partial experiment" : "experiment", cfg->dir,
-	        x.figures ? ", rtt.png/.svg, ttput.png/.svg" : "; figures skipped");
+	echo_exp_say_written(stderr, x.partial, cfg->dir, x.figures);
 out:
 	echo_conn_close(&c);
 	free(res.rtt_ns);

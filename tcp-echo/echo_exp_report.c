@@ -285,3 +285,60 @@ void echo_exp_markdown(FILE *f, const struct echo_exp_result *r)
 		        "(gnuplot)\n");
 	fprintf(f, "- `report.md`: this report\n");
 }
+
+/* ---- the run's own lines ------------------------------------------------ */
+
+void echo_exp_say_plan(FILE *f, size_t total, size_t nrtt, size_t nttput, uint64_t probes,
+                       unsigned repeat, const char *server, const char *dir, double expected_ms)
+{
+	int min = expected_ms >= 120e3;
+
+	fprintf(f, "experiment: %zu points (%zu rtt, %zu ttput), %llu probes x %u per point, "
+	        "server %s, into %s; expected %.1f %s\n", total, nrtt, nttput,
+	        (unsigned long long)probes, repeat, server, dir,
+	        min ? expected_ms / 60e3 : expected_ms / 1e3, min ? "min" : "s");
+	fflush(f);
+}
+
+void echo_exp_say_point(FILE *f, size_t k, size_t total, enum echo_mtype type,
+                        const struct echo_point *p, double elapsed_s, double eta_s)
+{
+	fprintf(f, "point %zu/%zu: %s, delay %g ms, %llu B: mean RTT %.3f ms; "
+	        "elapsed %.1f s, ETA %.1f s\n", k, total, type == ECHO_RTT ? "rtt" : "ttput",
+	        (double)p->delay_ns / 1e6, (unsigned long long)p->size, p->fig.rtt.avg,
+	        elapsed_s, eta_s);
+	fflush(f);
+}
+
+void echo_exp_say_interrupted(FILE *f, size_t done, size_t total)
+{
+	fprintf(f, "interrupted after %zu of %zu points: writing what was measured\n", done, total);
+	fflush(f);
+}
+
+void echo_exp_say_figures_skipped(FILE *f, const char *why)
+{
+	fprintf(f, "figures skipped: %s\n", why);
+	fflush(f);
+}
+
+void echo_exp_say_written(FILE *f, int partial, const char *dir, int figures)
+{
+	fprintf(f, "%s written to %s/ (report.md, rtt.csv, ttput.csv, experiment.json%s)\n",
+	        partial ? "partial experiment" : "experiment", dir,
+	        figures ? ", rtt.png/.svg, ttput.png/.svg" : "; figures skipped");
+	fflush(f);
+}
+
+void echo_exp_say_effect(FILE *f, const struct echo_point *rtt, size_t nrtt,
+                         const struct echo_point *ttput, size_t nttput)
+{
+	struct echo_exp_sweep ts = { ECHO_TTPUT, ttput, nttput, NULL, 0, 0 };
+	struct echo_line l;
+	char s[256];
+
+	echo_delay_effect(rtt, nrtt, &l);
+	fprintf(f, "\n%s\n", echo_exp_delay_sentence(&l, s, sizeof s));
+	if (echo_exp_tput_sentence(&ts, s, sizeof s)[0])
+		fprintf(f, "%s\n", s);
+}

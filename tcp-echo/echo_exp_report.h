@@ -51,4 +51,21 @@ char *echo_exp_tput_sentence(const struct echo_exp_sweep *s, char *buf, size_t c
 /* The whole report.md. */
 void echo_exp_markdown(FILE *f, const struct echo_exp_result *r);
 
+/* The run's own lines, on the FILE * given (stderr: they come under -q and
+ * -J too). The plan before the first point, with its expected length
+ * (expected_ms; a bare number in --delays is seconds, so a grid of hours
+ * says so at once): */
+void echo_exp_say_plan(FILE *f, size_t total, size_t nrtt, size_t nttput, uint64_t probes,
+                       unsigned repeat, const char *server, const char *dir, double expected_ms);
+/* One point done: "point k/N: rtt, delay 50 ms, 100 B: mean RTT ...; elapsed, ETA". */
+void echo_exp_say_point(FILE *f, size_t k, size_t total, enum echo_mtype type,
+                        const struct echo_point *p, double elapsed_s, double eta_s);
+void echo_exp_say_interrupted(FILE *f, size_t done, size_t total);
+void echo_exp_say_figures_skipped(FILE *f, const char *why);
+void echo_exp_say_written(FILE *f, int partial, const char *dir, int figures);
+/* The effect of the delay (and on throughput at the largest size) after the
+ * tables, as the text output ends. */
+void echo_exp_say_effect(FILE *f, const struct echo_point *rtt, size_t nrtt,
+                         const struct echo_point *ttput, size_t nttput);
+
 #endif

@@ -144,4 +144,33 @@ static void report_size_effect_and_partial(void **st)
 	free(md);
 }
 
-CM_MAIN(CM_T(sentences), CM_T(report_no_size_effect), CM_T(report_size_effect_and_partial))
+/* The run's lines: the plan states its length in minutes past 2 minutes
+ * (a bare "--delays 0,20,50" is seconds: 140 min, said at once). */
+static void run_lines(void **st)
+{
+	char buf[512];
+	FILE *f = tmpfile();
+	struct echo_point p = { .delay_ns = 50000000, .size = 100 };
+	(void)st;
+	assert_non_null(f);
+	echo_exp_say_plan(f, 36, 18, 18, 10, 1, "h port 1", "d", 140 * 60e3);
+	echo_exp_say_plan(f, 2, 1, 1, 10, 1, "h port 1", "d", 1500);
+	p.fig.rtt.avg = 50.25;
+	echo_exp_say_point(f, 3, 36, ECHO_RTT, &p, 1.5, 10.25);
+	echo_exp_say_written(f, 1, "d", 0);
+	rewind(f);
+	assert_non_null(fgets(buf, sizeof buf, f));
+	assert_string_equal(buf, "experiment: 36 points (18 rtt, 18 ttput), 10 probes x 1 per "
+	                    "point, server h port 1, into d; expected 140.0 min\n");
+	assert_non_null(fgets(buf, sizeof buf, f));
+	assert_non_null(strstr(buf, "; expected 1.5 s\n"));
+	assert_non_null(fgets(buf, sizeof buf, f));
+	assert_string_equal(buf, "point 3/36: rtt, delay 50 ms, 100 B: mean RTT 50.250 ms; "
+	                    "elapsed 1.5 s, ETA 10.2 s\n");
+	assert_non_null(fgets(buf, sizeof buf, f));
+	assert_string_equal(buf, "partial experiment written to d/ (report.md, rtt.csv, ttput.csv, "
+	                    "experiment.json; figures skipped)\n");
+	fclose(f);
+}
+
+CM_MAIN(CM_T(run_lines), CM_T(sentences), CM_T(report_no_size_effect), CM_T(report_size_effect_and_partial))
