@@ -30,15 +30,8 @@ die() { echo "link.sh: $*" >&2; exit 2; }
 note() { [ -n "${QUIET:-}" ] || echo "link.sh: $*"; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-
-find_linkemu() {
-	local c
-	for c in "${LINKEMU:-}" "${PK_BUILD_DIR:-}/env/linkemu" "$here/../build/env/linkemu" \
-		"$(command -v linkemu || true)"; do
-		[ -n "$c" ] && [ -x "$c" ] && { echo "$c"; return; }
-	done
-	die "no linkemu binary (build it, or set LINKEMU)"
-}
+# shellcheck source-path=SCRIPTDIR source=linkemu_path.sh
+. "$here/linkemu_path.sh"
 
 # emu_pid: the recorded emulator's pid if that process is still a linkemu
 emu_pid() {
@@ -93,7 +86,7 @@ make_hosts() {
 
 emu_start() {
 	local bin log=$STATE/linkemu.log args=()
-	bin=$(find_linkemu)
+	bin=$(linkemu_path) || die "no linkemu binary (build it, or set LINKEMU)"
 	[ "$RATE" = 0 ] || args+=(--rate "$RATE")
 	[ -z "${PK_LINKEMU_TRACE:-}" ] || args+=(--trace "$PK_LINKEMU_TRACE")
 	: >"$log"

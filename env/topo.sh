@@ -62,6 +62,8 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # The Open vSwitch instances, bridges and ports.
 # shellcheck source-path=SCRIPTDIR source=topo_ovs.sh
 . "$here/topo_ovs.sh"
+# shellcheck source-path=SCRIPTDIR source=linkemu_path.sh
+. "$here/linkemu_path.sh"
 
 # ---- namespaces and agents --------------------------------------------------
 
@@ -93,15 +95,6 @@ agent_ns() { # agent_ns I INSTANCE BRIDGE MTU
 }
 
 # ---- delay and loss ----------------------------------------------------------
-
-find_linkemu() {
-	local c
-	for c in "${LINKEMU:-}" "${PK_BUILD_DIR:-}/env/linkemu" "$here/../build/env/linkemu" \
-		"$(command -v linkemu || true)"; do
-		[ -n "$c" ] && [ -x "$c" ] && { echo "$c"; return; }
-	done
-	die "no netem in this kernel and no linkemu binary (build it, or set LINKEMU)"
-}
 
 have_netem() { # tries netem on a scratch dummy in agent3
 	nsx agent3 ip link add pk-probe type dummy 2>/dev/null || return 1
@@ -145,7 +138,7 @@ delay_bridge() {
 		nsx agent3 tc qdisc add dev port22 root netem delay "$b" ${JITTER:+"$JITTER"} loss "$l%"
 	else
 		local bin log="$STATE/linkemu.log"
-		bin=$(find_linkemu)
+		bin=$(linkemu_path) || die "no netem in this kernel and no linkemu binary (build it, or set LINKEMU)"
 		: >"$log"
 		record "pid $STATE/linkemu.pid"
 		# a = port12, b = port22: a->b is sent out port22, toward agent2
