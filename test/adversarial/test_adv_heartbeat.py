@@ -23,8 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integ"))
-from pkutil import check, main, prog, read_line, start_server, stop  # noqa: E402
-import subprocess  # noqa: E402
+from pkutil import check, main, prog, start_server, stop  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from advutil import ROOT, cpu_s, sigterm, spoof4, udp, skip  # noqa: E402
 
@@ -32,18 +31,7 @@ from advutil import ROOT, cpu_s, sigterm, spoof4, udp, skip  # noqa: E402
 
 def server(*args):
     """Our server under --json-stream: (proc, port) from its `listening` record."""
-    args = [prog("heartbeat"), "server", "-p", "0", "--json-stream"] + list(args)
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, bufsize=1)
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        line = read_line(proc, end - time.monotonic())
-        if line is None:
-            break
-        if line.startswith('{"event":"listening"'):
-            return proc, json.loads(line)["data"]["port"]
-    stop(proc)
-    check(False, "server %r did not report its port" % (args,))
+    return start_server([prog("heartbeat"), "server", "-p", "0", "--json-stream"] + list(args))
 
 
 def final(out):

@@ -67,7 +67,8 @@ def read_line(proc, timeout, stream="stdout"):
 
 
 def start_server(args, timeout=10.0, stderr=subprocess.PIPE, env=None):
-    """Starts args, waits for its 'listening on' line, returns (proc, port).
+    """Starts args, waits for its 'listening on' line (or, under
+    --json-stream, its `listening` record), returns (proc, port).
     env: extra environment variables for this process."""
     full_env = None
     if env:
@@ -80,6 +81,8 @@ def start_server(args, timeout=10.0, stderr=subprocess.PIPE, env=None):
         line = read_line(proc, end - time.monotonic())
         if line is None:
             break
+        if line.startswith('{"event":"listening"'):
+            return proc, json.loads(line)["data"]["port"]
         m = LISTEN_RE.search(line)
         if m:
             return proc, int(m.group(2))

@@ -8,32 +8,11 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pkutil import check, main, prog, read_line, run, run_json, stop  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
+from pkutil import check, main, prog, run, run_json, start_server, stop  # noqa: E402
 
 PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
 HB = None
 FAMILIES = (("127.0.0.1", "-4"), ("::1", "-6"))
-
-
-def start_server(args, timeout=10.0):
-    """Starts a server; returns (proc, port): our server's --json-stream
-    `listening` record, or the seed server's `listening on ...:PORT` line."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, bufsize=1)
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        line = read_line(proc, end - time.monotonic())
-        if line is None:
-            break
-        if line.startswith('{"event":"listening"'):
-            return proc, json.loads(line)["data"]["port"]
-        m = re.search(r"listening on (\[[^\]]+\]|[^\s:]+):(\d+)", line)
-        if m:
-            return proc, int(m.group(2))
-    stop(proc)
-    raise AssertionError("server %r did not report its port" % (args,))
 
 
 def final(out):
