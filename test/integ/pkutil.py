@@ -66,10 +66,11 @@ def read_line(proc, timeout, stream="stdout"):
     return line.decode(errors="replace") + "\n"
 
 
-def start_server(args, timeout=10.0, stderr=subprocess.PIPE, env=None):
+def start_server(args, timeout=10.0, stderr=subprocess.PIPE, env=None, banner="stdout"):
     """Starts args, waits for its 'listening on' line (or, under
     --json-stream, its `listening` record), returns (proc, port).
-    env: extra environment variables for this process."""
+    env: extra environment variables for this process. banner="stderr":
+    the line is on stderr (a server under -J or --json-stream)."""
     full_env = None
     if env:
         full_env = dict(os.environ)
@@ -78,7 +79,7 @@ def start_server(args, timeout=10.0, stderr=subprocess.PIPE, env=None):
                             text=True, bufsize=1, env=full_env)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        line = read_line(proc, end - time.monotonic())
+        line = read_line(proc, end - time.monotonic(), banner)
         if line is None:
             break
         if line.startswith('{"event":"listening"'):
@@ -100,7 +101,8 @@ def stop(proc, sig=signal.SIGTERM, timeout=10.0):
         proc.kill()
         out, err = proc.communicate()
     early = getattr(proc, "_pk_buf", b"").decode(errors="replace")
-    return proc.returncode, early + (out or ""), err or ""
+    early_err = getattr(proc, "_pk_buf_stderr", b"").decode(errors="replace")
+    return proc.returncode, early + (out or ""), early_err + (err or "")
 
 
 def run(args, timeout=60.0, input=None):

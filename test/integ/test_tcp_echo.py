@@ -426,24 +426,8 @@ def test_address_families():
 
 
 def start_stderr_banner(args, timeout=10.0):
-    """Starts args (a server under -J or --json-stream: its banner is on
-    stderr), returns (proc, port) from the banner."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    fd, buf, end = proc.stderr.fileno(), b"", time.monotonic() + timeout
-    while time.monotonic() < end:
-        r, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
-        if not r:
-            break
-        b = os.read(fd, 4096)
-        if not b:
-            break
-        buf += b
-        m = pkutil.LISTEN_RE.search(buf.decode(errors="replace"))
-        if m:
-            return proc, int(m.group(2))
-    proc.kill()
-    proc.communicate()
-    raise Fail("server %r: no banner on stderr: %r" % (args, buf[:300]))
+    """A server under -J or --json-stream (its banner on stderr): (proc, port)."""
+    return pkutil.start_server(args, timeout, banner="stderr")
 
 
 def test_server_log_json():

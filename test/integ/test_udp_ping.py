@@ -485,14 +485,7 @@ def no_errs(errs, what):
 
 def start_server_err(args, timeout=10.0):
     """A server whose banner is on stderr (-J, --json-stream): (proc, port)."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = read_line(proc, timeout, "stderr")
-    m = re.search(r"listening on (\[[^\]]+\]|[^\s:]+):(\d+)", line or "")
-    if not m:
-        proc.kill()
-        proc.communicate()
-        raise Fail("server %r: no banner on stderr: %r" % (args, line))
-    return proc, int(m.group(2))
+    return start_server(args, timeout, banner="stderr")
 
 
 def test_usage_errors_one_line():
