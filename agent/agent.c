@@ -49,7 +49,7 @@ struct agent {
 	struct pk_quit quit;       /* SIGQUIT: the report so far on stderr */
 	struct agent_out out;      /* what is printed (agent_report.c) */
 	uint64_t found;            /* peers found so far, as the table counts them */
-	struct agent_http *http;   /* the metrics endpoint, or NULL */
+	struct pk_http *http;      /* the metrics endpoint, or NULL */
 	int metrics_port;          /* the bound port, for the start line */
 };
 
@@ -286,12 +286,16 @@ static void result_of(const struct agent *a, struct agent_result *r)
 	r->ctr = a->ctr;
 	r->group = a->net.group;
 	r->interval_start_ns = a->interval_start_ns;
-	agent_metrics_http_stats(a->http, &r->http);
+	pk_http_stats(a->http, &r->http);
 }
 
-static void live_result(void *arg, struct agent_result *r)
+/* The body of one /metrics answer (pk_http): the figures now. */
+static char *live_metrics(void *arg)
 {
-	result_of(arg, r);
+	struct agent_result r;
+
+	result_of(arg, &r);
+	return agent_metrics_render(&r, pk_now_ns());
 }
 
 /* Ends an interval: decide what is due, forget silent peers, print, export. */
@@ -375,7 +379,7 @@ static int make_events(struct agent *a)
 
 static void agent_free(struct agent *a)
 {
-	agent_metrics_http_stop(&a->http);
+	pk_http_stop(&a->http);
 	pk_quit_free(&a->quit);
 	PK_LOOP_FREE(a->base, &a->stop, a->ev_rx, a->ev_tx, a->ev_send, a->ev_expire,
 	             a->ev_report);
@@ -426,8 +430,9 @@ static int setup(struct agent *a, const char **what)
 		return rc;
 	if (a->cfg->metrics_port >= 0) {
 		*what = "metrics endpoint";
-		rc = agent_metrics_http_start(&a->http, a->base, a->cfg, live_result, a,
-		                              &a->metrics_port);
+		rc = pk_http_start(&a->http, a->base, a->cfg->metrics_addr, a->cfg->metrics_port,
+		                   a->cfg->metrics_conns, a->cfg->metrics_timeout_ns, live_metrics, a,
+		                   &a->metrics_port);
 	}
 	return rc;
 }

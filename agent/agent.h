@@ -13,12 +13,12 @@
 
 #include "agent_table.h"
 #include "pk_clock.h"
+#include "pk_http.h"
 #include "pk_report.h"
 #include "pk_sock.h"
 #include "pk_sockopt.h"
 
 struct event_base;
-struct agent_http;
 
 #define AGENT_GROUP4 "239.255.255.250"
 #define AGENT_GROUP6 "ff0e::10"
@@ -69,14 +69,6 @@ struct agent_counters {
 	uint64_t rx_user;        /* ... by the monotonic clock after the read (no stamp) */
 };
 
-/* The metrics endpoint's connections since start (agent_http.c). */
-struct agent_http_stats {
-	uint64_t accepted;       /* connections taken */
-	uint64_t served;         /* /metrics answers */
-	uint64_t refused;        /* closed at once: over the cap, or descriptors short */
-	uint64_t timed_out;      /* closed at the deadline */
-	uint64_t backoffs;       /* accept paused: out of descriptors or memory */
-};
 
 /* What the reports and the metrics read, filled by agent.c (as udp-ping's
  * ping_result): a view of the running agent, valid until it runs again. */
@@ -86,7 +78,7 @@ struct agent_result {
 	struct agent_counters ctr;
 	struct pk_addr group;
 	int64_t interval_start_ns;       /* when the interval being reported began */
-	struct agent_http_stats http;    /* the metrics endpoint (zero without it) */
+	struct pk_http_stats http;       /* the metrics endpoint (zero without it) */
 };
 
 /* Runs until signalled or cfg->reports reports; returns the exit status
@@ -142,20 +134,7 @@ char *agent_metrics_render(const struct agent_result *r, int64_t now_ns);
  * random name, created with O_CREAT|O_EXCL|O_NOFOLLOW (never through a
  * link someone placed), written, synced, renamed over path. 0 or -errno. */
 int agent_metrics_write_file(const struct agent_result *r, const char *path, int64_t now_ns);
-/* The live figures for the HTTP endpoint: fills *r for each request. */
-typedef void agent_result_fn(void *arg, struct agent_result *r);
-/* agent_http.c: starts the HTTP endpoint /metrics on
- * cfg->metrics_addr:metrics_port on base (at most cfg->metrics_conns
- * connections, each closed at cfg->metrics_timeout_ns after its accept;
- * accepts paused while descriptors are short); each request renders what
- * fill(arg, ...) gives. 0 or -errno; *h gets the endpoint (stop it also
- * after a failure), *bound_port its port. */
-int agent_metrics_http_start(struct agent_http **h, struct event_base *base,
-                             const struct agent_cfg *cfg, agent_result_fn *fill, void *arg,
-                             int *bound_port);
-/* Its connection counts (all 0 for h NULL). */
-void agent_metrics_http_stats(const struct agent_http *h, struct agent_http_stats *st);
-/* Frees *h (NULL: nothing) and sets it to NULL. */
-void agent_metrics_http_stop(struct agent_http **h);
+/* The HTTP endpoint /metrics (--metrics-port) is common/pk_http; agent.c
+ * renders agent_metrics_render of the live figures for each request. */
 
 #endif

@@ -1,6 +1,6 @@
 /* agent_metrics: the agent's state in the Prometheus text exposition format
  * (version 0.0.4), written atomically to a file for node_exporter's textfile
- * collector and served on HTTP /metrics (agent_http.c).
+ * collector and served on HTTP /metrics (common/pk_http.c).
  *
  * Counters are totals since start (since a peer was found, for per-peer
  * ones); gauges describe the last finished report interval. A gauge with no
@@ -141,7 +141,7 @@ static void peer_families(FILE *f, const struct agent_table *t, double wall_s, d
 	}
 }
 
-static void http_families(FILE *f, const struct agent_http_stats *h)
+static void http_families(FILE *f, const struct pk_http_stats *h)
 {
 	family(f, "vxlan_agent_metrics_connections_total", "counter",
 	       "Connections to the metrics endpoint: taken (accepted), closed at once (refused: over the cap or descriptors short), closed at the deadline (timed_out).");

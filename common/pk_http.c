@@ -1,22 +1,7 @@
-/* agent_http: the metrics endpoint, HTTP/1.1 GET and HEAD of /metrics, one
- * request per connection (the answer says "Connection: close").
- *
- * Written for hostile clients (issue 10):
- *  - at most cfg->metrics_conns connections at once; one more is accepted
- *    and closed at once with a short 503 (a "short close");
- *  - the endpoint never takes the last AGENT_HTTP_FD_RESERVE descriptors of
- *    RLIMIT_NOFILE (an accepted descriptor numbered that high is closed at
- *    once), so the prom-file, the trace and the probes keep theirs;
- *  - when accept fails for want of descriptors or memory (EMFILE, ENFILE,
- *    ENOBUFS, ENOMEM) the listener is disabled for a back-off (100 ms,
- *    doubled while it goes on, at most 2 s) instead of being polled in a
- *    loop; one line on stderr per episode, not per attempt;
- *  - cfg->metrics_timeout_ns is a deadline for the whole exchange, from
- *    accept to the last byte of the answer written: a client that sends
- *    one byte at a time (slowloris) or never reads is closed at it;
- *  - a request head is at most AGENT_HTTP_HEAD_MAX bytes; a body is never read.
+/* pk_http: the metrics endpoint (pk_http.h says what it defends against).
+ * Moved from vxlan-agent's agent_http.c (issue 13).
  */
-#include "agent.h"
+#include "pk_http.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,38 +14,40 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "pk_clock.h"
 #include "pk_loop.h"
+#include "pk_report.h"
+#include "pk_sock.h"
 
-#define AGENT_HTTP_HEAD_MAX 8192
-#define AGENT_HTTP_FD_RESERVE 32
-#define AGENT_HTTP_BACKLOG 256
-#define AGENT_HTTP_BACKOFF_MIN (100 * PK_NS_PER_MS)
-#define AGENT_HTTP_BACKOFF_MAX (2 * PK_NS_PER_S)
+#define PK_HTTP_BACKLOG 256
+#define PK_HTTP_BACKOFF_MIN (100 * PK_NS_PER_MS)
+#define PK_HTTP_BACKOFF_MAX (2 * PK_NS_PER_S)
 
 struct http_conn {
-	struct agent_http *h;
+	struct pk_http *h;
 	struct bufferevent *bev;
 	struct event *deadline;
 	struct http_conn *prev, *next;
 	int answered;              /* the answer is queued: close once it is written */
 };
 
-struct agent_http {
+struct pk_http {
 	struct event_base *base;
-	const struct agent_cfg *cfg;
-	agent_result_fn *fill;
+	size_t max_conns;
+	int64_t timeout_ns;
+	pk_http_render_fn *render;
 	void *arg;
 	int fd;                    /* the listening socket */
 	struct event *ev_accept, *ev_resume;
 	struct http_conn *conns;   /* open connections, a list */
 	size_t n;
 	int64_t backoff_ns;        /* 0: accepting */
-	struct agent_http_stats st;
+	struct pk_http_stats st;
 };
 
 static void conn_free(struct http_conn *c)
 {
-	struct agent_http *h = c->h;
+	struct pk_http *h = c->h;
 
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -108,11 +95,8 @@ static void error_answer(struct http_conn *c, int status, const char *reason, in
 
 static void serve_metrics(struct http_conn *c, int head_only)
 {
-	struct agent_result r;
-	char *text;
+	char *text = c->h->render(c->h->arg);
 
-	c->h->fill(c->h->arg, &r);
-	text = agent_metrics_render(&r, pk_now_ns());
 	if (text == NULL) {
 		error_answer(c, 500, "Internal Server Error", head_only);
 		return;
@@ -164,11 +148,11 @@ static void on_read(struct bufferevent *bev, void *arg)
 	if (end.pos < 0)
 		end = evbuffer_search(in, "\n\n", 2, NULL);
 	if (end.pos < 0) {
-		if (evbuffer_get_length(in) > AGENT_HTTP_HEAD_MAX)
+		if (evbuffer_get_length(in) > PK_HTTP_HEAD_MAX)
 			error_answer(c, 431, "Request Header Fields Too Large", 0);
 		return;
 	}
-	if ((size_t)end.pos > AGENT_HTTP_HEAD_MAX) {
+	if ((size_t)end.pos > PK_HTTP_HEAD_MAX) {
 		error_answer(c, 431, "Request Header Fields Too Large", 0);
 		return;
 	}
@@ -197,7 +181,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 }
 
 /* A short close: a 503 if the socket takes it at once, then close. */
-static void refuse(struct agent_http *h, int fd)
+static void refuse(struct pk_http *h, int fd)
 {
 	static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
 	                          "Connection: close\r\n\r\n";
@@ -215,10 +199,10 @@ static int fd_ceiling(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
 	    rl.rlim_cur > (rlim_t)1 << 30)
 		return 1 << 30;
-	return (int)rl.rlim_cur - AGENT_HTTP_FD_RESERVE;
+	return (int)rl.rlim_cur - PK_HTTP_FD_RESERVE;
 }
 
-static int conn_new(struct agent_http *h, int fd)
+static int conn_new(struct pk_http *h, int fd)
 {
 	struct http_conn *c = calloc(1, sizeof *c);
 
@@ -236,9 +220,9 @@ static int conn_new(struct agent_http *h, int fd)
 		return -ENOMEM;
 	}
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, AGENT_HTTP_HEAD_MAX + 1);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, PK_HTTP_HEAD_MAX + 1);
 	bufferevent_enable(c->bev, EV_READ);
-	pk_timer_at(c->deadline, pk_now_ns() + h->cfg->metrics_timeout_ns);
+	pk_timer_at(c->deadline, pk_now_ns() + h->timeout_ns);
 	c->next = h->conns;
 	if (h->conns != NULL)
 		h->conns->prev = c;
@@ -250,21 +234,21 @@ static int conn_new(struct agent_http *h, int fd)
 
 static void on_resume(evutil_socket_t fd, short what, void *arg)
 {
-	struct agent_http *h = arg;
+	struct pk_http *h = arg;
 
 	(void)fd, (void)what;
 	event_add(h->ev_accept, NULL);
 }
 
 /* Out of descriptors or memory: stop polling the listener for a while. */
-static void back_off(struct agent_http *h, int err)
+static void back_off(struct pk_http *h, int err)
 {
 	if (h->backoff_ns == 0) {
-		h->backoff_ns = AGENT_HTTP_BACKOFF_MIN;
-		agent_report_error("metrics endpoint: accept: %s: pausing accepts (%d connections open)",
+		h->backoff_ns = PK_HTTP_BACKOFF_MIN;
+		pk_report_error(program_invocation_short_name, "metrics endpoint: accept: %s: pausing accepts (%d connections open)",
 		                   strerror(err), (int)h->n);
-	} else if ((h->backoff_ns *= 2) > AGENT_HTTP_BACKOFF_MAX) {
-		h->backoff_ns = AGENT_HTTP_BACKOFF_MAX;
+	} else if ((h->backoff_ns *= 2) > PK_HTTP_BACKOFF_MAX) {
+		h->backoff_ns = PK_HTTP_BACKOFF_MAX;
 	}
 	h->st.backoffs++;
 	event_del(h->ev_accept);
@@ -273,7 +257,7 @@ static void back_off(struct agent_http *h, int err)
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	struct agent_http *h = arg;
+	struct pk_http *h = arg;
 	int ceiling = fd_ceiling();
 
 	(void)what;
@@ -285,19 +269,19 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 			return;       /* EAGAIN, or a client gone (ECONNABORTED): next time */
 		}
 		if (h->backoff_ns != 0) {
-			agent_report_error("metrics endpoint: accepting again");
+			pk_report_error(program_invocation_short_name, "metrics endpoint: accepting again");
 			h->backoff_ns = 0;
 		}
-		if (h->n >= h->cfg->metrics_conns || fd >= ceiling || conn_new(h, fd) != 0)
+		if (h->n >= h->max_conns || fd >= ceiling || conn_new(h, fd) != 0)
 			refuse(h, fd);
 	}
 }
 
-int agent_metrics_http_start(struct agent_http **out, struct event_base *base,
-                             const struct agent_cfg *cfg, agent_result_fn *fill, void *arg,
-                             int *bound_port)
+int pk_http_start(struct pk_http **out, struct event_base *base, const char *addr_s, int port,
+                  size_t max_conns, int64_t timeout_ns, pk_http_render_fn *render, void *arg,
+                  int *bound_port)
 {
-	struct agent_http *h = calloc(1, sizeof *h);
+	struct pk_http *h = calloc(1, sizeof *h);
 	struct pk_addr addr, local;
 	int rc;
 
@@ -305,27 +289,30 @@ int agent_metrics_http_start(struct agent_http **out, struct event_base *base,
 	if (h == NULL)
 		return -ENOMEM;
 	h->base = base;
-	h->cfg = cfg;
-	h->fill = fill;
+	h->max_conns = max_conns;
+	h->timeout_ns = timeout_ns;
+	h->render = render;
 	h->arg = arg;
 	h->fd = -1;
-	rc = pk_resolve(cfg->metrics_addr, (uint16_t)cfg->metrics_port, AF_UNSPEC, SOCK_STREAM, 1,
+	if (port < 0 || port > 65535)
+		return -EINVAL;
+	rc = pk_resolve(addr_s, (uint16_t)port, AF_UNSPEC, SOCK_STREAM, 1,
 	                &addr);
 	if (rc != 0)
 		return rc;
-	h->fd = pk_tcp_listen(&addr, AGENT_HTTP_BACKLOG);
+	h->fd = pk_tcp_listen(&addr, PK_HTTP_BACKLOG);
 	if (h->fd < 0)
 		return h->fd;
 	h->ev_accept = event_new(base, h->fd, EV_READ | EV_PERSIST, on_accept, h);
 	h->ev_resume = evtimer_new(base, on_resume, h);
 	if (h->ev_accept == NULL || h->ev_resume == NULL || event_add(h->ev_accept, NULL) != 0)
 		return -ENOMEM;
-	if (pk_sock_local(h->fd, &local) == 0)
+	if (bound_port != NULL && pk_sock_local(h->fd, &local) == 0)
 		*bound_port = pk_addr_port(&local);
 	return 0;
 }
 
-void agent_metrics_http_stats(const struct agent_http *h, struct agent_http_stats *st)
+void pk_http_stats(const struct pk_http *h, struct pk_http_stats *st)
 {
 	if (h != NULL)
 		*st = h->st;
@@ -333,9 +320,9 @@ void agent_metrics_http_stats(const struct agent_http *h, struct agent_http_stat
 		memset(st, 0, sizeof *st);
 }
 
-void agent_metrics_http_stop(struct agent_http **hp)
+void pk_http_stop(struct pk_http **hp)
 {
-	struct agent_http *h = *hp;
+	struct pk_http *h = *hp;
 
 	if (h == NULL)
 		return;

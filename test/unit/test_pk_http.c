@@ -1,0 +1,256 @@
+/* pk_http: the /metrics endpoint on loopback, driven by its own event loop
+ * between the client's steps. */
+#include "cm.h"
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pk_clock.h"
+#include "pk_http.h"
+#include "pk_loop.h"
+
+struct fixture {
+	struct event_base *base;
+	struct pk_http *h;
+	int port;
+	int renders;
+	int fail;          /* render returns NULL */
+};
+
+static char *render(void *arg)
+{
+	struct fixture *fx = arg;
+	char *s;
+
+	fx->renders++;
+	if (fx->fail)
+		return NULL;
+	s = malloc(64);
+	if (s != NULL)
+		snprintf(s, 64, "# TYPE x gauge\nx %d\n", fx->renders);
+	return s;
+}
+
+static void start(struct fixture *fx, size_t max_conns, int64_t timeout_ns)
+{
+	memset(fx, 0, sizeof *fx);
+	fx->base = pk_base_new();
+	assert_non_null(fx->base);
+	assert_int_equal(pk_http_start(&fx->h, fx->base, "127.0.0.1", 0, max_conns, timeout_ns,
+	                               render, fx, &fx->port), 0);
+	assert_true(fx->port > 0);
+}
+
+static void finish(struct fixture *fx)
+{
+	pk_http_stop(&fx->h);
+	assert_null(fx->h);
+	event_base_free(fx->base);
+}
+
+static int connect_lo(int port)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* loopback: the handshake completes in the kernel, before any accept */
+	assert_true(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 || errno == EINPROGRESS);
+	return fd;
+}
+
+/* Runs the loop and reads fd until the server closes it or limit_ns passes.
+ * Returns the bytes read (buf NUL-terminated); *closed: EOF seen. */
+static size_t pump(struct fixture *fx, int fd, char *buf, size_t cap, int64_t limit_ns,
+                   int *closed)
+{
+	int64_t end = pk_now_ns() + limit_ns;
+	size_t n = 0;
+
+	*closed = 0;
+	while (pk_now_ns() < end) {
+		ssize_t r;
+
+		event_base_loop(fx->base, EVLOOP_NONBLOCK);
+		r = recv(fd, buf + n, cap - 1 - n, 0);
+		if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+			*closed = 1;
+			break;
+		}
+		if (r > 0)
+			n += (size_t)r;
+		else
+			usleep(1000);
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static void request(struct fixture *fx, const char *req, char *buf, size_t cap)
+{
+	int fd = connect_lo(fx->port), closed;
+
+	event_base_loop(fx->base, EVLOOP_NONBLOCK);   /* the accept */
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	pump(fx, fd, buf, cap, 2 * PK_NS_PER_S, &closed);
+	assert_true(closed);                            /* Connection: close */
+	close(fd);
+}
+
+static void get_metrics_is_the_rendered_text(void **st)
+{
+	struct fixture fx;
+	struct pk_http_stats s;
+	char buf[1024];
+	(void)st;
+	start(&fx, 4, 5 * PK_NS_PER_S);
+	request(&fx, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf);
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(buf, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+	assert_non_null(strstr(buf, "Content-Length: 19\r\n"));
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+	assert_string_equal(strstr(buf, "\r\n\r\n") + 4, "# TYPE x gauge\nx 1\n");
+	/* a query string is ignored; HEAD renders but sends no body */
+	request(&fx, "HEAD /metrics?x=1 HTTP/1.0\r\n\r\n", buf, sizeof buf);
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	assert_string_equal(strstr(buf, "\r\n\r\n") + 4, "");
+	assert_int_equal(fx.renders, 2);
+	pk_http_stats(fx.h, &s);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.served, 2);
+	assert_int_equal(s.refused + s.timed_out + s.backoffs, 0);
+	finish(&fx);
+}
+
+static void errors_are_answered(void **st)
+{
+	struct fixture fx;
+	struct pk_http_stats s;
+	char buf[1024];
+	(void)st;
+	start(&fx, 4, 5 * PK_NS_PER_S);
+	request(&fx, "GET /other HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	assert_non_null(strstr(buf, "HTTP/1.1 404 Not Found\r\n"));
+	request(&fx, "POST /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	assert_non_null(strstr(buf, "HTTP/1.1 405 Method Not Allowed\r\n"));
+	assert_non_null(strstr(buf, "Allow: GET, HEAD\r\n"));
+	request(&fx, "GET /metrics\r\n\r\n", buf, sizeof buf);
+	assert_non_null(strstr(buf, "HTTP/1.1 400 Bad Request\r\n"));
+	assert_int_equal(fx.renders, 0);     /* none of these rendered */
+	fx.fail = 1;
+	request(&fx, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	assert_non_null(strstr(buf, "HTTP/1.1 500 Internal Server Error\r\n"));
+	pk_http_stats(fx.h, &s);
+	assert_int_equal(s.accepted, 4);
+	assert_int_equal(s.served, 0);
+	finish(&fx);
+}
+
+static void a_head_too_long_is_431(void **st)
+{
+	struct fixture fx;
+	char buf[1024];
+	char *req = malloc(PK_HTTP_HEAD_MAX + 64);
+	int fd, closed;
+	(void)st;
+	assert_non_null(req);
+	start(&fx, 4, 5 * PK_NS_PER_S);
+	memcpy(req, "GET /metrics HTTP/1.1\r\nX: ", 26);
+	memset(req + 26, 'a', PK_HTTP_HEAD_MAX + 10);
+	fd = connect_lo(fx.port);
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	assert_int_equal(send(fd, req, PK_HTTP_HEAD_MAX + 36, 0), PK_HTTP_HEAD_MAX + 36);
+	pump(&fx, fd, buf, sizeof buf, 2 * PK_NS_PER_S, &closed);
+	assert_non_null(strstr(buf, "HTTP/1.1 431 "));
+	assert_int_equal(fx.renders, 0);
+	close(fd);
+	free(req);
+	finish(&fx);
+}
+
+static void over_the_cap_gets_a_short_503(void **st)
+{
+	struct fixture fx;
+	struct pk_http_stats s;
+	char buf[1024];
+	int fd[3], closed;
+	(void)st;
+	start(&fx, 2, 5 * PK_NS_PER_S);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = connect_lo(fx.port);
+		event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	}
+	/* the third, silent as the others, is answered and closed at once */
+	pump(&fx, fd[2], buf, sizeof buf, 2 * PK_NS_PER_S, &closed);
+	assert_true(closed);
+	assert_non_null(strstr(buf, "HTTP/1.1 503 Service Unavailable\r\n"));
+	pk_http_stats(fx.h, &s);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.refused, 1);
+	/* the two held are still served */
+	assert_int_equal(send(fd[0], "GET /metrics HTTP/1.1\r\n\r\n", 25, 0), 25);
+	pump(&fx, fd[0], buf, sizeof buf, 2 * PK_NS_PER_S, &closed);
+	assert_true(closed);
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	finish(&fx);
+}
+
+static void the_deadline_closes_a_silent_client(void **st)
+{
+	struct fixture fx;
+	struct pk_http_stats s;
+	char buf[256];
+	int64_t t0, took;
+	int fd, closed;
+	(void)st;
+	start(&fx, 4, 200 * PK_NS_PER_MS);
+	t0 = pk_now_ns();
+	fd = connect_lo(fx.port);
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	/* a byte of a head, then nothing (slowloris) */
+	assert_int_equal(send(fd, "G", 1, 0), 1);
+	assert_int_equal(pump(&fx, fd, buf, sizeof buf, 3 * PK_NS_PER_S, &closed), 0);
+	took = pk_now_ns() - t0;
+	assert_true(closed);                           /* closed, no answer */
+	assert_true(took >= 200 * PK_NS_PER_MS);       /* not before the deadline */
+	assert_true(took < 2 * PK_NS_PER_S);           /* nor long after it */
+	pk_http_stats(fx.h, &s);
+	assert_int_equal(s.timed_out, 1);
+	assert_int_equal(s.served, 0);
+	close(fd);
+	finish(&fx);
+}
+
+static void bad_address_or_port_fails(void **st)
+{
+	struct event_base *base = pk_base_new();
+	struct pk_http *h = NULL;
+	struct pk_http_stats s;
+	int port = -1;
+	(void)st;
+	assert_true(pk_http_start(&h, base, "127.0.0.1", 70000, 1, PK_NS_PER_S, render, NULL,
+	                          &port) < 0);
+	pk_http_stop(&h);
+	assert_true(pk_http_start(&h, base, "no such host.invalid", 0, 1, PK_NS_PER_S, render,
+	                          NULL, &port) != 0);
+	pk_http_stop(&h);
+	assert_null(h);
+	pk_http_stats(NULL, &s);
+	assert_int_equal(s.accepted, 0);
+	event_base_free(base);
+}
+
+CM_MAIN(CM_T(get_metrics_is_the_rendered_text), CM_T(errors_are_answered),
+        CM_T(a_head_too_long_is_431), CM_T(over_the_cap_gets_a_short_503),
+        CM_T(the_deadline_closes_a_silent_client), CM_T(bad_address_or_port_fails))
