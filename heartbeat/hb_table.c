@@ -211,8 +211,19 @@ const struct hb_peer *hb_table_next(const struct hb_table *t, const struct hb_pe
 	return p->next ? REC(t, p->next) : NULL;
 }
 
+const struct hb_peer *hb_table_last(const struct hb_table *t, const struct hb_list *l)
+{
+	return l->tail ? REC(t, l->tail) : NULL;
+}
+
+const struct hb_peer *hb_table_prev(const struct hb_table *t, const struct hb_peer *p)
+{
+	return p->prev ? REC(t, p->prev) : NULL;
+}
+
 static void update_diff(struct hb_peer *p, int64_t diff)
 {
+	p->diff_last_ns = diff;
 	if (p->diff_n == 0 || diff < p->diff_min_ns)
 		p->diff_min_ns = diff;
 	if (p->diff_n == 0 || diff > p->diff_max_ns)
@@ -300,5 +311,6 @@ void hb_peer_figures(const struct hb_peer *p, int64_t now_ns, struct hb_peer_fig
 	out->diff_min_ms = (double)p->diff_min_ns / 1e6;
 	out->diff_avg_ms = p->diff_mean_ns / 1e6;
 	out->diff_max_ms = (double)p->diff_max_ns / 1e6;
+	out->diff_last_ms = (double)p->diff_last_ns / 1e6;
 	out->silent_s = pk_ns_to_s(now_ns - p->last_ns);
 }

@@ -34,6 +34,7 @@ struct hb_peer {
 	uint64_t last_seq;
 	int64_t first_ns, last_ns;   /* monotonic, first and last heartbeat */
 	int64_t diff_min_ns, diff_max_ns;
+	int64_t diff_last_ns;        /* time_diff of the newest heartbeat */
 	double diff_mean_ns;         /* running mean of time_diff */
 	uint64_t diff_n;
 	uint64_t jump_seq;           /* a far jump not yet confirmed (jump_pending) */
@@ -84,6 +85,10 @@ struct hb_peer *hb_table_oldest_active(struct hb_table *t);
 /* Iteration: first of a list, then the next record of the same list. */
 const struct hb_peer *hb_table_first(const struct hb_table *t, const struct hb_list *l);
 const struct hb_peer *hb_table_next(const struct hb_table *t, const struct hb_peer *p);
+/* Backwards: last of a list (most recently heard or stopped), then the
+ * previous record of the same list. */
+const struct hb_peer *hb_table_last(const struct hb_table *t, const struct hb_list *l);
+const struct hb_peer *hb_table_prev(const struct hb_table *t, const struct hb_peer *p);
 /* The address of p as a pk_addr. */
 void hb_peer_addr(const struct hb_peer *p, struct pk_addr *out);
 
@@ -121,6 +126,7 @@ struct hb_peer_figures {
 	uint32_t dups, reordered, restarts;
 	int diff_valid;          /* a time_diff was recorded */
 	double diff_min_ms, diff_avg_ms, diff_max_ms;
+	double diff_last_ms;
 	double silent_s;         /* since the last heartbeat */
 };
 void hb_peer_figures(const struct hb_peer *p, int64_t now_ns, struct hb_peer_figures *out);
