@@ -286,6 +286,7 @@ static void result_of(const struct agent *a, struct agent_result *r)
 	r->ctr = a->ctr;
 	r->group = a->net.group;
 	r->interval_start_ns = a->interval_start_ns;
+	r->start_wall_ns = a->out.start_wall_ns;
 	pk_http_stats(a->http, &r->http);
 }
 

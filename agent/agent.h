@@ -78,6 +78,7 @@ struct agent_result {
 	struct agent_counters ctr;
 	struct pk_addr group;
 	int64_t interval_start_ns;       /* when the interval being reported began */
+	int64_t start_wall_ns;           /* when the agent started, Unix time */
 	struct pk_http_stats http;       /* the metrics endpoint (zero without it) */
 };
 

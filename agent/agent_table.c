@@ -123,15 +123,42 @@ struct agent_peer *agent_table_heard(struct agent_table *t, const struct pk_addr
 	return p;
 }
 
-static void add_latency(struct agent_table *t, struct agent_peer *p, int64_t lat)
+const int64_t agent_hist_le_ns[AGENT_HIST_BUCKETS] = {
+	100 * PK_NS_PER_US, 250 * PK_NS_PER_US, 500 * PK_NS_PER_US,
+	1 * PK_NS_PER_MS, 2500 * PK_NS_PER_US, 5 * PK_NS_PER_MS,
+	10 * PK_NS_PER_MS, 25 * PK_NS_PER_MS, 50 * PK_NS_PER_MS,
+	100 * PK_NS_PER_MS, 250 * PK_NS_PER_MS, 500 * PK_NS_PER_MS, 1 * PK_NS_PER_S,
+};
+
+void agent_hist_add(struct agent_hist *h, int64_t ns)
 {
-	pk_summary_add(&t->lat, (double)lat);
+	size_t b = 0;
+
+	while (b < AGENT_HIST_BUCKETS && ns > agent_hist_le_ns[b])
+		b++;
+	h->n[b]++;
+	h->count++;
+	h->sum_ns += ns;
+}
+
+void agent_hist_sub(struct agent_hist *h, const struct agent_hist *d)
+{
+	for (size_t b = 0; b <= AGENT_HIST_BUCKETS; b++)
+		h->n[b] -= d->n[b];
+	h->count -= d->count;
+	h->sum_ns -= d->sum_ns;
+}
+
+/* An in-time reply: its round trip rtt; the latency is rtt / 2. */
+static void add_latency(struct agent_table *t, struct agent_peer *p, int64_t rtt, int64_t rx_ns)
+{
+	pk_summary_add(&t->lat, (double)(rtt / 2));
 	t->replies++;
 	if (p == NULL)
 		return;
-	pk_rtt_add(&p->lat, lat);
-	p->lat_sum_s += pk_ns_to_s(lat);
-	p->lat_count++;
+	pk_rtt_add(&p->lat, rtt / 2);
+	agent_hist_add(&p->rtt, rtt);
+	p->last_answer_ns = rx_ns;
 	p->total.answered++;
 }
 
@@ -164,7 +191,7 @@ enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *
 	if (p == NULL) {                      /* untracked: headline figures only */
 		if (rtt <= t->timeout_ns) {
 			*lat_ns = rtt / 2;
-			add_latency(t, NULL, rtt / 2);
+			add_latency(t, NULL, rtt, rx_ns);
 		}
 		return AGENT_REPLY_UNTRACKED;
 	}
@@ -172,7 +199,7 @@ enum agent_reply agent_table_reply(struct agent_table *t, const struct pk_addr *
 	switch (pk_seqtrack_reply(&p->seq, num, rx_ns, &rtt)) {
 	case PK_REPLY_OK:
 		*lat_ns = rtt / 2;
-		add_latency(t, p, rtt / 2);
+		add_latency(t, p, rtt, rx_ns);
 		return AGENT_REPLY_OK;
 	case PK_REPLY_LATE:
 		p->total.late++;
@@ -210,8 +237,8 @@ int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq
 		return -ERANGE;
 	}
 	pk_rtt_add(&p->owd, owd_ns);
-	p->owd_sum_s += pk_ns_to_s(owd_ns);
-	p->owd_count++;
+	agent_hist_add(&p->owd_hist, owd_ns);
+	agent_hist_add(&p->owd_iv, owd_ns);
 	return 0;
 }
 
@@ -237,8 +264,8 @@ size_t agent_table_judge_oneway(struct agent_table *t)
 			continue;
 		p->total.owd_bad += n;
 		t->owd_bad += n;
-		p->owd_sum_s -= p->owd.sum.mean * (double)n / 1e9;
-		p->owd_count -= n;
+		agent_hist_sub(&p->owd_hist, &p->owd_iv);
+		memset(&p->owd_iv, 0, sizeof p->owd_iv);
 		pk_rtt_init(&p->owd);
 		withheld++;
 	}
@@ -355,5 +382,6 @@ void agent_table_roll(struct agent_table *t, int64_t now_ns)
 		p->base = p->total;
 		pk_rtt_init(&p->lat);
 		pk_rtt_init(&p->owd);
+		memset(&p->owd_iv, 0, sizeof p->owd_iv);
 	}
 }

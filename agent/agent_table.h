@@ -43,6 +43,22 @@ struct agent_counts {
 	                        or withheld by agent_table_judge_oneway */
 };
 
+/* A Prometheus histogram of durations: AGENT_HIST_BUCKETS finite upper
+ * bounds (agent_hist_le_ns: 0.1 ms .. 1 s, 1-2.5-5 steps), then +Inf.
+ * n[] counts each bucket alone (n[AGENT_HIST_BUCKETS]: above 1 s); the
+ * exposition makes them cumulative. sum_ns is exact. */
+#define AGENT_HIST_BUCKETS 13
+extern const int64_t agent_hist_le_ns[AGENT_HIST_BUCKETS];
+struct agent_hist {
+	uint64_t n[AGENT_HIST_BUCKETS + 1];
+	uint64_t count;
+	int64_t sum_ns;
+};
+/* Counts a duration (ns >= 0) in the bucket of the first bound >= ns. */
+void agent_hist_add(struct agent_hist *h, int64_t ns);
+/* Takes back what d counted (d counted into h before). */
+void agent_hist_sub(struct agent_hist *h, const struct agent_hist *d);
+
 /* Figures of one peer over one report interval. Latencies in ms. */
 struct agent_peer_stats {
 	struct agent_counts c;   /* this interval only */
@@ -59,13 +75,13 @@ struct agent_peer {
 	struct pk_seqtrack seq;       /* the probes it is expected to answer */
 	struct agent_counts total;    /* since found */
 	struct agent_counts base;     /* `total` at the last report */
+	int64_t last_answer_ns;       /* the latest in-time reply (0: none yet) */
 	struct pk_rtt lat;            /* RTT/2 this interval, ns */
-	double lat_sum_s;             /* since found: for the Prometheus summary */
-	uint64_t lat_count;
+	struct agent_hist rtt;        /* round trips of in-time replies since found */
 	struct pk_rxseq in_seq;       /* its stamped probes heard (one-way loss) */
 	struct pk_rtt owd;            /* one-way delay from it this interval, ns */
-	double owd_sum_s;             /* since found */
-	uint64_t owd_count;
+	struct agent_hist owd_hist;   /* one-way delays since found (less those withheld) */
+	struct agent_hist owd_iv;     /* ... of this interval, to withhold them */
 	struct agent_peer_stats last; /* the last finished interval */
 	int have_last;
 };

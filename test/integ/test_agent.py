@@ -3,6 +3,7 @@
 one host keep distinct addresses (127.0.0.2, .3, the seed's at 127.0.0.1)
 through OWN_ADDR. All multicast stays on lo (-I lo, TTL 1). The reports are
 read from --json-stream records (docs/OUTPUT.md)."""
+import datetime
 import json
 import select
 import os
@@ -305,45 +306,126 @@ def test_unknown_bad_and_duplicate_replies():
     check(tot["unknown_replies"] == 1 and tot["bad_replies"] == 1, tot)
 
 
+def parse_metrics(text):
+    """{(name, frozenset of (label, value)): value} of an exposition; every
+    family has HELP and TYPE; {name: type}."""
+    series, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ")
+            types[name] = typ
+            continue
+        if line.startswith("#") or not line:
+            continue
+        m = re.fullmatch(r'([a-z_:][a-z0-9_:]*)(?:\{(.*)\})? (\S+)', line)
+        check(m is not None, "bad exposition line %r" % line)
+        labels = frozenset(re.findall(r'([a-z_]+)="([^"]*)"', m.group(2) or ""))
+        series[(m.group(1), labels)] = float(m.group(3))
+    return series, types
+
+
+def histogram(series, name, **labels):
+    """[(le, cumulative count)] in le order, the sum, the count of one
+    histogram series; the buckets must be cumulative and end at +Inf = count."""
+    want = set(labels.items())
+    buckets = sorted((float(dict(k)["le"]), v) for (n, k), v in series.items()
+                     if n == name + "_bucket" and want <= set(k))
+    rest = frozenset(want)
+    total, count = series[(name + "_sum", rest)], series[(name + "_count", rest)]
+    check(len(buckets) == 14 and buckets[-1][0] == float("inf"), "%s: buckets %s" % (name, buckets))
+    check([b[0] for b in buckets[:-1]] == [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                           0.025, 0.05, 0.1, 0.25, 0.5, 1],
+          "%s: bounds %s" % (name, buckets))
+    check(all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])),
+          "%s: buckets not cumulative %s" % (name, buckets))
+    check(buckets[-1][1] == count, "%s: +Inf %s != count %s" % (name, buckets[-1][1], count))
+    return buckets, total, count
+
+
+def check_in_range(name, buckets, count, lo_s, hi_s):
+    """Every sample of the histogram lies in [lo_s, hi_s] (1 us of rounding
+    either way): buckets below lo are empty, buckets from hi on hold all."""
+    for le, cum in buckets:
+        if le < lo_s - 1e-6:
+            check(cum == 0, "%s: %d samples at or under %g s, the least is %g s: %s"
+                  % (name, cum, le, lo_s, buckets))
+        if le >= hi_s + 1e-6:
+            check(cum == count, "%s: %d of %d samples at or under %g s, the largest is %g s: %s"
+                  % (name, cum, count, le, hi_s, buckets))
+
+
 def test_metrics_http_and_file():
+    """The endpoint (while it runs) and the --prom-file (its last report's
+    state) against the -J document of the same run: promtool-clean; the
+    RTT histogram's count is the replies the reports counted, its sum twice
+    their RTT/2 total, and its buckets agree with their least and largest
+    RTT; the one-way one likewise with the from_peer figures."""
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="pk-agent-integ-")
     try:
         path = os.path.join(tmp, "agent.prom")
-        b, _ = agent(port, "127.0.0.3", "-q", "-i", "50ms", "-r", "500ms")
-        a = subprocess.Popen([agent_bin(), "-I", "lo", "-p", str(port), "-q", "-i", "50ms", "-r", "500ms",
-                              "--prom-file", path, "--metrics-port", "0", "--metrics-addr", "127.0.0.1",
-                              "127.0.0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, bufsize=1)
-        pkutil.read_line(a, 5)
-        line = pkutil.read_line(a, 5)
+        b, _ = agent(port, "127.0.0.3", "-q", "-i", "50ms", "-r", "1h")
+        a, _ = agent(port, "127.0.0.2", "-J", "-i", "50ms", "-r", "500ms", "-c", "3",
+                     "--prom-file", path, "--metrics-port", "0", "--metrics-addr", "127.0.0.1")
+        line = read_err_line(a, 5)
         check(line and line.startswith("metrics listening on 127.0.0.1:"), line)
         mport = int(line.strip().rsplit(":", 1)[1])
-        for _ in range(4):               # two reports: the peer's gauges exist
-            pkutil.read_line(a, 5)
+        time.sleep(0.7)                   # past the first report: the peer is known
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5) as r:
             body = r.read().decode()
             ctype = r.headers["Content-Type"]
-        check(ctype.startswith("text/plain; version=0.0.4"), ctype)
-        check('vxlan_agent_peer_latency_avg_seconds{peer="127.0.0.3"}' in body, body[:3000])
-        # the peer's direction toward us, labelled
-        check('vxlan_agent_peer_oneway_latency_avg_seconds{peer="127.0.0.3",direction="from_peer"}' in body
-              and 'vxlan_agent_peer_oneway_received_probes_total{peer="127.0.0.3",direction="from_peer"}'
-              in body and 'vxlan_agent_clock_fallbacks_total{direction="tx"} 0' in body, body[:6000])
-        check("# TYPE vxlan_agent_probes_sent_total counter" in body, body[:500])
+        check(ctype == "text/plain; version=0.0.4; charset=utf-8", ctype)
         try:
             urllib.request.urlopen("http://127.0.0.1:%d/other" % mport, timeout=5)
             raise Fail("/other answered")
         except urllib.error.HTTPError as e:
             check(e.code == 404, "status %d" % e.code)
-        text = open(path).read()
-        check("vxlan_agent_peer_answered_probes_total" in text, text[:500])
-        if shutil.which("promtool"):
-            r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True)
-            check(r.returncode == 0, "promtool: %s %s" % (r.stdout, r.stderr))
-        pkutil.stop(a)
+        rc, out, err = finish(a)
         pkutil.stop(b)
+        check(rc == 0, "exit %d %s" % (rc, err))
         check(not [n for n in os.listdir(tmp) if n.endswith(".tmp")], os.listdir(tmp))
+        text = open(path).read()
+        for what, t in (("HTTP", body), ("file", text)):
+            r = subprocess.run(["promtool", "check", "metrics"], input=t, capture_output=True, text=True)
+            check(r.returncode == 0 and r.stdout == "" and r.stderr == "",
+                  "promtool on the %s: %s %s" % (what, r.stdout, r.stderr))
+        live, types = parse_metrics(body)
+        peer = {("peer", "127.0.0.3")}
+        check(live[("vxlan_agent_peer_up", frozenset(peer))] == 1, body[:3000])
+        check(types["vxlan_agent_peer_rtt_seconds"] == "histogram" and
+              types["vxlan_agent_peer_oneway_latency_seconds"] == "histogram", types)
+        check(all(t == "counter" for n, t in types.items() if n.endswith("_total")) and
+              all(n.endswith("_total") for n, t in types.items() if t == "counter"), types)
+        # the last report's state, in the file, against the reports
+        series, types = parse_metrics(text)
+        doc = json.loads(out)
+        samples = [p for s in doc["samples"] for p in s["peers"] if p["peer"] == "127.0.0.3"]
+        check(len(samples) == 3, doc["samples"])
+        answered = sum(p["answered"] for p in samples)
+        lat = [p["latency_ms"] for p in samples if p["answered"] > 0]
+        buckets, total, count = histogram(series, "vxlan_agent_peer_rtt_seconds", peer="127.0.0.3")
+        check(count == answered > 0 and
+              series[("vxlan_agent_peer_answered_probes_total", frozenset(peer))] == answered,
+              "rtt count %s, the reports answered %d" % (count, answered))
+        rtt_sum = 2 * sum(p["latency_ms"]["avg"] * p["answered"] for p in samples if p["answered"]) / 1e3
+        check(abs(total - rtt_sum) <= 1e-6 * count, "rtt sum %s, the reports' %s" % (total, rtt_sum))
+        check_in_range("rtt", buckets, count, 2 * min(x["min"] for x in lat) / 1e3,
+                       2 * max(x["max"] for x in lat) / 1e3)
+        ow = [p["from_peer"] for p in samples if p["from_peer"]["samples"] > 0]
+        buckets, total, count = histogram(series, "vxlan_agent_peer_oneway_latency_seconds",
+                                          peer="127.0.0.3", direction="from_peer")
+        check(count == sum(f["samples"] for f in ow) > 0, "one-way count %s: %s" % (count, ow))
+        check_in_range("one-way", buckets, count, min(f["oneway_ms"]["min"] for f in ow) / 1e3,
+                       max(f["oneway_ms"]["max"] for f in ow) / 1e3)
+        check(series[("vxlan_agent_peers", frozenset())] == 1 and
+              series[("vxlan_agent_peer_up", frozenset(peer))] == 1, text[:2000])
+        info = [(dict(k), v) for (n, k), v in series.items() if n == "vxlan_agent_build_info"]
+        check(len(info) == 1 and info[0][0]["version"] == doc["version"] and info[0][1] == 1, info)
+        start = datetime.datetime.strptime(doc["start"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        check(abs(series[("process_start_time_seconds", frozenset())] - start) < 0.002,
+              (series[("process_start_time_seconds", frozenset())], doc["start"]))
+        check(0 < series[("process_resident_memory_bytes", frozenset())] < 64 << 20, text[-3000:])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

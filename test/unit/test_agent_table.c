@@ -231,8 +231,41 @@ static void roll_over(void **st)
 	assert_int_equal(ps.c.expected, 1);
 	assert_true(fabs(ps.avg_ms - 5.0) < 1e-9);
 	assert_int_equal(t.peers[0]->total.answered, 2);      /* totals keep going */
-	assert_true(fabs(t.peers[0]->lat_sum_s - 0.025) < 1e-12);
+	/* the histogram holds the round trips (40 ms, 10 ms), not RTT/2 */
+	assert_int_equal(t.peers[0]->rtt.count, 2);
+	assert_int_equal(t.peers[0]->rtt.sum_ns, 50 * MS);
+	assert_int_equal(t.peers[0]->last_answer_ns, 3 * S + 10 * MS);
 	agent_table_free(&t);
+}
+
+/* A duration lands in the bucket of the first bound at or above it (le:
+ * "less than or equal"); beyond 1 s in the +Inf one; sub takes back. */
+static void histogram_buckets(void **st)
+{
+	struct agent_hist h, d;
+	(void)st;
+	memset(&h, 0, sizeof h);
+	memset(&d, 0, sizeof d);
+	assert_int_equal(agent_hist_le_ns[0], 100000);
+	assert_int_equal(agent_hist_le_ns[AGENT_HIST_BUCKETS - 1], 1000000000);
+	agent_hist_add(&h, 0);
+	agent_hist_add(&h, 100000);            /* on the bound: le 0.0001 */
+	agent_hist_add(&h, 100001);            /* just above: le 0.00025 */
+	agent_hist_add(&h, 3 * MS);            /* le 0.005 */
+	agent_hist_add(&h, 1 * S);             /* le 1 */
+	agent_hist_add(&h, 1 * S + 1);         /* +Inf */
+	assert_int_equal(h.n[0], 2);
+	assert_int_equal(h.n[1], 1);
+	assert_int_equal(h.n[5], 1);
+	assert_int_equal(h.n[12], 1);
+	assert_int_equal(h.n[13], 1);
+	assert_int_equal(h.count, 6);
+	assert_int_equal(h.sum_ns, 200001 + 3 * MS + 2 * S + 1);
+	agent_hist_add(&d, 3 * MS);
+	agent_hist_sub(&h, &d);
+	assert_int_equal(h.n[5], 0);
+	assert_int_equal(h.count, 5);
+	assert_int_equal(h.sum_ns, 200001 + 2 * S + 1);
 }
 
 /* The kernel's send time replaces the first for the probe and every
@@ -284,7 +317,7 @@ static void oneway_from_peer(void **st)
 	assert_true(fabs(ps.ow.max - 60.0) < 1e-9);
 	assert_int_equal(ps.c.owd_bad, 2);
 	assert_int_equal(ps.c.in_lost, 1);            /* 4 never came */
-	assert_int_equal(p->owd_count, 2);
+	assert_int_equal(p->owd_hist.count, 2);
 	/* next interval: every one-way delay above the 50 ms round trip */
 	agent_table_roll(&t, 3 * S);
 	assert_int_equal(agent_table_oneway(&t, p, 6, 55 * MS), 0);
@@ -294,8 +327,10 @@ static void oneway_from_peer(void **st)
 	assert_false(ps.have_oneway);
 	assert_int_equal(ps.c.owd_bad, 2);
 	assert_int_equal(t.owd_bad, 4);
-	assert_int_equal(p->owd_count, 2);            /* not in the summary either */
-	assert_true(fabs(p->owd_sum_s - 0.080) < 1e-9);
+	assert_int_equal(p->owd_hist.count, 2);       /* not in the histogram either */
+	assert_int_equal(p->owd_hist.sum_ns, 80 * MS);
+	assert_int_equal(p->owd_hist.n[7], 1);        /* 20 ms: le 0.025 */
+	assert_int_equal(p->owd_hist.n[9], 1);        /* 60 ms: le 0.1 */
 	/* the sequence modulo 10^7 wraps: 9999999 then 0 then 1 is no gap */
 	struct pk_addr c = cm_v4(0x0a010107, 1910);
 	p = agent_table_heard(&t, &c, 0);
@@ -315,4 +350,5 @@ static void oneway_from_peer(void **st)
 
 CM_MAIN(CM_T(all_answered), CM_T(loss_at_deadline), CM_T(late_dup_unknown),
 	CM_T(two_peers), CM_T(found_by_reply), CM_T(bounded_and_reaped),
-	CM_T(roll_over), CM_T(restamped_send), CM_T(oneway_from_peer))
+	CM_T(roll_over), CM_T(histogram_buckets), CM_T(restamped_send),
+	CM_T(oneway_from_peer))
