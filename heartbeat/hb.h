@@ -31,6 +31,12 @@ struct hb_server_cfg {
 	int json;                /* -J (or --json-stream): JSON on stdout */
 	int stream;              /* --json-stream: JSON Lines, ends with the document */
 	int quiet, timestamps;
+	/* --metrics-port: Prometheus /metrics over HTTP (hb_metrics.h, pk_http.h) */
+	int metrics_port;        /* -1: no endpoint; 0: any port */
+	const char *metrics_addr;    /* its address (127.0.0.1) */
+	size_t metrics_conns;        /* connections at once, at most (16) */
+	int64_t metrics_timeout_ns;  /* deadline of one exchange (10 s) */
+	uint32_t metrics_max_clients; /* clients with per-client series (100) */
 };
 
 int hb_server_run(const struct hb_server_cfg *cfg);

@@ -84,11 +84,16 @@ static void put_ns_s(struct out *o, int64_t ns)
 	put(o, d, (size_t)n);
 }
 
+/* The shortest of %.15g and %.17g that reads back as v (0.3, not
+ * 0.29999999999999999). */
 static void put_double(struct out *o, double v)
 {
 	char d[32];
+	int n = snprintf(d, sizeof d, "%.15g", v);
 
-	put(o, d, (size_t)snprintf(d, sizeof d, "%.17g", v));
+	if (strtod(d, NULL) != v)
+		n = snprintf(d, sizeof d, "%.17g", v);
+	put(o, d, (size_t)n);
 }
 
 static void family(struct out *o, const char *name, const char *type, const char *help)

@@ -63,6 +63,7 @@ struct hb_server_view {
 	int64_t start_wall_ns;
 	struct cJSON *events;             /* -J: the document's events (owned by the run) */
 	uint64_t *events_dropped;         /* beyond HB_SRV_EVENTS_MAX */
+	int metrics_port;                 /* the metrics endpoint's bound port, -1: none */
 };
 
 #define HB_SRV_EVENTS_MAX 100000         /* events kept for the -J document */

@@ -72,6 +72,10 @@ void hb_report_listening(const struct hb_server_view *v)
 			cJSON_AddStringToObject(o, "seed", sd);  /* exact: 64 bits */
 			cJSON_AddNumberToObject(o, "dead_after_s", pk_ns_to_s(v->cfg->dead_after_ns));
 			cJSON_AddNumberToObject(o, "max_clients", v->cfg->max_clients);
+			if (v->metrics_port >= 0) {
+				cJSON_AddStringToObject(o, "metrics_address", v->cfg->metrics_addr);
+				cJSON_AddNumberToObject(o, "metrics_port", v->metrics_port);
+			}
 		}
 		stream(v, "listening", o);
 	}
@@ -80,6 +84,10 @@ void hb_report_listening(const struct hb_server_view *v)
 	       pk_addr_str(v->local, a, sizeof a), 100.0 * v->cfg->loss,
 	       v->seed, pk_fmt_duration(v->cfg->dead_after_ns, d, sizeof d),
 	       v->cfg->max_clients);
+	if (v->metrics_port >= 0)
+		fprintf(f, "metrics listening on %s%s%s:%d\n",
+		        strchr(v->cfg->metrics_addr, ':') ? "[" : "", v->cfg->metrics_addr,
+		        strchr(v->cfg->metrics_addr, ':') ? "]" : "", v->metrics_port);
 	fflush(f);
 }
 

@@ -3,6 +3,7 @@
  * restarted. Event loop callbacks and state only; printing in hb_report*.c.
  */
 #include "hb.h"
+#include "hb_metrics.h"
 #include "hb_report.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 #include "pk_batch.h"
 #include "pk_clock.h"
+#include "pk_http.h"
 #include "pk_limit.h"
 #include "pk_loop.h"
 #include "pk_sim.h"
@@ -48,6 +50,8 @@ struct hb_server {
 	int64_t wall_offset_ns;  /* wall - monotonic, refreshed per batch */
 	int kernel_ts;           /* receive timestamps from the kernel */
 	const char *so_why;      /* pk_sockopt_apply's complaint */
+	struct pk_http *http;    /* --metrics-port: the /metrics endpoint, or NULL */
+	int metrics_port;        /* its bound port, -1: none */
 };
 
 /* The server as the report sees it. */
@@ -59,6 +63,7 @@ static struct hb_server_view view(const struct hb_server *s)
 		.tot = &s->tot, .tab = &s->tab, .out = s->out,
 		.json = s->cfg->json, .start_wall_ns = s->start_wall_ns,
 		.events = s->events, .events_dropped = (uint64_t *)&s->events_dropped,
+		.metrics_port = s->metrics_port,
 	};
 	return v;
 }
@@ -286,6 +291,24 @@ static void on_quit(void *arg)
 	hb_report_server_table(&v, pk_now_ns(), 0);
 }
 
+/* The body of one /metrics answer (pk_http): the figures now. Costs the
+ * families of totals plus at most --metrics-max-clients clients' series
+ * (hb_metrics.h), on the loop that answers heartbeats. */
+static char *live_metrics(void *arg)
+{
+	struct hb_server *s = arg;
+	struct pk_http_stats st;
+	struct hb_metrics_view mv = {
+		.tab = &s->tab, .tot = &s->tot, .http = &st,
+		.max_series = s->cfg->metrics_max_clients, .loss = s->cfg->loss,
+		.now_ns = pk_now_ns(), .start_wall_ns = s->start_wall_ns,
+	};
+
+	pk_http_stats(s->http, &st);
+	mv.wall_offset_ns = pk_wall_ns() - mv.now_ns;
+	return hb_metrics_render(&mv);
+}
+
 static int server_events(struct hb_server *s)
 {
 	s->base = pk_base_new();
@@ -304,8 +327,20 @@ static int server_events(struct hb_server *s)
 	return 0;
 }
 
+static int metrics_start(struct hb_server *s)
+{
+	const struct hb_server_cfg *cfg = s->cfg;
+
+	if (cfg->metrics_port < 0)
+		return 0;
+	return pk_http_start(&s->http, s->base, cfg->metrics_addr, cfg->metrics_port,
+	                     cfg->metrics_conns, cfg->metrics_timeout_ns, live_metrics, s,
+	                     &s->metrics_port);
+}
+
 static void server_close(struct hb_server *s)
 {
+	pk_http_stop(&s->http);
 	pk_quit_free(&s->quit);
 	PK_LOOP_FREE(s->base, &s->stop, s->rd, s->dead_tm, s->report_tm);
 	cJSON_Delete(s->events);
@@ -320,12 +355,13 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 {
 	struct hb_server s;
 	struct hb_server_view v;
-	int rc;
+	int rc, metrics_failed = 0;
 
 	memset(&s, 0, sizeof s);
 	s.cfg = cfg;
 	s.fd = -1;
 	s.out = stdout;
+	s.metrics_port = -1;
 	/* a closed stdout must end our output, not the service */
 	signal(SIGPIPE, SIG_IGN);
 	s.seed = cfg->have_seed ? cfg->seed : pk_sim_random_seed();
@@ -345,9 +381,14 @@ int hb_server_run(const struct hb_server_cfg *cfg)
 		rc = server_open(&s);
 	if (rc == 0)
 		rc = server_events(&s);
+	if (rc == 0 && (rc = metrics_start(&s)) != 0)
+		metrics_failed = 1;
 	if (rc < 0) {
 		char msg[256];
-		if (s.so_why != NULL)
+		if (metrics_failed)
+			snprintf(msg, sizeof msg, "metrics endpoint %s port %d: %s", cfg->metrics_addr,
+			         cfg->metrics_port, pk_sock_strerror(rc));
+		else if (s.so_why != NULL)
 			snprintf(msg, sizeof msg, "-t/-Q: %s", s.so_why);
 		else
 			snprintf(msg, sizeof msg, "server: %s", pk_sock_strerror(rc));

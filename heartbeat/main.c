@@ -13,6 +13,7 @@
 
 #include "pk_cli.h"
 #include "hb_detect.h"
+#include "hb_metrics.h"
 #include "pk_clock.h"
 #include "pk_sockopt.h"
 
@@ -20,6 +21,8 @@ static const char server_usage[] =
 "usage: heartbeat server [-p PORT] [-b ADDR] [-4|-6] [--loss P] [--seed N]\n"
 "                        [--dead-after DUR] [--report DUR] [--max-clients N]\n"
 "                        [--rate-limit N] [--allow-low-ports] [-t TTL] [-Q TOS]\n"
+"                        [--metrics-port N [--metrics-addr ADDR] [--metrics-conns N]\n"
+"                        [--metrics-timeout DUR] [--metrics-max-clients N]]\n"
 "                        [-D] [-J | --json-stream] [-q]\n"
 "  -p, --port PORT        UDP port (default 12000; 0 picks one)\n"
 "  -b, --bind ADDR        local address (default: all, IPv6 and IPv4)\n"
@@ -33,6 +36,14 @@ static const char server_usage[] =
 "      --allow-low-ports  answer source ports 1-1023 too (default: refused)\n"
 "  -t, --ttl TTL          TTL / hop limit of the replies (1..255)\n"
 "  -Q, --tos TOS          ToS / traffic class of the replies (0..255, 0xb8, ef, af41, ...)\n"
+"      --metrics-port N   serve Prometheus metrics on HTTP /metrics (0: any port)\n"
+"      --metrics-addr ADDR  address of the metrics endpoint (default 127.0.0.1)\n"
+"      --metrics-conns N  connections to the metrics endpoint at once (16; one\n"
+"                         more is closed at once with a 503)\n"
+"      --metrics-timeout DUR  deadline of a whole request to the endpoint, from\n"
+"                         connect to the answer written (10s)\n"
+"      --metrics-max-clients N  clients with per-client series (100, 0..10000;\n"
+"                         most recently heard first, the rest counted)\n"
 "  -D, --timestamps       prefix event lines with [unix seconds.microseconds]\n"
 "  -J, --json             one JSON document when stopped (final table, events)\n"
 "      --json-stream      JSON Lines as things happen (listening, client_*, table, end)\n"
@@ -89,7 +100,29 @@ static const char top_usage[] =
 enum {
 	OPT_LOSS = 256, OPT_SEED, OPT_DEAD, OPT_REPORT, OPT_MAXC, OPT_RATE, OPT_MISSES,
 	OPT_DETECTOR, OPT_PHI, OPT_KEEP, OPT_CSV, OPT_LOWPORTS, OPT_BUDGET, OPT_STREAM,
+	OPT_MPORT, OPT_MADDR, OPT_MCONNS, OPT_MTIMEOUT, OPT_MMAXC,
 };
+
+/* --metrics-*: 1 when ch was one of them. */
+static int metrics_opt(struct hb_server_cfg *cfg, int ch, const char *arg, int *given)
+{
+	switch (ch) {
+	case OPT_MPORT: cfg->metrics_port = (int)pk_cli_uint("metrics-port", arg, 0, 65535); return 1;
+	case OPT_MADDR: cfg->metrics_addr = arg; break;
+	case OPT_MCONNS: cfg->metrics_conns = pk_cli_uint("metrics-conns", arg, 1, 65536); break;
+	case OPT_MTIMEOUT:
+		cfg->metrics_timeout_ns = pk_cli_duration("metrics-timeout", arg, 10 * PK_NS_PER_MS,
+		                                          3600 * PK_NS_PER_S);
+		break;
+	case OPT_MMAXC:
+		cfg->metrics_max_clients = (uint32_t)pk_cli_uint("metrics-max-clients", arg, 0,
+		                                                 HB_METRICS_SERIES_MAX);
+		break;
+	default: return 0;
+	}
+	*given = 1;
+	return 1;
+}
 
 static int server_main(int argc, char **argv)
 {
@@ -102,16 +135,24 @@ static int server_main(int argc, char **argv)
 		{ "ttl", 1, NULL, 't' }, { "tos", 1, NULL, 'Q' },
 		{ "timestamps", 0, NULL, 'D' }, { "json-stream", 0, NULL, OPT_STREAM },
 		{ "json", 0, NULL, 'J' }, { "quiet", 0, NULL, 'q' },
+		{ "metrics-port", 1, NULL, OPT_MPORT }, { "metrics-addr", 1, NULL, OPT_MADDR },
+		{ "metrics-conns", 1, NULL, OPT_MCONNS }, { "metrics-timeout", 1, NULL, OPT_MTIMEOUT },
+		{ "metrics-max-clients", 1, NULL, OPT_MMAXC },
 		PK_CLI_LONGOPTS_STD,
 	};
 	struct hb_server_cfg cfg = {
 		.port = HB_DEFAULT_PORT, .family = AF_UNSPEC, .loss = 0.30,
 		.dead_after_ns = 3 * PK_NS_PER_S, .max_clients = 10000,
 		.rate_limit = 2000, .so = PK_SOCKOPT_INIT,
+		.metrics_port = -1, .metrics_addr = "127.0.0.1", .metrics_conns = 16,
+		.metrics_timeout_ns = 10 * PK_NS_PER_S,
+		.metrics_max_clients = HB_METRICS_SERIES_DEFAULT,
 	};
-	int ch;
+	int ch, metrics_given = 0;
 
 	while ((ch = getopt_long(argc, argv, "+:p:b:46t:Q:DJqhV", lo, NULL)) != -1) {
+		if (metrics_opt(&cfg, ch, optarg, &metrics_given))
+			continue;
 		switch (ch) {
 		case 'p': cfg.port = pk_cli_port("port", optarg, 1); break;
 		case 'b': cfg.bind = optarg; break;
@@ -145,6 +186,9 @@ static int server_main(int argc, char **argv)
 	}
 	if (optind != argc)
 		pk_cli_error("unexpected argument '%s'", argv[optind]);
+	if (metrics_given && cfg.metrics_port < 0)
+		pk_cli_error("--metrics-addr, --metrics-conns, --metrics-timeout and "
+		             "--metrics-max-clients need --metrics-port");
 	return hb_server_run(&cfg);
 }
 
