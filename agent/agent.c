@@ -16,7 +16,7 @@
 #include "pk_loop.h"
 
 #define AGENT_RX_BATCH 64     /* datagrams read per readable event */
-#define AGENT_RX_BUF 512      /* bytes kept of each (a probe is at most 20) */
+#define AGENT_RX_BUF 64       /* bytes kept of each (a probe is at most 20; longer is not one) */
 
 /* What the agent remembers of each probe it sent, by sequence. */
 struct agent_sent {

@@ -32,6 +32,8 @@ int agent_table_init(struct agent_table *t, size_t max_peers, size_t window,
 static void peer_free(struct agent_peer *p)
 {
 	pk_seqtrack_free(&p->seq);
+	agent_lat_free(&p->lat);
+	agent_lat_free(&p->owd);
 	free(p);
 }
 
@@ -84,8 +86,8 @@ static struct agent_peer *peer_add(struct agent_table *t, const struct pk_addr *
 	}
 	host_only(&p->addr, from);
 	p->first_seen_ns = p->last_seen_ns = now_ns;
-	pk_rtt_init(&p->lat);
-	pk_rtt_init(&p->owd);
+	agent_lat_init(&p->lat);
+	agent_lat_init(&p->owd);
 	pk_rxseq_init(&p->in_seq);
 	for (s = first; s < pk_seqtrack_next_seq(&t->all); s++) {
 		const struct pk_seq_slot *slot = pk_seqtrack_slot(&t->all, s);
@@ -156,7 +158,7 @@ static void add_latency(struct agent_table *t, struct agent_peer *p, int64_t rtt
 	t->replies++;
 	if (p == NULL)
 		return;
-	pk_rtt_add(&p->lat, rtt / 2);
+	(void)agent_lat_add(&p->lat, rtt / 2);
 	agent_hist_add(&p->rtt, rtt);
 	p->last_answer_ns = rx_ns;
 	p->total.answered++;
@@ -236,7 +238,7 @@ int agent_table_oneway(struct agent_table *t, struct agent_peer *p, uint64_t seq
 		t->owd_bad++;
 		return -ERANGE;
 	}
-	pk_rtt_add(&p->owd, owd_ns);
+	(void)agent_lat_add(&p->owd, owd_ns);
 	agent_hist_add(&p->owd_hist, owd_ns);
 	agent_hist_add(&p->owd_iv, owd_ns);
 	return 0;
@@ -266,7 +268,7 @@ size_t agent_table_judge_oneway(struct agent_table *t)
 		t->owd_bad += n;
 		agent_hist_sub(&p->owd_hist, &p->owd_iv);
 		memset(&p->owd_iv, 0, sizeof p->owd_iv);
-		pk_rtt_init(&p->owd);
+		agent_lat_reset(&p->owd);
 		withheld++;
 	}
 	return withheld;
@@ -350,7 +352,7 @@ void agent_peer_stats(const struct agent_peer *p, int64_t now_ns, struct agent_p
 
 	memset(out, 0, sizeof *out);
 	counts_sub(&out->c, &p->total, &p->base);
-	pk_rtt_ms(&p->lat, &ms);
+	agent_lat_ms(&p->lat, &ms);
 	out->have_latency = ms.n > 0;
 	if (out->have_latency) {
 		out->min_ms = ms.min;
@@ -361,7 +363,7 @@ void agent_peer_stats(const struct agent_peer *p, int64_t now_ns, struct agent_p
 		out->jitter_ms = ms.jitter;
 		out->mdev_ms = ms.mdev;
 	}
-	pk_rtt_ms(&p->owd, &out->ow);
+	agent_lat_ms(&p->owd, &out->ow);
 	out->have_oneway = out->ow.n > 0;
 	out->last_seen_ago_s = now_ns > p->last_seen_ns ? pk_ns_to_s(now_ns - p->last_seen_ns) : 0;
 }
@@ -380,8 +382,8 @@ void agent_table_roll(struct agent_table *t, int64_t now_ns)
 		agent_peer_stats(p, now_ns, &p->last);
 		p->have_last = 1;
 		p->base = p->total;
-		pk_rtt_init(&p->lat);
-		pk_rtt_init(&p->owd);
+		agent_lat_reset(&p->lat);
+		agent_lat_reset(&p->owd);
 		memset(&p->owd_iv, 0, sizeof p->owd_iv);
 	}
 }

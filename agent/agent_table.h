@@ -59,6 +59,29 @@ void agent_hist_add(struct agent_hist *h, int64_t ns);
 /* Takes back what d counted (d counted into h before). */
 void agent_hist_sub(struct agent_hist *h, const struct agent_hist *d);
 
+/* One report interval's durations (ns) of one series: min/avg/max/mdev,
+ * jitter, and the samples for exact nearest-rank quantiles (no histogram:
+ * a few bytes per sample instead of pk_rtt's 18 KiB per series). The
+ * samples grow with the interval (from 16, doubling) up to AGENT_LAT_KEEP;
+ * past that a uniform random AGENT_LAT_KEEP of them are kept (reservoir)
+ * and the quantiles between the extremes are estimates. agent_lat.c. */
+#define AGENT_LAT_KEEP 4096
+struct agent_lat {
+	struct pk_summary sum;
+	struct pk_jitter jit;
+	int64_t *v;                 /* n kept of cap, owned */
+	uint32_t n, cap;
+	uint64_t seen;
+	uint64_t rng;
+};
+void agent_lat_init(struct agent_lat *l);            /* empty, nothing allocated */
+void agent_lat_reset(struct agent_lat *l);           /* empty, the buffer kept if small */
+void agent_lat_free(struct agent_lat *l);
+/* Adds a duration (negative: 0). -ENOMEM: counted, not kept for quantiles. */
+int agent_lat_add(struct agent_lat *l, int64_t ns);
+/* Its figures in ms (sorts the kept samples in place). */
+void agent_lat_ms(const struct agent_lat *l, struct pk_rtt_ms *o);
+
 /* Figures of one peer over one report interval. Latencies in ms. */
 struct agent_peer_stats {
 	struct agent_counts c;   /* this interval only */
@@ -76,10 +99,10 @@ struct agent_peer {
 	struct agent_counts total;    /* since found */
 	struct agent_counts base;     /* `total` at the last report */
 	int64_t last_answer_ns;       /* the latest in-time reply (0: none yet) */
-	struct pk_rtt lat;            /* RTT/2 this interval, ns */
+	struct agent_lat lat;         /* RTT/2 this interval, ns */
 	struct agent_hist rtt;        /* round trips of in-time replies since found */
 	struct pk_rxseq in_seq;       /* its stamped probes heard (one-way loss) */
-	struct pk_rtt owd;            /* one-way delay from it this interval, ns */
+	struct agent_lat owd;         /* one-way delay from it this interval, ns */
 	struct agent_hist owd_hist;   /* one-way delays since found (less those withheld) */
 	struct agent_hist owd_iv;     /* ... of this interval, to withhold them */
 	struct agent_peer_stats last; /* the last finished interval */

@@ -268,6 +268,41 @@ static void histogram_buckets(void **st)
 	assert_int_equal(h.sum_ns, 200001 + 2 * S + 1);
 }
 
+/* agent_lat: exact nearest-rank quantiles of the samples; past
+ * AGENT_LAT_KEEP a bounded reservoir; a reset keeps a small buffer. */
+static void interval_quantiles(void **st)
+{
+	struct agent_lat l;
+	struct pk_rtt_ms ms;
+	(void)st;
+	agent_lat_init(&l);
+	agent_lat_ms(&l, &ms);
+	assert_int_equal(ms.n, 0);
+	for (int i = 100; i >= 1; i--)              /* 1..100 ms, in reverse */
+		assert_int_equal(agent_lat_add(&l, i * MS), 0);
+	agent_lat_add(&l, -5);                      /* negative: 0 */
+	agent_lat_ms(&l, &ms);
+	assert_int_equal(ms.n, 101);
+	assert_true(ms.min == 0.0 && ms.max == 100.0);
+	assert_true(fabs(ms.p50 - 50.0) < 1e-9);    /* rank 51 of 0,1..100 */
+	assert_true(fabs(ms.p90 - 90.0) < 1e-9);    /* rank 91 */
+	assert_true(fabs(ms.p99 - 99.0) < 1e-9);    /* rank 100 */
+	assert_true(ms.jitter > 0.9 && ms.jitter < 2.0);
+	agent_lat_reset(&l);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(l.cap, 128);               /* kept: small */
+	for (int i = 0; i < 3 * AGENT_LAT_KEEP; i++)
+		agent_lat_add(&l, (i % 1000) * MS);
+	assert_int_equal(l.n, AGENT_LAT_KEEP);      /* bounded */
+	assert_int_equal(l.cap, AGENT_LAT_KEEP);
+	agent_lat_ms(&l, &ms);
+	assert_int_equal(ms.n, 3 * AGENT_LAT_KEEP);
+	assert_true(ms.p50 > 400.0 && ms.p50 < 600.0);   /* an estimate of 499.5 */
+	agent_lat_reset(&l);
+	assert_int_equal(l.cap, 0);                 /* a large buffer is freed */
+	agent_lat_free(&l);
+}
+
 /* The kernel's send time replaces the first for the probe and every
  * peer's copy of it: the RTT runs from it. */
 static void restamped_send(void **st)
@@ -350,5 +385,5 @@ static void oneway_from_peer(void **st)
 
 CM_MAIN(CM_T(all_answered), CM_T(loss_at_deadline), CM_T(late_dup_unknown),
 	CM_T(two_peers), CM_T(found_by_reply), CM_T(bounded_and_reaped),
-	CM_T(roll_over), CM_T(histogram_buckets), CM_T(restamped_send),
+	CM_T(roll_over), CM_T(histogram_buckets), CM_T(interval_quantiles), CM_T(restamped_send),
 	CM_T(oneway_from_peer))
