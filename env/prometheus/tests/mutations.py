@@ -49,6 +49,22 @@ MUTATIONS = [
      "> 0.002\n", "> 0.0002\n"),
     ("vxlan-agent.rules.yml", "agent down: any target, not only agents",
      "\n          and on (job, instance) present_over_time(vxlan_agent_info[1h])", ""),
+    ("heartbeat.rules.yml", "heartbeat loss: received only in the denominator",
+     "/ (clamp_min(delta(heartbeat_server_client_lost_heartbeats[5m]), 0)\n"
+     "               + increase(", "/ (0 * clamp_min(delta(heartbeat_server_client_lost_heartbeats[5m]), 0)\n"
+     "               + increase("),
+    ("heartbeat.rules.yml", "heartbeat stopped: no hour's bound",
+     "< 3600", "< 36000"),
+    ("heartbeat.rules.yml", "heartbeat stopped: the active state",
+     '{state="stopped"} == 1', '{state="active"} == 1'),
+    ("heartbeat.rules.yml", "heartbeat loss threshold 2% instead of 5%",
+     "ratio_increase5m > 0.05", "ratio_increase5m > 0.02"),
+    ("heartbeat.rules.yml", "heartbeat loss for 1m instead of 5m",
+     "for: 5m", "for: 1m"),
+    ("heartbeat.rules.yml", "heartbeat table full: a 30m window",
+     "evicted_total[10m]", "evicted_total[30m]"),
+    ("heartbeat.rules.yml", "heartbeat server down: any target",
+     "\n          and on (job, instance) present_over_time(heartbeat_build_info[1h])", ""),
 ]
 
 
