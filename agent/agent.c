@@ -100,26 +100,71 @@ static void tx_stamps(struct agent *a)
 	}
 }
 
+/* Sends probe s->num to `to`: 0, or the error counted. The kernel numbers
+ * every datagram of the socket (its transmit stamps name them by it); a
+ * probe is known by the number of its first datagram. */
+static int send_one(struct agent *a, struct agent_sent *s, const struct pk_addr *to, int *first)
+{
+	if (agent_send_probe(&a->net, s->num, to) != 0) {
+		a->ctr.send_errors++;
+		return -1;
+	}
+	if (*first) {
+		s->key = a->tx_key;
+		a->key_seq[ring_slot(a, a->tx_key)] = s->seq;
+		*first = 0;
+	}
+	a->tx_key++;
+	return 0;
+}
+
+/* --peer: the probe to each listed peer but ourselves, then to each peer
+ * found that is not listed (at the group port). Returns the datagrams sent. */
+static size_t send_unicast(struct agent *a, struct agent_sent *s, int *first)
+{
+	const struct agent_cfg *c = a->cfg;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < c->n_peers; i++)
+		if (!agent_is_own(&a->net, &c->peers[i]) && send_one(a, s, &c->peers[i], first) == 0)
+			n++;
+	for (i = 0; i < a->tab.n; i++) {
+		struct pk_addr to = a->tab.peers[i]->addr;
+		for (j = 0; j < c->n_peers && !pk_addr_same_host(&c->peers[j], &to); j++)
+			;
+		if (j < c->n_peers)
+			continue;
+		pk_addr_set_port(&to, c->port);
+		if (send_one(a, s, &to, first) == 0)
+			n++;
+	}
+	return n;
+}
+
 static void on_send(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
 	int64_t now = pk_now_ns();
 	uint64_t seq = agent_table_send(&a->tab, now);
 	struct agent_sent *s = &a->sent[ring_slot(a, seq)];
+	int first = 1;
+	size_t n;
 
 	(void)fd, (void)what;
 	s->seq = seq;
 	s->num = a->cfg->seq_probes ? seq : agent_stamp_make(pk_wall_ns(), seq);
 	s->key = a->tx_key;
 	s->kernel = 0;
-	if (agent_send_probe(&a->net, s->num) == 0) {
+	if (a->cfg->n_peers == 0)
+		n = send_one(a, s, &a->net.group, &first) == 0;
+	else
+		n = send_unicast(a, s, &first);
+	if (n > 0) {
 		a->ctr.sent++;
-		a->key_seq[ring_slot(a, a->tx_key)] = seq;
-		a->tx_key++;
 		agent_trace_probe(a->trace, s->seq, s->num, now);
 		tx_stamps(a);
 	} else {
-		a->ctr.send_errors++;
+		s->kernel = 1;          /* nothing left: no transmit stamp is its */
 	}
 	/* a deadline missed by more than an interval is skipped, not bunched */
 	(void)pk_sched_take(&a->sched);

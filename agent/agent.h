@@ -24,6 +24,7 @@ struct event_base;
 #define AGENT_GROUP6 "ff0e::10"
 #define AGENT_PORT 1910
 #define AGENT_MAX_OWN 64
+#define AGENT_MAX_STATIC 256       /* --peer given at most this many times */
 
 struct agent_cfg {
 	int family;                /* AF_INET or AF_INET6 */
@@ -52,6 +53,9 @@ struct agent_cfg {
 	double echo_rate;          /* echoes per second per source (burst = 2 s) */
 	int seq_probes;            /* plain counter probes, as the seed (no one-way figures) */
 	const char *trace;         /* NULL, or a file: one line per probe event */
+	const struct pk_addr *peers; /* --peer: n_peers addresses with their ports; then */
+	size_t n_peers;            /* probes go by unicast to these and to every peer
+	                              found, not to the group, and the group is not joined */
 };
 
 /* Counters of things that are not probes or replies of ours. */

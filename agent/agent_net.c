@@ -99,6 +99,11 @@ static int open_tx(struct agent_net *n)
 		rc = mcast_if4(fd, n);
 	if (rc == 0 && n->cfg->family == AF_INET6 && n->ifindex != 0)
 		rc = pk_mcast_iface(fd, AF_INET6, n->ifindex);
+	/* --peer: unicast probes leave from OWN_ADDR (IP_MULTICAST_IF names the
+	 * source of multicast ones only), unless -I ADDR bound the socket */
+	if (rc == 0 && n->cfg->n_peers > 0 && n->cfg->own != NULL && !n->cfg->so.have_src &&
+	    bind(fd, (const struct sockaddr *)&n->own[0].ss, n->own[0].len) != 0)
+		rc = -errno;
 	/* the kernel's send and receive times (receive only where it gives no
 	 * transmit stamps: the probes are then timed by the monotonic clock) */
 	if (rc == 0 && pk_sock_tx_timestamps(fd) != 0)
@@ -123,7 +128,9 @@ static int open_rx(struct agent_net *n)
 	if (fd < 0)
 		return fd;
 	rc = apply_opts(n, fd, 0);      /* the echoes' TTL and ToS */
-	if (rc == 0)
+	/* --peer: unicast only; the socket, bound to the wildcard address and
+	 * the group port, gets the peers' probes as it gets the group's */
+	if (rc == 0 && n->cfg->n_peers == 0)
 		rc = pk_mcast_join(fd, &n->group, n->ifindex);
 	if (rc == 0)
 		(void)pk_sock_rx_timestamps(fd);   /* one-way delays of peers' probes */
@@ -247,12 +254,12 @@ int agent_echo(struct agent_net *n, const void *buf, size_t len, const struct pk
 	return 0;
 }
 
-int agent_send_probe(const struct agent_net *n, uint64_t num)
+int agent_send_probe(const struct agent_net *n, uint64_t num, const struct pk_addr *to)
 {
 	char buf[32];
 	size_t len = agent_probe_format(num, buf, sizeof buf);
 
-	if (sendto(n->tx_fd, buf, len, 0, (const struct sockaddr *)&n->group.ss, n->group.len) < 0)
+	if (sendto(n->tx_fd, buf, len, 0, (const struct sockaddr *)&to->ss, to->len) < 0)
 		return -errno;
 	return 0;
 }

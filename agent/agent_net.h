@@ -31,7 +31,7 @@ int agent_own_addrs(struct agent_net *n);
 int agent_is_own(const struct agent_net *n, const struct pk_addr *from);
 /* Sends buf back to `to` from the group socket (from OWN_ADDR when given). */
 int agent_echo(struct agent_net *n, const void *buf, size_t len, const struct pk_addr *to);
-/* Sends probe `num` to the group. */
-int agent_send_probe(const struct agent_net *n, uint64_t num);
+/* Sends probe `num` to `to` (the group, or a peer's group port). */
+int agent_send_probe(const struct agent_net *n, uint64_t num, const struct pk_addr *to);
 
 #endif

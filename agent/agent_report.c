@@ -85,7 +85,7 @@ void agent_report_start(struct agent_out *o, const struct agent_cfg *cfg,
                         const struct pk_addr *group, const struct pk_addr *own,
                         int metrics_port, FILE *f)
 {
-	char g[64], d1[32], d2[32], d3[32], ow[64] = "any local address";
+	char g[96], d1[32], d2[32], d3[32], ow[64] = "any local address";
 	FILE *banner;
 
 	o->cfg = cfg;
@@ -93,8 +93,13 @@ void agent_report_start(struct agent_out *o, const struct agent_cfg *cfg,
 	banner = machine(o) ? stderr : f;
 	if (own != NULL)
 		pk_addr_host(own, ow, sizeof ow);
+	if (cfg->n_peers > 0)   /* --peer: no group */
+		snprintf(g, sizeof g, "port %u, unicast to %zu listed peer%s", (unsigned)cfg->port,
+		         cfg->n_peers, cfg->n_peers == 1 ? "" : "s");
+	else
+		pk_addr_str(group, g, sizeof g);
 	fprintf(banner, "vxlan-agent listening on %s (own %s, probe every %s, lost after %s, report every %s)\n",
-	        pk_addr_str(group, g, sizeof g), ow,
+	        g, ow,
 	        pk_fmt_duration(cfg->interval_ns, d1, sizeof d1),
 	        pk_fmt_duration(cfg->timeout_ns, d2, sizeof d2),
 	        pk_fmt_duration(cfg->report_ns, d3, sizeof d3));

@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "pk_cli.h"
+#include "pk_opt.h"
 #include "pk_sockopt.h"
 
 static const char usage_text[] =
@@ -15,7 +16,8 @@ static const char usage_text[] =
 	"                   [--max-peers N] [--echo-rate N] [-D] [-J|--json-stream|--csv]\n"
 	"                   [--prom-file PATH] [--metrics-port N] [--metrics-addr ADDR]\n"
 	"                   [--metrics-conns N] [--metrics-timeout DUR] [-c N]\n"
-	"                   [--seq-probes] [--trace FILE] [-q] [OWN_ADDR]\n"
+	"                   [--peer ADDR[:PORT]]... [--seq-probes] [--trace FILE] [-q]\n"
+	"                   [OWN_ADDR]\n"
 	"\n"
 	"Joins the multicast group, echoes the probes of other agents and sends its\n"
 	"own; every report period prints the average one-way latency (RTT/2), the\n"
@@ -35,6 +37,11 @@ static const char usage_text[] =
 	"  -Q, --tos TOS          ToS byte of probes and echoes: 0..255, 0xNN, or a\n"
 	"                         DSCP name (ef, af11..af43, cs0..cs7, le, va)\n"
 	"      --peer-timeout DUR forget a peer silent for this long (30s)\n"
+	"      --peer ADDR[:PORT] where the underlay carries no multicast: probes go by\n"
+	"                         unicast to ADDR (port: -p's; [ADDR]:PORT for IPv6)\n"
+	"                         and to every peer found, not to the group, which is\n"
+	"                         not joined; repeatable, 256 at most; own addresses\n"
+	"                         in the list are skipped\n"
 	"      --max-peers N      peers tracked at most (256)\n"
 	"      --echo-rate N      probes echoed per second per source at most (1000)\n"
 	"  -D, --timestamps       [unix time] before each line of a text report\n"
@@ -63,7 +70,8 @@ static const char usage_text[] =
 	"SIGQUIT prints the report so far on stderr. Output formats: docs/OUTPUT.md.\n";
 
 enum { OPT_GROUP = 256, OPT_PEER_TIMEOUT, OPT_PROM, OPT_MPORT, OPT_MADDR, OPT_MAXPEERS,
-       OPT_ECHO, OPT_SEQ, OPT_TRACE, OPT_MCONNS, OPT_MTIMEOUT, OPT_STREAM, OPT_CSV };
+       OPT_ECHO, OPT_SEQ, OPT_TRACE, OPT_MCONNS, OPT_MTIMEOUT, OPT_STREAM, OPT_CSV,
+       OPT_PEER };
 
 static const struct option longopts[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
@@ -77,6 +85,7 @@ static const struct option longopts[] = {
 	{ "tos", required_argument, NULL, 'Q' },
 	{ "peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT },
 	{ "max-peers", required_argument, NULL, OPT_MAXPEERS },
+	{ "peer", required_argument, NULL, OPT_PEER },
 	{ "echo-rate", required_argument, NULL, OPT_ECHO },
 	{ "timestamps", no_argument, NULL, 'D' },
 	{ "json", no_argument, NULL, 'J' },
@@ -97,6 +106,8 @@ static const struct option longopts[] = {
 /* What the command line asked for beyond struct agent_cfg. */
 struct flags {
 	int json, stream, csv;
+	const char *peer[AGENT_MAX_STATIC];   /* --peer, as given */
+	size_t n_peer;
 };
 
 static void defaults(struct agent_cfg *c)
@@ -146,20 +157,93 @@ static void option(struct agent_cfg *c, struct flags *fl, int ch, char *const ar
 	case 'q': c->quiet = 1; break;
 	case OPT_SEQ: c->seq_probes = 1; break;
 	case OPT_TRACE: c->trace = arg; break;
+	case OPT_PEER:
+		if (fl->n_peer == AGENT_MAX_STATIC)
+			pk_cli_error("--peer: at most %d peers", AGENT_MAX_STATIC);
+		fl->peer[fl->n_peer++] = arg;
+		break;
 	default: pk_cli_default(ch, argv, usage_text);
 	}
 }
 
+/* An IPv6 --peer: "[ADDR]..." or two colons at least. */
+static int peer_is_v6(const char *arg)
+{
+	const char *c = strchr(arg, ':');
+
+	return arg[0] == '[' || (c != NULL && strchr(c + 1, ':') != NULL);
+}
+
 /* The family from -4/-6, else from the addresses given, else IPv4. */
-static int pick_family(const struct agent_cfg *c)
+static int pick_family(const struct agent_cfg *c, const struct flags *fl)
 {
 	if (c->family != AF_UNSPEC)
 		return c->family;
 	if ((c->own != NULL && strchr(c->own, ':') != NULL) ||
 	    (c->group != NULL && strchr(c->group, ':') != NULL) ||
-	    (c->so.have_src && pk_addr_family(&c->so.src) == AF_INET6))
+	    (c->so.have_src && pk_addr_family(&c->so.src) == AF_INET6) ||
+	    (c->own == NULL && fl->n_peer > 0 && peer_is_v6(fl->peer[0])))
 		return AF_INET6;
 	return AF_INET;
+}
+
+/* --peer ADDR, ADDR:PORT, [ADDR]:PORT or [ADDR] (IPv6 ADDR bare too) into
+ * *out: an address of the agent's family; a bad one is a usage error. */
+static void parse_peer(const char *orig, const struct agent_cfg *c, struct pk_addr *out)
+{
+	const char *arg = orig;
+	char host[256];
+	const char *p = NULL, *colon = strrchr(arg, ':'), *why;
+	uint16_t port = c->port;
+	size_t len = strlen(arg);
+	int rc;
+
+	if (arg[0] == '[') {
+		const char *end = strchr(arg, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			pk_cli_error("peer '%s': expected [ADDR] or [ADDR]:PORT", orig);
+		len = (size_t)(end - arg - 1);
+		arg++;
+		p = end[1] == ':' ? end + 2 : NULL;
+	} else if (colon != NULL && !peer_is_v6(arg)) {
+		len = (size_t)(colon - arg);
+		p = colon + 1;
+	}
+	if (len == 0 || len >= sizeof host)
+		pk_cli_error("peer '%s': no address", orig);
+	memcpy(host, arg, len);
+	host[len] = '\0';
+	if (p != NULL && pk_opt_port(p, &port, &why) != 0)
+		pk_cli_error("peer '%s': port '%s': %s", orig, p, why);
+	if (p != NULL && port == 0)
+		pk_cli_error("peer '%s': port 0", orig);
+	rc = pk_resolve(host, port, c->family, SOCK_DGRAM, 0, out);
+	if (rc != 0 && pk_resolve(host, port, AF_UNSPEC, SOCK_DGRAM, 0, out) == 0)
+		pk_cli_error("peer '%s': not an IPv%c address, as the agent's",
+		             host, c->family == AF_INET6 ? '6' : '4');
+	if (rc != 0)
+		pk_cli_error("peer '%s': %s", host, pk_sock_strerror(rc));
+}
+
+static void parse_peers(struct agent_cfg *c, const struct flags *fl)
+{
+	struct pk_addr *peers;
+	size_t i, j;
+
+	if (fl->n_peer == 0)
+		return;
+	peers = calloc(fl->n_peer, sizeof *peers);
+	if (peers == NULL)
+		pk_cli_error("--peer: out of memory");
+	for (i = 0; i < fl->n_peer; i++) {
+		parse_peer(fl->peer[i], c, &peers[i]);
+		for (j = 0; j < i; j++)
+			if (pk_addr_same_host(&peers[j], &peers[i]) &&
+			    pk_addr_port(&peers[j]) == pk_addr_port(&peers[i]))
+				pk_cli_error("peer '%s' given twice", fl->peer[i]);
+	}
+	c->peers = peers;
+	c->n_peers = fl->n_peer;
 }
 
 int main(int argc, char **argv)
@@ -182,7 +266,8 @@ int main(int argc, char **argv)
 		pk_cli_error("unexpected argument '%s'", argv[optind + 1]);
 	if (argc - optind == 1)
 		cfg.own = argv[optind];
-	cfg.family = pick_family(&cfg);
+	cfg.family = pick_family(&cfg, &fl);
+	parse_peers(&cfg, &fl);
 	cfg.ttl = cfg.so.ttl >= 0 ? cfg.so.ttl : cfg.family == AF_INET6 ? 2 : 1;
 	return agent_run(&cfg);
 }

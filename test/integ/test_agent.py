@@ -147,6 +147,18 @@ def test_usage():
     check(r.returncode == 2, "port 0 accepted")
     r = pkutil.run([agent_bin(), "a", "b"])
     check(r.returncode == 2, "two addresses accepted")
+    usage_error(["--peer", ""], "peer '': no address")
+    usage_error(["--peer", "10.0.0.1:0"], "peer '10.0.0.1:0': port 0")
+    usage_error(["--peer", "10.0.0.1:x"], "peer '10.0.0.1:x': port 'x': invalid")
+    usage_error(["--peer", "[::1"], "peer '[::1': expected [ADDR] or [ADDR]:PORT")
+    usage_error(["--peer", "10.0.0.1", "--peer", "10.0.0.1:1910"], "peer '10.0.0.1:1910' given twice")
+    usage_error(["-6", "--peer", "10.0.0.1"], "peer '10.0.0.1': not an IPv6 address, as the agent's")
+    usage_error(["--peer", "::1", "10.0.0.1"], "peer '::1': not an IPv4 address, as the agent's")
+    r = pkutil.run([agent_bin(), "--peer", "no-such-host.invalid"])
+    check(r.returncode == 2 and r.stderr.startswith("vxlan-agent: peer 'no-such-host.invalid': ") and
+          r.stderr.endswith(TRY) and r.stderr.count("\n") == 2, r.stderr)
+    r = pkutil.run([agent_bin()] + ["--peer=10.0.%d.%d" % (i // 250, i % 250 + 1) for i in range(257)])
+    check(r.returncode == 2 and r.stderr == "vxlan-agent: --peer: at most 256 peers\n" + TRY, r.stderr)
     r = pkutil.run([agent_bin(), "--help"])
     check(r.returncode == 0 and "usage: vxlan-agent" in r.stdout and "--metrics-port" in r.stdout, r.stdout)
     for o in ("-I, --interface", "-t, --ttl", "-Q, --tos", "-D, --timestamps", "--json-stream",
@@ -428,6 +440,57 @@ def test_metrics_http_and_file():
         check(0 < series[("process_resident_memory_bytes", frozenset())] < 64 << 20, text[-3000:])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_static_peers():
+    """--peer: two agents on different group ports (their group probes can
+    never meet) find each other only through their lists, both ways, with
+    0 loss and one-way figures; their own address in a list is skipped;
+    the group is not joined (a group probe is not echoed) while a unicast
+    probe on the group port is."""
+    pa, pb = free_port(), free_port()
+    check(pa != pb, "one port twice")
+    common = ["--json-stream", "-i", "50ms", "-r", "500ms", "-c", "4"]
+    a, _ = agent(pa, "127.0.0.2", "--peer", "127.0.0.3:%d" % pb, "--peer", "127.0.0.2", *common)
+    b, _ = agent(pb, "127.0.0.3", "--peer", "127.0.0.2:%d" % pa, *common)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.9", 0))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+    s.settimeout(0.3)
+    try:
+        s.sendto(b"12", (GROUP, pa))
+        try:
+            data, src = s.recvfrom(100)
+            raise Fail("a group probe was echoed by %s: %r" % (src, data))
+        except socket.timeout:
+            pass
+        s.sendto(b"13", ("127.0.0.2", pa))
+        try:
+            data, src = s.recvfrom(100)
+        except socket.timeout:
+            raise Fail("a unicast probe to the group port was not echoed")
+        check(data == b"13" and src[0] == "127.0.0.2", (data, src))
+    finally:
+        s.close()
+    for proc, me, other in ((a, "127.0.0.2", "127.0.0.3"), (b, "127.0.0.3", "127.0.0.2")):
+        rc, out, err = finish(proc)
+        check(rc == 0, "%s: exit %d %s" % (me, rc, err))
+        docs = reports(out)
+        check(len(docs) == 4, "%s: %d reports" % (me, len(docs)))
+        for d in docs[1:]:             # the first may hold the peer's discovery
+            peers = [p for p in d["peers"] if p["peer"] != "127.0.0.9"]
+            check([p["peer"] for p in peers] == [other], "%s: peers %s" % (me, d["peers"]))
+            p = peers[0]
+            # answered counts the replies that came in the interval, one of
+            # which may be to a probe of the interval before: expected +- 1
+            check(abs(p["answered"] - p["expected"]) <= 1 and p["expected"] >= 8 and
+                  p["lost"] == 0 and p["late"] == 0, "%s: %s" % (me, p))
+            f = p["from_peer"]
+            check(f["samples"] >= 8 and f["lost"] == 0, "%s: from the peer %s" % (me, f))
+            check(d["lost"] == 0, "%s: %s" % (me, d))
+        t = docs[-1]["totals"]
+        check(t["own_replies"] == 0 and t["send_errors"] == 0 and
+              t["tx_clock_fallbacks"] == 0, "%s: %s" % (me, t))
 
 
 def test_peer_expiry_and_bound():
@@ -753,7 +816,7 @@ if __name__ == "__main__":
     pkutil.main([test_usage, test_two_agents_measure_each_other, test_stamped_and_seq_probes,
                  test_against_seed_agent,
                  test_only_probes_are_echoed, test_unknown_bad_and_duplicate_replies,
-                 test_metrics_http_and_file, test_peer_expiry_and_bound, test_interrupt_prints_summary,
+                 test_metrics_http_and_file, test_static_peers, test_peer_expiry_and_bound, test_interrupt_prints_summary,
                  test_bad_interface, test_json_document, test_json_stream, test_peer_lost_event,
                  test_csv_and_timestamps, test_ttl_and_tos_on_the_wire,
                  test_interface_address_is_the_source, test_head_closes_the_pipe,
