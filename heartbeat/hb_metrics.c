@@ -19,17 +19,19 @@
 
 /* The text, grown as needed (a render is one malloc in the usual case:
  * stdio's memstream spent most of a 10,000-client render on reallocations
- * and on printf's float conversion). */
+ * and on printf's float conversion). NUL-terminated at the end only. */
 struct out {
 	char *p;
 	size_t len, cap;
 	int oom;
 };
 
-static void put(struct out *o, const char *s, size_t n)
+/* Room for n more bytes and a NUL at o->p + o->len, or NULL (out of memory;
+ * every later write is skipped). */
+static char *reserve(struct out *o, size_t n)
 {
 	if (o->oom)
-		return;
+		return NULL;
 	if (o->len + n + 1 > o->cap) {
 		size_t cap = o->cap ? o->cap : 4096;
 		char *p;
@@ -37,14 +39,22 @@ static void put(struct out *o, const char *s, size_t n)
 			cap *= 2;
 		if ((p = realloc(o->p, cap)) == NULL) {
 			o->oom = 1;
-			return;
+			return NULL;
 		}
 		o->p = p;
 		o->cap = cap;
 	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
+	return o->p + o->len;
+}
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	char *w = reserve(o, n);
+
+	if (w != NULL) {
+		memcpy(w, s, n);
+		o->len += n;
+	}
 }
 
 static void puts_(struct out *o, const char *s)
@@ -52,36 +62,60 @@ static void puts_(struct out *o, const char *s)
 	put(o, s, strlen(s));
 }
 
-static void put_u64(struct out *o, uint64_t v)
+#define NUM_MAX 32       /* the longest number fmt_* write */
+
+static char *fmt_u64(char *w, uint64_t v)
 {
-	char d[24];
+	char d[20];
 	int i = sizeof d;
 
 	do
 		d[--i] = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
-	put(o, d + i, sizeof d - (size_t)i);
+	memcpy(w, d + i, sizeof d - (size_t)i);
+	return w + sizeof d - (size_t)i;
 }
 
 /* ns as seconds, exact: "-0.005", "1700000004", "0.000123456". */
-static void put_ns_s(struct out *o, int64_t ns)
+static char *fmt_ns_s(char *w, int64_t ns)
 {
 	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
 	uint64_t frac = a % 1000000000u;
-	char d[10];
 	int n = 9;
 
 	if (ns < 0)
-		put(o, "-", 1);
-	put_u64(o, a / 1000000000u);
+		*w++ = '-';
+	w = fmt_u64(w, a / 1000000000u);
 	if (frac == 0)
-		return;
+		return w;
+	*w++ = '.';
 	for (int i = 8; i >= 0; i--, frac /= 10)
-		d[i] = (char)('0' + frac % 10);
-	while (d[n - 1] == '0')
+		w[i] = (char)('0' + frac % 10);
+	while (w[n - 1] == '0')
 		n--;
-	put(o, ".", 1);
-	put(o, d, (size_t)n);
+	return w + n;
+}
+
+/* A ratio to 9 decimals: "0.25", "0.333333333". */
+static char *fmt_ratio(char *w, double x)
+{
+	return fmt_ns_s(w, llround(x * 1e9));
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+	char *w = reserve(o, NUM_MAX);
+
+	if (w != NULL)
+		o->len = (size_t)(fmt_u64(w, v) - o->p);
+}
+
+static void put_ns_s(struct out *o, int64_t ns)
+{
+	char *w = reserve(o, NUM_MAX);
+
+	if (w != NULL)
+		o->len = (size_t)(fmt_ns_s(w, ns) - o->p);
 }
 
 /* The shortest of %.15g and %.17g that reads back as v (0.3, not
@@ -187,9 +221,10 @@ uint32_t hb_metrics_pick(const struct hb_table *t, const struct hb_peer **out, u
 /* ---- per-client families ------------------------------------------------ */
 
 /* A value of one client: a count, a time in ns (written as seconds) or a
- * ratio; the getter returns 0 when there is none (the series is left out). */
+ * ratio (to 9 decimals); the getter returns 0 when there is none (the
+ * series is left out). */
 struct val {
-	enum { V_U64, V_NS, V_DBL } kind;
+	enum { V_U64, V_NS, V_RATIO } kind;
 	uint64_t u;
 	int64_t ns;
 	double d;
@@ -210,7 +245,7 @@ static int get_loss_ratio(const struct hb_metrics_view *v, const struct hb_peer 
 	uint64_t exp = pk_rxseq_expected(&p->rx);
 
 	(void)v;
-	x->kind = V_DBL;
+	x->kind = V_RATIO;
 	x->d = exp ? (double)pk_rxseq_lost(&p->rx) / (double)exp : 0.0;
 	return exp > 0;
 }
@@ -256,40 +291,62 @@ static const struct client_metric {
 	  "New runs of the client from the same address and port (its sequence started again).", get_restarts },
 };
 
+/* `name{client="label"...` of one client's line, the rest to follow;
+ * NULL when out of memory. */
+static char *client_head(struct out *o, const char *name, size_t nlen, const char *label,
+                         size_t llen)
+{
+	char *w = reserve(o, nlen + llen + 64 + NUM_MAX);
+
+	if (w == NULL)
+		return NULL;
+	memcpy(w, name, nlen);
+	w += nlen;
+	memcpy(w, "{client=\"", 9);
+	w += 9;
+	memcpy(w, label, llen);
+	return w + llen;
+}
+
 static void client_families(struct out *o, const struct hb_metrics_view *v,
                             const struct hb_peer **pick, const char (*label)[LABEL_MAX],
-                            uint32_t n)
+                            const uint8_t *llen, uint32_t n)
 {
+	static const char state[] = "heartbeat_server_client_state";
 	struct val x;
+	char *w;
 
 	for (size_t m = 0; m < sizeof client_metrics / sizeof client_metrics[0]; m++) {
 		const struct client_metric *cm = &client_metrics[m];
+		size_t nlen = strlen(cm->name);
 		family(o, cm->name, cm->type, cm->help);
 		for (uint32_t i = 0; i < n; i++) {
 			if (!cm->get(v, pick[i], &x))
 				continue;
-			puts_(o, cm->name);
-			put(o, "{client=\"", 9);
-			puts_(o, label[i]);
-			put(o, "\"} ", 3);
-			if (x.kind == V_U64)
-				put_u64(o, x.u);
-			else if (x.kind == V_NS)
-				put_ns_s(o, x.ns);
-			else
-				put_double(o, x.d);
-			put(o, "\n", 1);
+			if ((w = client_head(o, cm->name, nlen, label[i], llen[i])) == NULL)
+				return;
+			memcpy(w, "\"} ", 3);
+			w += 3;
+			w = x.kind == V_U64 ? fmt_u64(w, x.u) :
+			    x.kind == V_NS ? fmt_ns_s(w, x.ns) : fmt_ratio(w, x.d);
+			*w++ = '\n';
+			o->len = (size_t)(w - o->p);
 		}
 	}
-	family(o, "heartbeat_server_client_state", "gauge",
+	family(o, state, "gauge",
 	       "The client's state: 1 for the state it is in (active: heard within --dead-after; stopped), 0 for the other.");
 	for (uint32_t i = 0; i < n; i++) {
 		int active = pick[i]->state == HB_PEER_ACTIVE;
 		for (int k = 0; k < 2; k++) {
-			puts_(o, "heartbeat_server_client_state{client=\"");
-			puts_(o, label[i]);
-			puts_(o, k == 0 ? "\",state=\"active\"} " : "\",state=\"stopped\"} ");
-			put(o, (k == 0) == active ? "1\n" : "0\n", 2);
+			const char *tail = k == 0 ? "\",state=\"active\"} " : "\",state=\"stopped\"} ";
+			size_t tlen = strlen(tail);
+			if ((w = client_head(o, state, sizeof state - 1, label[i], llen[i])) == NULL)
+				return;
+			memcpy(w, tail, tlen);
+			w += tlen;
+			*w++ = (k == 0) == active ? '1' : '0';
+			*w++ = '\n';
+			o->len = (size_t)(w - o->p);
 		}
 	}
 }
@@ -385,31 +442,35 @@ char *hb_metrics_render(const struct hb_metrics_view *v)
 	uint32_t cap = v->max_series < v->tab->used ? v->max_series : v->tab->used;
 	const struct hb_peer **pick = malloc((cap ? cap : 1) * sizeof *pick);
 	char (*label)[LABEL_MAX] = malloc((cap ? cap : 1) * sizeof *label);
+	uint8_t *llen = malloc(cap ? cap : 1);
 	struct out o = { .cap = 8192 + (size_t)cap * CLIENT_BYTES };
 	uint32_t n;
 
 	o.p = malloc(o.cap);
-	if (pick == NULL || label == NULL || o.p == NULL) {
+	if (pick == NULL || label == NULL || llen == NULL || o.p == NULL) {
 		free(pick);
 		free(label);
+		free(llen);
 		free(o.p);
 		return NULL;
 	}
-	o.p[0] = '\0';
 	n = hb_metrics_pick(v->tab, pick, cap);
 	for (uint32_t i = 0; i < n; i++) {
 		struct pk_addr a;
 		char s[96];
 		hb_peer_addr(pick[i], &a);
 		hb_metrics_label(pk_addr_str(&a, s, sizeof s), label[i], LABEL_MAX);
+		llen[i] = (uint8_t)strlen(label[i]);
 	}
 	server_families(&o, v, n);
-	client_families(&o, v, pick, (const char (*)[LABEL_MAX])label, n);
+	client_families(&o, v, pick, (const char (*)[LABEL_MAX])label, llen, n);
 	free(pick);
 	free(label);
+	free(llen);
 	if (o.oom) {
 		free(o.p);
 		return NULL;
 	}
+	o.p[o.len] = '\0';    /* reserve kept room for it */
 	return o.p;
 }

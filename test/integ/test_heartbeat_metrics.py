@@ -109,7 +109,7 @@ def check_client(m, client, doc, state):
     check(val(m, "heartbeat_server_client_lost_heartbeats", client=client) == gaps,
           "%s: lost %g, the client's gaps %d" % (client, val(m, "heartbeat_server_client_lost_heartbeats", client=client), gaps))
     ratio = val(m, "heartbeat_server_client_loss_ratio", client=client)
-    check(abs(ratio - gaps / (top - first + 1)) < 1e-12, "%s: ratio %r" % (client, ratio))
+    check(abs(ratio - gaps / (top - first + 1)) <= 5e-10, "%s: ratio %r" % (client, ratio))  # 9 decimals
     # time_diff: the server's own figures, echoed in each reply (ns in ms)
     diffs = [x["diff_ms"] / 1e3 for x in ok]
     last = max(ok, key=lambda x: x["seq"])["diff_ms"] / 1e3

@@ -272,6 +272,31 @@ static void cardinality(void **st)
 	hb_table_free(&tab);
 }
 
+/* A ratio to 9 decimals; a time_diff exact to the nanosecond. */
+static void number_forms(void **st)
+{
+	struct hb_table tab;
+	struct hb_server_totals tot;
+	struct hb_metrics_view v = { .tab = &tab, .tot = &tot, .max_series = 100 };
+	struct pk_addr c = cm_v4(0x7f000002, 7000);
+	char *text;
+
+	(void)st;
+	memset(&tot, 0, sizeof tot);
+	assert_int_equal(hb_table_init(&tab, 4), 0);
+	beat(&tab, c, 1, 1, 1000 * MS);
+	beat(&tab, c, 3, -1234567891, 2000 * MS);
+	text = hb_metrics_render(&v);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\nheartbeat_server_client_loss_ratio{client=\"127.0.0.2:7000\"} 0.333333333\n"));
+	assert_non_null(strstr(text, "\nheartbeat_server_client_time_diff_last_seconds{client=\"127.0.0.2:7000\"} -1.234567891\n"));
+	assert_non_null(strstr(text, "\nheartbeat_server_client_time_diff_max_seconds{client=\"127.0.0.2:7000\"} 0.000000001\n"));
+	assert_non_null(strstr(text, "\nheartbeat_server_client_time_diff_mean_seconds{client=\"127.0.0.2:7000\"} -0.617283945\n"));
+	assert_non_null(strstr(text, "\nheartbeat_server_simulated_loss_ratio 0\n"));
+	free(text);
+	hb_table_free(&tab);
+}
+
 static void label_escaping(void **st)
 {
 	char buf[64];
@@ -330,5 +355,6 @@ static void render_time(void **st)
 	}
 }
 
-CM_MAIN(CM_T(exact_values), CM_T(empty_table), CM_T(cardinality), CM_T(label_escaping),
+CM_MAIN(CM_T(exact_values), CM_T(empty_table), CM_T(cardinality), CM_T(number_forms),
+        CM_T(label_escaping),
         CM_T(render_time))
