@@ -227,14 +227,11 @@ static void parse_peer(const char *orig, const struct agent_cfg *c, struct pk_ad
 
 static void parse_peers(struct agent_cfg *c, const struct flags *fl)
 {
-	struct pk_addr *peers;
+	/* static: lives as long as the agent (a usage error exits at once);
+	 * pages never touched are never resident */
+	static struct pk_addr peers[AGENT_MAX_STATIC];
 	size_t i, j;
 
-	if (fl->n_peer == 0)
-		return;
-	peers = calloc(fl->n_peer, sizeof *peers);
-	if (peers == NULL)
-		pk_cli_error("--peer: out of memory");
 	for (i = 0; i < fl->n_peer; i++) {
 		parse_peer(fl->peer[i], c, &peers[i]);
 		for (j = 0; j < i; j++)
