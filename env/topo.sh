@@ -50,6 +50,13 @@
 # before it is made, so `down` removes exactly those, even after a failed up.
 set -euo pipefail
 
+# Descriptors the caller left open (flock(1)'s lock, say) are not passed on:
+# the daemons started here (emulators, agents, Prometheus) would hold them
+# for their whole life. fd 255 is bash's own, on this script.
+for fd in "/proc/$$/fd"/*; do
+	fd=${fd##*/}
+	case $fd in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 STATE=${PK_ENV_STATE:-/run/probekit-env}
 OBJ=$STATE/objects
@@ -64,6 +71,11 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 . "$here/topo_ovs.sh"
 # shellcheck source-path=SCRIPTDIR source=linkemu_path.sh
 . "$here/linkemu_path.sh"
+# The fleet (--hosts) and its impairments; the agents and Prometheus it starts.
+# shellcheck source-path=SCRIPTDIR source=topo_fleet.sh
+. "$here/topo_fleet.sh"
+# shellcheck source-path=SCRIPTDIR source=topo_prom.sh
+. "$here/topo_prom.sh"
 
 # ---- namespaces and agents --------------------------------------------------
 
@@ -220,8 +232,10 @@ up_vxlan() {
 	bridge pk-hv1 ovs1; bridge pk-hv2 ovs2
 	vxlan_port pk-hv1 ovs1 192.168.254.1 192.168.254.2 underlay1
 	vxlan_port pk-hv2 ovs2 192.168.254.2 192.168.254.1 underlay2
+	: >"$STATE/agents"
 	for i in $(seq "$AGENTS"); do
 		if [ $((i % 2)) = 1 ]; then agent_ns "$i" pk-hv1 ovs1 1450; else agent_ns "$i" pk-hv2 ovs2 1450; fi
+		echo "agent$i hv$((2 - i % 2)) $(agent_addr "$i" 4)" >>"$STATE/agents"
 	done
 	[ -z "$DELAY" ] || delay_bridge "${DELAY%,*}" "${DELAY#*,}"
 }
@@ -229,9 +243,18 @@ up_vxlan() {
 # ---- commands ---------------------------------------------------------------------
 
 cmd_up() {
-	IPF=46 LINK=patch AGENTS=2 DELAY='' LOSS=0 JITTER='' EMU=auto OVS=auto
+	IPF=46 LINK=patch AGENTS=2 DELAY='' LOSS=0 JITTER='' EMU=auto OVS=auto HOSTS='' IMPAIR=()
+	RUN='' RUN_AGENTS='' METRICS_PORT=9910 PROM='' SCRAPE=5s
+	local t0=$SECONDS s
 	while [ $# -gt 0 ]; do
+		[ $# -gt 1 ] || [[ $1 =~ ^(-q|--prometheus)$ ]] || die "$1: missing its value"
 		case $1 in
+		--hosts) HOSTS=$2; shift ;;
+		--impair) IMPAIR+=("$2"); shift ;;
+		--run-agents) RUN_AGENTS=$2; RUN=1; shift ;;
+		--metrics-port) METRICS_PORT=$2; shift ;;
+		--prometheus) PROM=1 ;;
+		--scrape-interval) SCRAPE=$2; shift ;;
 		--ip) IPF=$2; shift ;;
 		--link) LINK=$2; shift ;;
 		--agents) AGENTS=$2; shift ;;
@@ -260,15 +283,38 @@ cmd_up() {
 		DELAY=0ms,0ms
 		[ "$AGENTS" = 2 ] || die "--loss needs the two-agent topology"
 	fi
+	{ [[ $METRICS_PORT =~ ^[0-9]+$ ]] && [ "$METRICS_PORT" -ge 1 ] && [ "$METRICS_PORT" -le 65535 ]; } ||
+		die "metrics-port '$METRICS_PORT': invalid"
+	[[ $SCRAPE =~ ^[1-9][0-9]*(ms|s|m)$ ]] || die "scrape-interval '$SCRAPE': invalid (1s, 500ms)"
+	if [ -n "$HOSTS" ]; then
+		{ [[ $HOSTS =~ ^[0-9]+$ ]] && [ "$HOSTS" -ge 2 ] && [ "$HOSTS" -le 64 ]; } ||
+			die "hosts '$HOSTS': invalid (2..64)"
+		[ "$LINK" = vxlan ] || die "--hosts needs --link vxlan"
+		[ -z "$DELAY" ] || die "--delay and --loss are for two agents; with --hosts use --impair"
+		[ $((HOSTS * AGENTS)) -le 200 ] || die "hosts x agents: $((HOSTS * AGENTS)) agents, 200 at most"
+		for s in "${IMPAIR[@]}"; do impair_parse "$s"; done
+	else
+		[ "${#IMPAIR[@]}" = 0 ] || die "--impair needs --hosts"
+	fi
+	{ [ -z "$PROM$RUN" ] || [ "$LINK" = vxlan ]; } || die "--prometheus and --run-agents need --link vxlan"
 	[ "$(id -u)" = 0 ] || die "must run as root"
 	[ ! -s "$OBJ" ] || die "a topology is already up (run env/clean.sh first)"
 	DP=$(datapath_type)
-	"up_$LINK"
-	echo "$LINK $DP ovs=${INSTANCES// /,} agents=$AGENTS delay=${DELAY:-none} loss=$LOSS ip=$IPF" \
-		>"$STATE/topology"
-	note "up: $(cat "$STATE/topology")"
-	for i in $INSTANCES; do note "bridges: $(show_cmd "$i")"; done
+	if [ -n "$HOSTS" ]; then up_fleet; else "up_$LINK"; fi
+	[ -z "$RUN" ] || run_agents "$RUN_AGENTS"
+	[ -z "$PROM" ] || prom_up
+	echo "$LINK $DP ovs=${INSTANCES// /,} hosts=${HOSTS:-2} agents=$(agents_total) delay=${DELAY:-none}" \
+		"loss=$LOSS ip=$IPF" >"$STATE/topology"
+	note "up in $((SECONDS - t0)) s: $(cat "$STATE/topology")"
+	if [ -n "$HOSTS" ]; then
+		note "bridges: ovs-vsctl --db=unix:$STATE/ovs-pk-hvN/db.sock show (N = 1..$HOSTS);" \
+			"agents and their hosts: $STATE/agents"
+	else
+		for i in $INSTANCES; do note "bridges: $(show_cmd "$i")"; done
+	fi
 }
+
+agents_total() { if [ -n "$HOSTS" ]; then echo $((HOSTS * AGENTS)); else echo "$AGENTS"; fi; }
 
 cmd_down() {
 	local kind what
@@ -280,12 +326,12 @@ cmd_down() {
 				kill "$(cat "$what" 2>/dev/null)" 2>/dev/null || true
 				for _ in $(seq 50); do alive "$what" || break; sleep 0.1; done
 			fi ;;
-		ovs) ovs_down "$what" ;;
+		ovs) ovs_down "$what" & ;; # the instances stop in parallel
 		sysbr) sys_bridge_down "$what" ;;
 		sysovs) sys_stop ;;
 		file) rm -f "$what" ;;
 		dir) rmdir "$what" 2>/dev/null || true ;;
-		netns) ip netns del "$what" 2>/dev/null || true ;;
+		netns) wait; ip netns del "$what" 2>/dev/null || true ;;
 		esac
 	done
 	rm -rf "$STATE"
@@ -302,6 +348,9 @@ case ${1:-} in
 up) shift; cmd_up "$@" ;;
 down) shift; cmd_down ;;
 status) cmd_status ;;
+impair) shift; cmd_impair "$@" ;;
 *) die "usage: topo.sh up [--ip 4|6|46] [--link patch|vxlan] [--agents N] [--ovs auto|system|private]" \
-	"[--delay A,B] [--loss PCT] [--jitter J] [--emu auto|netem|linkemu] | down | status" ;;
+	"[--delay A,B] [--loss PCT] [--jitter J] [--emu auto|netem|linkemu] [--hosts H] [--impair SPEC]..." \
+	"[--run-agents ARGS] [--metrics-port N] [--prometheus] [--scrape-interval DUR]" \
+	"| impair hvA-hvB:FIGURES|none ... | down | status" ;;
 esac

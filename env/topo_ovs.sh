@@ -21,12 +21,15 @@ vsctl() {
 	d=$(ovs_dir "$1"); shift; ovs-vsctl --timeout=10 --db="unix:$d/db.sock" "$@"
 }
 inx() { local i=$1; shift; if [ "$i" = system ]; then "$@"; else nsx "$i" "$@"; fi; } # where INSTANCE runs
-# a pid file can vanish between a test and a read (ovs-vswitchd removes its own)
-alive() { local p; p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# a pid file can vanish between a test and a read (ovs-vswitchd removes its
+# own); a zombie is not alive (a daemon whose parent, topo.sh up, is gone
+# waits for a reaper that may be slow)
+running() { local st; st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]; }
+alive() { local p; p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && running "$p"; }
 # ours PIDFILE NAME: the process recorded in PIDFILE is still that program
 ours() {
 	local p
-	p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ]
+	p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && running "$p" && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ]
 }
 show_cmd() { # the command that lists INSTANCE's bridges
 	if [ "$1" = system ]; then echo "ovs-vsctl show"; else echo "ovs-vsctl --db=unix:$(ovs_dir "$1")/db.sock show"; fi
