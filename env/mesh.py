@@ -61,28 +61,33 @@ def is_addr(s):
 # ---- sources -----------------------------------------------------------------
 
 def prom_query(url, query, timeout):
-    full = url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": query})
     try:
+        if urllib.parse.urlparse(url).scheme not in ("http", "https"):
+            raise ValueError
+        full = url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": query})
         with urllib.request.urlopen(full, timeout=timeout) as r:
             body = r.read()
     except urllib.error.HTTPError as e:
         try:
             why = json.loads(e.read()).get("error", "")
-        except ValueError:
+        except (ValueError, AttributeError):
             why = ""
-        raise Error("%s: HTTP %d%s" % (url, e.code, ": " + why if why else ""))
+        raise Error("%s: HTTP %d%s" % (url, e.code, ": " + str(why) if why else ""))
     except (urllib.error.URLError, OSError) as e:
         raise Error("cannot reach Prometheus at %s: %s" % (url, getattr(e, "reason", e)))
+    except ValueError:
+        raise Error("%s: not an http:// or https:// URL" % url)
     try:
         doc = json.loads(body)
     except ValueError:
         raise Error("%s: not a Prometheus API answer (not JSON)" % url)
     if not isinstance(doc, dict) or doc.get("status") != "success":
         raise Error("%s: query failed: %s" % (url, doc.get("error", "no status") if isinstance(doc, dict) else "not an object"))
-    data = doc.get("data", {})
-    if data.get("resultType") != "vector":
-        raise Error("%s: expected a vector result, got %r" % (url, data.get("resultType")))
-    return data.get("result", [])
+    data = doc.get("data")
+    if not isinstance(data, dict) or data.get("resultType") != "vector" \
+            or not isinstance(data.get("result"), list):
+        raise Error("%s: not a vector result" % url)
+    return [s for s in data["result"] if isinstance(s, dict) and isinstance(s.get("metric"), dict)]
 
 
 def from_prometheus(url, window, timeout):
@@ -95,7 +100,7 @@ def from_prometheus(url, window, timeout):
     rows = {}
     for key, q in (("expected", q_exp), ("lost", q_lost), ("rtt", q_lat)):
         for s in prom_query(url, q, timeout):
-            m = s.get("metric", {})
+            m = s["metric"]
             if "peer" not in m:
                 continue
             name = m.get("agent") or m.get("instance", "?")
@@ -118,7 +123,8 @@ def from_prometheus(url, window, timeout):
 
 
 def read_stream(path, last):
-    """The 'report' records of one agent's --json-stream file; (reports, bad)."""
+    """The 'report' records of one agent's --json-stream file (the last
+    `last`, or all with 0); malformed lines are counted on stderr."""
     reports, bad, first_bad = [], 0, None
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):

@@ -248,6 +248,9 @@ def test_errors():
     r = run("--prometheus", "http://127.0.0.1:%d" % port, "--timeout", "2")
     check(r.returncode == 2 and r.stderr.startswith("mesh.py: cannot reach Prometheus at")
           and r.stderr.count("\n") == 1, "unreachable: %d %r" % (r.returncode, r.stderr))
+    r = run("--prometheus", "localhost:9090")
+    check(r.returncode == 2 and r.stderr == "mesh.py: localhost:9090: not an http:// or https:// URL\n",
+          "not a URL: %d %r" % (r.returncode, r.stderr))
     with tempfile.TemporaryDirectory() as d:
         r = run("--json-dir", d)
         check(r.returncode == 2 and "empty" in r.stderr and r.stderr.count("\n") == 1,

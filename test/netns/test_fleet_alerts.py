@@ -182,6 +182,11 @@ def test_fleet_loss_alerts():
             print("  %s firing for the %d impaired pairs %.1f s after the impairment (for: %ds)"
                   % (ALERT, len(want), t_fire, hold))
             check(t_fire >= hold, "fired %.1f s after, before its for (%d s)" % (t_fire, hold))
+            # the recorded ratio the alert reads: over the threshold for
+            # exactly the impaired pairs
+            now = prom.pairs(ratio)
+            over = {p for p, v in now.items() if v > 0.05}
+            check(over == want, "recorded loss over 5%% for %s, impaired %s: %s" % (over, want, now))
 
             # the loss of each pair since the impairment, from the counters
             span = "%ds" % int(time.monotonic() - t_imp - 2)
