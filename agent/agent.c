@@ -119,8 +119,11 @@ static int send_one(struct agent *a, struct agent_sent *s, const struct pk_addr 
 }
 
 /* --peer: the probe to each listed peer but ourselves, then to each peer
- * found that is not listed (at the group port). Returns the datagrams sent. */
-static size_t send_unicast(struct agent *a, struct agent_sent *s, int *first)
+ * found that is not listed (at the group port) while it was heard within
+ * the probe timeout: a forged probe then draws at most timeout / interval
+ * + 1 probes to its source, not a peer timeout's worth. Returns the
+ * datagrams sent. */
+static size_t send_unicast(struct agent *a, struct agent_sent *s, int64_t now, int *first)
 {
 	const struct agent_cfg *c = a->cfg;
 	size_t i, j, n = 0;
@@ -132,7 +135,7 @@ static size_t send_unicast(struct agent *a, struct agent_sent *s, int *first)
 		struct pk_addr to = a->tab.peers[i]->addr;
 		for (j = 0; j < c->n_peers && !pk_addr_same_host(&c->peers[j], &to); j++)
 			;
-		if (j < c->n_peers)
+		if (j < c->n_peers || now - a->tab.peers[i]->last_seen_ns > c->timeout_ns)
 			continue;
 		pk_addr_set_port(&to, c->port);
 		if (send_one(a, s, &to, first) == 0)
@@ -158,7 +161,7 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 	if (a->cfg->n_peers == 0)
 		n = send_one(a, s, &a->net.group, &first) == 0;
 	else
-		n = send_unicast(a, s, &first);
+		n = send_unicast(a, s, now, &first);
 	if (n > 0) {
 		a->ctr.sent++;
 		agent_trace_probe(a->trace, s->seq, s->num, now);

@@ -407,6 +407,50 @@ def test_no_loop_with_an_echoer():
     check(heard == 0, "%d echoes in 1.5 s after one probe: a reflection loop" % heard)
 
 
+def test_peer_mode_forged_probe():
+    """--peer: one probe from an address nobody listed (it could be forged)
+    draws at most timeout / interval + 1 unicast probes to that address's
+    group port (-i 100ms -W 300ms: 4), not probes for the whole peer
+    timeout; the same address probing on keeps getting them (a real
+    unlisted agent is measured)."""
+    port = free_port()
+    a, _ = start(port, "127.0.0.2", "--json-stream", "-i", "100ms", "-W", "300ms", "-r", "1h",
+                 "--peer", "127.0.0.3")
+    v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)     # the "victim"'s group port
+    v.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    v.bind(("127.0.0.9", port))
+    src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    src.bind(("127.0.0.9", 0))
+    src.settimeout(0.5)
+
+    def probes_to_victim(seconds):
+        n, end = 0, time.monotonic() + seconds
+        v.settimeout(0.05)
+        while time.monotonic() < end:
+            try:
+                data, frm = v.recvfrom(100)
+                if frm[0] == "127.0.0.2" and data.isdigit():
+                    n += 1
+            except socket.timeout:
+                pass
+        return n
+
+    try:
+        src.sendto(b"4243", ("127.0.0.2", port))
+        check(src.recvfrom(100)[0] == b"4243", "the probe was not echoed")
+        once = probes_to_victim(2.0)            # the peer timeout is 30 s
+        print("  %d probes to the address of one probe, in 2 s" % once)
+        check(1 <= once <= 4, "%d probes after one probe: want 1..4" % once)
+        steady = 0
+        for _ in range(10):                     # 1 s of probes from it
+            src.sendto(b"4244", ("127.0.0.2", port))
+            steady += probes_to_victim(0.1)
+        check(steady >= 7, "a peer probing every 100 ms got %d probes in 1 s" % steady)
+    finally:
+        close_all([v, src])
+        pkutil.stop(a)
+
+
 # --- item 8: the echo limit per address ----------------------------------
 
 def test_echo_limit_per_address():
@@ -476,5 +520,6 @@ def test_prom_file_symlink():
 if __name__ == "__main__":
     pkutil.main([test_metrics_connection_cap, test_echo_source_after_port0,
                  test_no_echo_to_group_or_low_ports, test_no_loop_with_an_echoer,
+                 test_peer_mode_forged_probe,
                  test_echo_limit_per_address, test_prom_file_symlink,
                  test_metrics_fd_exhaustion, test_metrics_slowloris])
