@@ -357,9 +357,15 @@ def test_echo_source_after_port0():
 
 def test_no_echo_to_group_or_low_ports():
     """A probe from the group port (where agents echo from) or from a port
-    below 1024 is not echoed; the same probe from an ordinary port is."""
+    below 1024 is not echoed; the same probe from an ordinary port is; with
+    --peer (unicast only) as without."""
+    for extra in ([], ["--peer", "127.0.0.3"]):
+        no_echo_to_group_or_low_ports(extra)
+
+
+def no_echo_to_group_or_low_ports(extra):
     port = free_port()
-    a, _ = start(port, "127.0.0.2", "--json-stream", "-i", "1s", "-r", "1h")
+    a, _ = start(port, "127.0.0.2", "--json-stream", "-i", "1s", "-r", "1h", *extra)
     socks = []
     try:
         for sport, want in ((port, False), (999 if ROOT else None, False), (0, True)):
@@ -371,7 +377,7 @@ def test_no_echo_to_group_or_low_ports():
             s.settimeout(0.4)
             socks.append(s)
             r = echo_of(s, b"4242", ("127.0.0.1", port))
-            check((r is not None) == want, "probe from port %d: echo %s" % (s.getsockname()[1], r))
+            check((r is not None) == want, "%s probe from port %d: echo %s" % (extra, s.getsockname()[1], r))
     finally:
         close_all(socks)
         pkutil.stop(a)
