@@ -307,7 +307,7 @@ def test_metrics():
                                "import urllib.request,sys;"
                                "sys.stdout.write(urllib.request.urlopen(sys.argv[1],timeout=2).read().decode())",
                                "http://127.0.0.1:%d/metrics" % port], capture_output=True, text=True).stdout
-        check("# TYPE vxlan_agent_peer_latency_seconds summary" in body, body[:500])
+        check("# TYPE vxlan_agent_peer_rtt_seconds histogram" in body, body[:500])
         value = prometheus_scrape(port, tmp)
         _, out, _ = stop(a1)                  # its final report writes the file once more
         reported += [float(l.split()[2]) for l in out.splitlines() if l.startswith("Average latency:")]
