@@ -330,6 +330,7 @@ cmd_down() {
 		sysbr) sys_bridge_down "$what" ;;
 		sysovs) sys_stop ;;
 		file) rm -f "$what" ;;
+		sysctl) sysctl -qw "${what% *}=${what#* }" 2>/dev/null || true ;;
 		dir) rmdir "$what" 2>/dev/null || true ;;
 		netns) wait; ip netns del "$what" 2>/dev/null || true ;;
 		esac

@@ -69,9 +69,30 @@ fleet_switch() {
 	done
 }
 
+# neigh_room: the kernel's neighbour tables (ARP, NDP) are one for all
+# namespaces, 1024 entries by default (gc_thresh3), and a fleet's agents
+# each hold one per peer: 32 agents need 992, more than the default leaves
+# once the hypervisors' own are counted, and past it the kernel refuses new
+# entries ("neighbor table overflow", the agents' sends fail with ENOBUFS).
+# So the limits are raised for the fleet's life (down restores them).
+neigh_room() {
+	local total=$((HOSTS * AGENTS)) need fam t cur want
+	need=$((total * total + HOSTS * HOSTS + 64))
+	for fam in ipv4 ipv6; do
+		for t in gc_thresh2:2 gc_thresh3:4; do
+			cur=$(sysctl -n "net.$fam.neigh.default.${t%:*}")
+			want=$((need * ${t#*:}))
+			[ "$cur" -lt "$want" ] || continue
+			record "sysctl net.$fam.neigh.default.${t%:*} $cur"
+			sysctl -qw "net.$fam.neigh.default.${t%:*}=$want"
+		done
+	done
+}
+
 up_fleet() {
 	local i n
 	have_ovs
+	neigh_room
 	netns "$UL_NS"
 	nsx "$UL_NS" ip link add br0 type bridge
 	nsx "$UL_NS" ip link set br0 up
