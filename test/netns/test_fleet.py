@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""A fleet: 4 hypervisors (pk-hv1..4, each its own Open vSwitch) in a full
+"""A fleet: 8 hypervisors (pk-hv1..8, each its own Open vSwitch) in a full
 VXLAN mesh, 4 agents behind each, started by `topo.sh up --run-agents`, and
 the Prometheus `--prometheus` starts, scraping them all.
 
 - discovery: every agent finds the 15 others, and over a measured window
   every pair answers and none loses a probe;
-- impairment: hv1-hv2 delayed 3 ms each way (linkemu): the RTT of every
-  agent pair across hv1-hv2 is above every other cross-host pair's, by 6 ms
+- impairment: hv1-hv2 delayed 10 ms each way (linkemu): the RTT of every
+  agent pair across hv1-hv2 is above every other cross-host pair's, by 20 ms
   within a bound from the same run's spread of the unimpaired pairs; no
   absolute latency bound;
-- at run time, `topo.sh impair hv1-hv2:none hv3-hv4:delay=3ms,loss=30`:
+- at run time, `topo.sh impair hv1-hv2:none hv3-hv4:delay=10ms,loss=30`:
   now hv3-hv4 pairs alone are slow and alone lose probes, hv1-hv2 is back
   among the others;
 - Prometheus: /api/v1/targets lists one target per agent, all up, labelled
@@ -26,9 +26,10 @@ import urllib.request
 
 from nsutil import InNetns, check, env_script, require_root, run_tests, sh, topo_down, topo_up
 
-HOSTS, PER_HOST = 4, 4
+HOSTS, PER_HOST = 8, 4
 N = HOSTS * PER_HOST
-DELAY_MS = 3.0
+DELAY_MS = 10.0
+INTERVAL = 0.5  # the agents' default probe interval
 STATE = os.environ.get("PK_ENV_STATE", "/run/probekit-env")
 # the RTT: the histogram vxlan_agent_peer_rtt_seconds, or twice the RTT/2
 # summary vxlan_agent_peer_latency_seconds (an agent without the histogram)
@@ -161,7 +162,7 @@ def running(pid):
 def test_fleet():
     t0 = time.monotonic()
     topo_up("--link", "vxlan", "--hosts", str(HOSTS), "--agents", str(PER_HOST), "--ip", "4",
-            "--impair", "hv1-hv2:delay=%gms" % DELAY_MS, "--run-agents", "-i 200ms -r 1s -q",
+            "--impair", "hv1-hv2:delay=%gms" % DELAY_MS, "--run-agents", "-r 1s -q",
             "--prometheus", "--scrape-interval", "1s")
     pids, nss = [], []
     try:
@@ -177,15 +178,16 @@ def test_fleet():
 
         wait_discovered(time.monotonic() + 30)
         print("  all %d agents found the other %d in %.1f s" % (N, N - 1, time.monotonic() - t0), flush=True)
-        res = window(5)
+        res = window(6)
         check(len(res) == N * (N - 1), "%d pairs measured, want %d" % (len(res), N * (N - 1)))
         for k, (ans, lost, _) in res.items():
-            check(ans >= 10 and lost == 0, "%s -> %s: %d answered, %d lost in 5 s" % (k[0], k[1], ans, lost))
-        judge_delay(res, by_addr, {1, 2}, "hv1-hv2 at 3 ms")
+            check(ans >= 0.6 * 6 / INTERVAL and lost == 0, "%s -> %s: %d answered, %d lost in 6 s"
+                  % (k[0], k[1], ans, lost))
+        judge_delay(res, by_addr, {1, 2}, "hv1-hv2 at %g ms" % DELAY_MS)
 
         sh([env_script("topo.sh"), "impair", "hv1-hv2:none", "hv3-hv4:delay=%gms,loss=30" % DELAY_MS])
         time.sleep(2.5)  # the probes in flight when the paths changed are decided (2 s timeout)
-        res = window(6)
+        res = window(8)
         judge_delay(res, by_addr, {3, 4}, "after the change, hv3-hv4")
         lost_imp = sum(v[1] for k, v in res.items() if hosts_of_pair(k, by_addr) == {3, 4})
         ans_imp = sum(v[0] for k, v in res.items() if hosts_of_pair(k, by_addr) == {3, 4})
