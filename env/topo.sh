@@ -4,6 +4,9 @@
 #
 #   topo.sh up [--ip 4|6|46] [--link patch|vxlan] [--agents N] [--ovs auto|system|private]
 #              [--delay A,B] [--loss PCT] [--jitter J] [--emu auto|netem|linkemu]
+#              [--hosts H] [--impair hvA-hvB:FIGURES]... [--run-agents ARGS]
+#              [--metrics-port N] [--prometheus] [--scrape-interval DUR]
+#   topo.sh impair hvA-hvB:FIGURES|none ...   change a fleet's pair at run time
 #   topo.sh down          remove everything `up` made (and only that); repeatable
 #   topo.sh status        what exists now
 #
@@ -43,6 +46,29 @@
 #   1 - sqrt(1 - PCT/100)). tc netem where the kernel has it, else
 #   env/linkemu (found as $LINKEMU, in $PK_BUILD_DIR/env, ./build/env or PATH;
 #   PK_LINKEMU_TRACE=FILE passes it --trace FILE, a line per frame).
+# --hosts H (2..64, with --link vxlan; topo_fleet.sh): the fleet. H
+#   hypervisor namespaces pk-hv1..pk-hvH, each with its own Open vSwitch
+#   instance and bridge ovsN, in a full mesh of VXLAN tunnels (one kernel
+#   vxlan100 per hypervisor, an all-zeros FDB entry per remote VTEP: head-end
+#   replication of broadcast and multicast) over an underlay bridge (namespace
+#   pk-ul; hvN at 192.0.2.N/24, VTEP 198.51.100.N/32). --agents A counts per
+#   hypervisor: H x A agents, agent I on hv((I-1) % H + 1), so --hosts 2 places
+#   them as --link vxlan does. $PK_ENV_STATE/agents lists "agentI hvN ADDR".
+#   The kernel's neighbour tables (one for all namespaces) are enlarged for
+#   the fleet's life when it needs more than their limits.
+# --impair hvA-hvB:delay=DUR,jitter=DUR,loss=PCT,rate=BPS (repeatable; `none`
+#   clears): that pair's tunnel traffic takes its own path through a linkemu
+#   in namespace pk-emu, every other pair the bridge. delay and jitter apply
+#   to each direction (the RTT grows by twice the delay); loss is per round
+#   trip as --loss (each direction drops 1 - sqrt(1 - PCT/100)); rate is
+#   each direction's. `topo.sh impair SPEC...` changes pairs while the fleet
+#   runs (the tunnels are untouched: only that pair's routes and emulator).
+# --run-agents ARGS: vxlan-agent --metrics-port N (--metrics-port, 9910) ARGS
+#   ADDR in every agent namespace (vxlan links); logs and pids under
+#   $PK_ENV_STATE/agents.d. --prometheus: Prometheus in namespace pk-prom on
+#   hv1's bridge, http://10.1.1.250:9090 (in $PK_ENV_STATE/prometheus.url),
+#   scraping every agent's port every --scrape-interval (5s), loading
+#   env/prometheus/*.rules.yml (topo_prom.sh).
 # Open vSwitch: the kernel datapath where the openvswitch module exists, else
 #   the userspace one (datapath_type=netdev). Exit status 3: Open vSwitch
 #   cannot start.
