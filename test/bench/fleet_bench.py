@@ -5,6 +5,7 @@ interval; prints the set-up time, the time until every agent has heard every
 other, CPU (% of one core) and RSS per agent over a measured window, the
 Open vSwitch daemons' CPU, and Prometheus' scrape duration and samples per
 target. argv: build dir, source dir, probe intervals (default 500ms 10ms)."""
+import http.client
 import json
 import os
 import statistics
@@ -67,7 +68,10 @@ def last_words(pid):
     for f in os.listdir(d):
         if f.endswith(".pid") and open(os.path.join(d, f)).read().strip() == str(pid):
             with open(os.path.join(d, f[:-4] + ".log")) as fh:
-                return "%s: %s" % (f[:-4], " | ".join(fh.read().splitlines()[-3:]))
+                lines = fh.read().splitlines()
+            bad = [x for x in lines if "ERROR" in x or "Sanitizer" in x or "runtime error" in x
+                   or x.startswith("vxlan-agent:")]
+            return "%s: %s" % (f[:-4], " | ".join((bad or lines)[-3:]))
     return "pid %d" % pid
 
 
@@ -80,7 +84,7 @@ def peers_heard(addr):
     """Peers that answered, or -1 when the endpoint did not answer in time."""
     try:
         body = get("http://%s:9910/metrics" % addr)
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return -1
     return sum(1 for line in body.splitlines()
                if line.startswith("vxlan_agent_peer_answered_probes_total{") and float(line.split()[-1]) > 0)
@@ -89,7 +93,7 @@ def peers_heard(addr):
 def prom_query(url, q):
     try:
         doc = json.loads(get(url + "/api/v1/query?" + urllib.parse.urlencode({"query": q}), timeout=15))
-    except OSError as e:
+    except (OSError, http.client.HTTPException) as e:
         print("  (query %s: %s)" % (q, e))
         return []
     return [float(r["value"][1]) for r in doc["data"]["result"]]
