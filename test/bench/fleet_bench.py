@@ -162,6 +162,16 @@ def run(interval):
               % (stats([1e3 * d for d in dur], "%.2f"), "%.2f" % (1e3 * max(mx)) if mx else "-"))
         print("series per agent (scrape_samples_scraped): %s; targets up %d of %d"
               % (stats(smp, "%d"), sum(1 for u in up_t if u == 1), N), flush=True)
+        local = []
+        for i, a in enumerate(addrs, 1):
+            r = subprocess.run(["ip", "netns", "exec", "agent%d" % i, "curl", "-s", "-o", "/dev/null", "-m", "5",
+                                "-w", "%{time_total} %{size_download}", "http://127.0.0.1:9910/metrics"],
+                               capture_output=True, text=True, timeout=10)
+            if r.returncode == 0:
+                local.append([float(x) for x in r.stdout.split()])
+        print("the same /metrics fetched in the agent's own namespace (no overlay): %s ms, %s KiB"
+              % (stats([1e3 * t for t, _ in local], "%.2f"), stats([b / 1024 for _, b in local], "%.0f")),
+              flush=True)
     finally:
         t1 = time.monotonic()
         r = topo("down")
