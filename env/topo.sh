@@ -46,7 +46,7 @@
 #   1 - sqrt(1 - PCT/100)). tc netem where the kernel has it, else
 #   env/linkemu (found as $LINKEMU, in $PK_BUILD_DIR/env, ./build/env or PATH;
 #   PK_LINKEMU_TRACE=FILE passes it --trace FILE, a line per frame).
-# --hosts H (2..64, with --link vxlan; topo_fleet.sh): the fleet. H
+# --hosts H (2..64; means --link vxlan; topo_fleet.sh): the fleet. H
 #   hypervisor namespaces pk-hv1..pk-hvH, each with its own Open vSwitch
 #   instance and bridge ovsN, in a full mesh of VXLAN tunnels (one kernel
 #   vxlan100 per hypervisor, an all-zeros FDB entry per remote VTEP: head-end
@@ -270,7 +270,7 @@ up_vxlan() {
 
 cmd_up() {
 	IPF=46 LINK=patch AGENTS=2 DELAY='' LOSS=0 JITTER='' EMU=auto OVS=auto HOSTS='' IMPAIR=()
-	RUN='' RUN_AGENTS='' METRICS_PORT=9910 PROM='' SCRAPE=5s
+	RUN='' RUN_AGENTS='' METRICS_PORT=9910 PROM='' SCRAPE=5s LINK_SET=''
 	local t0=$SECONDS s
 	while [ $# -gt 0 ]; do
 		[ $# -gt 1 ] || [[ $1 =~ ^(-q|--prometheus)$ ]] || die "$1: missing its value"
@@ -282,7 +282,7 @@ cmd_up() {
 		--prometheus) PROM=1 ;;
 		--scrape-interval) SCRAPE=$2; shift ;;
 		--ip) IPF=$2; shift ;;
-		--link) LINK=$2; shift ;;
+		--link) LINK=$2; LINK_SET=1; shift ;;
 		--agents) AGENTS=$2; shift ;;
 		--delay) DELAY=$2; shift ;;
 		--loss) LOSS=$2; shift ;;
@@ -315,6 +315,7 @@ cmd_up() {
 	if [ -n "$HOSTS" ]; then
 		{ [[ $HOSTS =~ ^[0-9]+$ ]] && [ "$HOSTS" -ge 2 ] && [ "$HOSTS" -le 64 ]; } ||
 			die "hosts '$HOSTS': invalid (2..64)"
+		[ -n "$LINK_SET" ] || LINK=vxlan
 		[ "$LINK" = vxlan ] || die "--hosts needs --link vxlan"
 		[ -z "$DELAY" ] || die "--delay and --loss are for two agents; with --hosts use --impair"
 		[ $((HOSTS * AGENTS)) -le 200 ] || die "hosts x agents: $((HOSTS * AGENTS)) agents, 200 at most"
