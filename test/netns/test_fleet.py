@@ -19,12 +19,13 @@ the Prometheus `--prometheus` starts, scraping them all.
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import time
 import urllib.request
 
-from nsutil import InNetns, check, env_script, require_root, run_tests, sh, topo_down, topo_up
+from nsutil import InNetns, check, env_script, require_root, run_tests, sh, skip, topo_down, topo_up
 
 HOSTS, PER_HOST = 8, 4
 N = HOSTS * PER_HOST
@@ -224,6 +225,9 @@ def test_fleet():
 
 def main():
     require_root()
+    for tool in ("prometheus", "curl"):  # topo.sh --prometheus runs one, waits for it with the other
+        if not shutil.which(tool):
+            skip("%s is not installed (env/packages/agent.txt)" % tool)
     run_tests([test_fleet])
 
 
