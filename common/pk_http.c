@@ -4,6 +4,7 @@
 #include "pk_http.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -285,6 +286,7 @@ int pk_http_start(struct pk_http **out, struct event_base *base, const char *add
 	struct pk_addr addr, local;
 	int rc;
 
+	signal(SIGPIPE, SIG_IGN);
 	*out = h;
 	if (h == NULL)
 		return -ENOMEM;

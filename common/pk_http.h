@@ -52,7 +52,10 @@ struct pk_http_stats {
  * base: at most max_conns connections at once, each closed timeout_ns after
  * its accept; /metrics answered with render(arg). 0 or -errno (or a
  * pk_resolve code for a bad addr); *h gets the endpoint (pk_http_stop it
- * also after a failure), *bound_port (if not NULL) the port bound. */
+ * also after a failure), *bound_port (if not NULL) the port bound.
+ * Ignores SIGPIPE: a scraper that gives up mid-answer (Prometheus at its
+ * scrape timeout closes, then the next write meets its reset) is an EPIPE
+ * that closes that connection, never the death of the process. */
 int pk_http_start(struct pk_http **h, struct event_base *base, const char *addr, int port,
                   size_t max_conns, int64_t timeout_ns, pk_http_render_fn *render, void *arg,
                   int *bound_port);

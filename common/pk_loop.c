@@ -54,6 +54,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 int pk_stop_on_signals(struct event_base *base, struct pk_stop *s,
                        void (*on_stop)(int signo, void *arg), void *arg)
 {
+	signal(SIGPIPE, SIG_IGN);
 	s->signo = 0;
 	s->on_stop = on_stop;
 	s->arg = arg;

@@ -41,8 +41,11 @@ struct pk_stop {
 #define PK_STOP_INIT { { NULL, NULL }, 0, NULL, NULL }
 
 /* SIGINT and SIGTERM record the signal in s->signo, call on_stop(signo,
- * arg) when it is not NULL, and break the loop of `base`. 0, or -1 when
- * libevent could not add the events (nothing is left allocated). */
+ * arg) when it is not NULL, and break the loop of `base`. SIGPIPE is
+ * ignored, as pk_stop_flag does: a peer that closes its socket is an EPIPE
+ * for the write, never the death of the process (a closed stdout still
+ * ends a client with 141 through pk_out_flush). 0, or -1 when libevent
+ * could not add the events (nothing is left allocated). */
 int pk_stop_on_signals(struct event_base *base, struct pk_stop *s,
                        void (*on_stop)(int signo, void *arg), void *arg);
 void pk_stop_free(struct pk_stop *s);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct fixture {
 	int port;
 	int renders;
 	int fail;          /* render returns NULL */
+	size_t big;        /* render this many bytes instead */
 };
 
 static char *render(void *arg)
@@ -30,6 +32,14 @@ static char *render(void *arg)
 	fx->renders++;
 	if (fx->fail)
 		return NULL;
+	if (fx->big > 0) {
+		s = malloc(fx->big + 1);
+		if (s != NULL) {
+			memset(s, 'x', fx->big);
+			s[fx->big] = '\0';
+		}
+		return s;
+	}
 	s = malloc(64);
 	if (s != NULL)
 		snprintf(s, 64, "# TYPE x gauge\nx %d\n", fx->renders);
@@ -232,6 +242,50 @@ static void the_deadline_closes_a_silent_client(void **st)
 	finish(&fx);
 }
 
+/* A scraper that gives up mid-answer, as Prometheus does at its scrape
+ * timeout: it has read what came so far and closes (a FIN); the server's
+ * next write draws a reset, and the write after it fails with EPIPE. With
+ * SIGPIPE at its default that killed the process (vxlan-agents of a fleet
+ * exited with 141). The endpoint must close that connection and go on. */
+static void a_scraper_that_gives_up_mid_answer(void **st)
+{
+	struct fixture fx;
+	struct pk_http_stats s;
+	char buf[65536];
+	const char *req = "GET /metrics HTTP/1.1\r\n\r\n";
+	int64_t end;
+	size_t got = 0;
+	int fd;
+	(void)st;
+	signal(SIGPIPE, SIG_DFL);          /* as a program that never set it */
+	start(&fx, 4, 5 * PK_NS_PER_S);
+	fx.big = 64u << 20;                /* far more than the socket buffers hold */
+	fd = connect_lo(fx.port);
+	event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	end = pk_now_ns() + 2 * PK_NS_PER_S;
+	while (got == 0 && pk_now_ns() < end) {   /* the answer has begun */
+		ssize_t r;
+		event_base_loop(fx.base, EVLOOP_NONBLOCK);
+		r = recv(fd, buf, sizeof buf, 0);
+		if (r > 0)
+			got += (size_t)r;
+	}
+	assert_true(got > 0);
+	while (recv(fd, buf, sizeof buf, 0) > 0)   /* nothing unread: close sends a FIN */
+		;
+	close(fd);
+	end = pk_now_ns() + 300 * PK_NS_PER_MS;   /* the server writes on into the reset */
+	while (pk_now_ns() < end)
+		event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	fx.big = 0;                                  /* still here, still serving */
+	request(&fx, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	pk_http_stats(fx.h, &s);
+	assert_int_equal(s.accepted, 2);
+	finish(&fx);
+}
+
 static void bad_address_or_port_fails(void **st)
 {
 	struct event_base *base = pk_base_new();
@@ -253,4 +307,5 @@ static void bad_address_or_port_fails(void **st)
 
 CM_MAIN(CM_T(get_metrics_is_the_rendered_text), CM_T(errors_are_answered),
         CM_T(a_head_too_long_is_431), CM_T(over_the_cap_gets_a_short_503),
-        CM_T(the_deadline_closes_a_silent_client), CM_T(bad_address_or_port_fails))
+        CM_T(the_deadline_closes_a_silent_client), CM_T(a_scraper_that_gives_up_mid_answer),
+        CM_T(bad_address_or_port_fails))
