@@ -1,7 +1,10 @@
 /* pk_http: a small HTTP/1.1 endpoint for Prometheus' scrapes: GET and HEAD of
  * /metrics, one request per connection (the answer says "Connection: close").
  * The body is what a render callback returns, served as the text exposition
- * format (Content-Type: text/plain; version=0.0.4; charset=utf-8).
+ * format (Content-Type: text/plain; version=0.0.4; charset=utf-8), gzipped
+ * (Content-Encoding: gzip, level 1) when the request's Accept-Encoding
+ * takes gzip, as Prometheus' does: a fleet agent's 110 KiB of 1391 series
+ * cross a slow overlay as about 14 KiB.
  *
  * Written for hostile clients (issue 10, moved here from vxlan-agent in
  * issue 13 so that every server can use it):

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "pk_clock.h"
 #include "pk_http.h"
@@ -138,6 +139,84 @@ static void get_metrics_is_the_rendered_text(void **st)
 	assert_int_equal(s.accepted, 2);
 	assert_int_equal(s.served, 2);
 	assert_int_equal(s.refused + s.timed_out + s.backoffs, 0);
+	finish(&fx);
+}
+
+/* The body after the head of an answer of n bytes in buf. */
+static const char *body_of(const char *buf, size_t n, size_t *len)
+{
+	const char *b = strstr(buf, "\r\n\r\n");
+
+	assert_non_null(b);
+	b += 4;
+	*len = n - (size_t)(b - buf);
+	return b;
+}
+
+static size_t request_n(struct fixture *fx, const char *req, char *buf, size_t cap)
+{
+	int fd = connect_lo(fx->port), closed;
+	size_t n;
+
+	event_base_loop(fx->base, EVLOOP_NONBLOCK);
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	n = pump(fx, fd, buf, cap, 2 * PK_NS_PER_S, &closed);
+	assert_true(closed);
+	close(fd);
+	return n;
+}
+
+/* Accept-Encoding: gzip gets the same text as one gzip member; "gzip;q=0",
+ * another coding or none get it as it is. */
+static void gzip_when_the_scraper_takes_it(void **st)
+{
+	struct fixture fx;
+	static char buf[1 << 20];
+	static unsigned char plain[1 << 20];
+	char want[256];
+	const char *b;
+	size_t n, len;
+	uLongf out = sizeof plain;
+	(void)st;
+	start(&fx, 4, 5 * PK_NS_PER_S);
+	fx.big = 200000;                     /* about a fleet agent's scrape */
+	n = request_n(&fx, "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+	              "Accept-Encoding: deflate, GZip;q=0.5\r\n\r\n", buf, sizeof buf);
+	assert_non_null(strstr(buf, "Content-Encoding: gzip\r\n"));
+	b = body_of(buf, n, &len);
+	snprintf(want, sizeof want, "Content-Length: %zu\r\n", len);
+	assert_non_null(strstr(buf, want));
+	assert_true(len > 18 && len < 200000 / 8);
+	assert_int_equal((unsigned char)b[0], 0x1f);   /* the gzip magic */
+	assert_int_equal((unsigned char)b[1], 0x8b);
+	{
+		z_stream z;
+		memset(&z, 0, sizeof z);
+		assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+		z.next_in = (Bytef *)(uintptr_t)b;
+		z.avail_in = (uInt)len;
+		z.next_out = plain;
+		z.avail_out = (uInt)out;
+		assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+		assert_int_equal(z.total_out, 200000);
+		inflateEnd(&z);
+	}
+	for (size_t i = 0; i < 200000; i++)
+		if (plain[i] != 'x')
+			fail_msg("byte %zu differs", i);
+	/* refused, another coding, or no header: as it is */
+	n = request_n(&fx, "GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip;q=0\r\n\r\n", buf,
+	              sizeof buf);
+	assert_null(strstr(buf, "Content-Encoding"));
+	body_of(buf, n, &len);
+	assert_int_equal(len, 200000);
+	n = request_n(&fx, "GET /metrics HTTP/1.1\r\nAccept-Encoding: br, identity\r\n\r\n",
+	              buf, sizeof buf);
+	assert_null(strstr(buf, "Content-Encoding"));
+	n = request_n(&fx, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	assert_null(strstr(buf, "Content-Encoding"));
+	body_of(buf, n, &len);
+	assert_int_equal(len, 200000);
 	finish(&fx);
 }
 
@@ -305,7 +384,8 @@ static void bad_address_or_port_fails(void **st)
 	event_base_free(base);
 }
 
-CM_MAIN(CM_T(get_metrics_is_the_rendered_text), CM_T(errors_are_answered),
+CM_MAIN(CM_T(get_metrics_is_the_rendered_text), CM_T(gzip_when_the_scraper_takes_it),
+        CM_T(errors_are_answered),
         CM_T(a_head_too_long_is_431), CM_T(over_the_cap_gets_a_short_503),
         CM_T(the_deadline_closes_a_silent_client), CM_T(a_scraper_that_gives_up_mid_answer),
         CM_T(bad_address_or_port_fails))
