@@ -106,15 +106,22 @@ static size_t pump(struct fixture *fx, int fd, char *buf, size_t cap, int64_t li
 	return n;
 }
 
-static void request(struct fixture *fx, const char *req, char *buf, size_t cap)
+static size_t request_n(struct fixture *fx, const char *req, char *buf, size_t cap)
 {
 	int fd = connect_lo(fx->port), closed;
+	size_t n;
 
-	event_base_loop(fx->base, EVLOOP_NONBLOCK);   /* the accept */
+	event_base_loop(fx->base, EVLOOP_NONBLOCK);
 	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
-	pump(fx, fd, buf, cap, 2 * PK_NS_PER_S, &closed);
-	assert_true(closed);                            /* Connection: close */
+	n = pump(fx, fd, buf, cap, 2 * PK_NS_PER_S, &closed);
+	assert_true(closed);
 	close(fd);
+	return n;
+}
+
+static void request(struct fixture *fx, const char *req, char *buf, size_t cap)
+{
+	request_n(fx, req, buf, cap);
 }
 
 static void get_metrics_is_the_rendered_text(void **st)
@@ -151,19 +158,6 @@ static const char *body_of(const char *buf, size_t n, size_t *len)
 	b += 4;
 	*len = n - (size_t)(b - buf);
 	return b;
-}
-
-static size_t request_n(struct fixture *fx, const char *req, char *buf, size_t cap)
-{
-	int fd = connect_lo(fx->port), closed;
-	size_t n;
-
-	event_base_loop(fx->base, EVLOOP_NONBLOCK);
-	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
-	n = pump(fx, fd, buf, cap, 2 * PK_NS_PER_S, &closed);
-	assert_true(closed);
-	close(fd);
-	return n;
 }
 
 /* Accept-Encoding: gzip gets the same text as one gzip member; "gzip;q=0",
