@@ -86,10 +86,14 @@ def test_metrics_http_and_file():
         line = read_err_line(a, 5)
         check(line and line.startswith("metrics listening on 127.0.0.1:"), line)
         mport = int(line.strip().rsplit(":", 1)[1])
-        time.sleep(0.7)                   # past the first report: the peer is known
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5) as r:
-            body = r.read().decode()
-            ctype = r.headers["Content-Type"]
+        end = time.monotonic() + 10       # the first report makes the peer known
+        while True:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5) as r:
+                body = r.read().decode()
+                ctype = r.headers["Content-Type"]
+            if 'vxlan_agent_peer_up{peer="127.0.0.3"}' in body or time.monotonic() > end:
+                break
+            time.sleep(0.05)
         check(ctype == "text/plain; version=0.0.4; charset=utf-8", ctype)
         try:
             urllib.request.urlopen("http://127.0.0.1:%d/other" % mport, timeout=5)

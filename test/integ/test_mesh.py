@@ -22,6 +22,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import pkutil
 import urllib.parse
 
 SRC = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "..")
@@ -271,18 +273,7 @@ def test_errors():
 
 
 def main():
-    failed = 0
-    for t in (test_json_dir, test_json_dir_32, test_prometheus, test_errors):
-        t0 = time.monotonic()
-        try:
-            t()
-        except Exception as e:
-            failed += 1
-            print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e), flush=True)
-        else:
-            print("ok   %s (%.2fs)" % (t.__name__, time.monotonic() - t0), flush=True)
-    sys.exit(1 if failed else 0)
-
+    pkutil.main([test_json_dir, test_json_dir_32, test_prometheus, test_errors])
 
 if __name__ == "__main__":
     main()

@@ -119,11 +119,6 @@ static size_t request_n(struct fixture *fx, const char *req, char *buf, size_t c
 	return n;
 }
 
-static void request(struct fixture *fx, const char *req, char *buf, size_t cap)
-{
-	request_n(fx, req, buf, cap);
-}
-
 static void get_metrics_is_the_rendered_text(void **st)
 {
 	struct fixture fx;
@@ -131,14 +126,14 @@ static void get_metrics_is_the_rendered_text(void **st)
 	char buf[1024];
 	(void)st;
 	start(&fx, 4, 5 * PK_NS_PER_S);
-	request(&fx, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf);
+	request_n(&fx, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf);
 	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr(buf, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
 	assert_non_null(strstr(buf, "Content-Length: 19\r\n"));
 	assert_non_null(strstr(buf, "Connection: close\r\n"));
 	assert_string_equal(strstr(buf, "\r\n\r\n") + 4, "# TYPE x gauge\nx 1\n");
 	/* a query string is ignored; HEAD renders but sends no body */
-	request(&fx, "HEAD /metrics?x=1 HTTP/1.0\r\n\r\n", buf, sizeof buf);
+	request_n(&fx, "HEAD /metrics?x=1 HTTP/1.0\r\n\r\n", buf, sizeof buf);
 	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
 	assert_string_equal(strstr(buf, "\r\n\r\n") + 4, "");
 	assert_int_equal(fx.renders, 2);
@@ -221,16 +216,16 @@ static void errors_are_answered(void **st)
 	char buf[1024];
 	(void)st;
 	start(&fx, 4, 5 * PK_NS_PER_S);
-	request(&fx, "GET /other HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	request_n(&fx, "GET /other HTTP/1.1\r\n\r\n", buf, sizeof buf);
 	assert_non_null(strstr(buf, "HTTP/1.1 404 Not Found\r\n"));
-	request(&fx, "POST /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	request_n(&fx, "POST /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
 	assert_non_null(strstr(buf, "HTTP/1.1 405 Method Not Allowed\r\n"));
 	assert_non_null(strstr(buf, "Allow: GET, HEAD\r\n"));
-	request(&fx, "GET /metrics\r\n\r\n", buf, sizeof buf);
+	request_n(&fx, "GET /metrics\r\n\r\n", buf, sizeof buf);
 	assert_non_null(strstr(buf, "HTTP/1.1 400 Bad Request\r\n"));
 	assert_int_equal(fx.renders, 0);     /* none of these rendered */
 	fx.fail = 1;
-	request(&fx, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	request_n(&fx, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
 	assert_non_null(strstr(buf, "HTTP/1.1 500 Internal Server Error\r\n"));
 	pk_http_stats(fx.h, &s);
 	assert_int_equal(s.accepted, 4);
@@ -352,7 +347,7 @@ static void a_scraper_that_gives_up_mid_answer(void **st)
 	while (pk_now_ns() < end)
 		event_base_loop(fx.base, EVLOOP_NONBLOCK);
 	fx.big = 0;                                  /* still here, still serving */
-	request(&fx, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
+	request_n(&fx, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof buf);
 	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
 	pk_http_stats(fx.h, &s);
 	assert_int_equal(s.accepted, 2);
