@@ -33,6 +33,7 @@ struct echo_server_cfg {
 	struct pk_sockopt so;        /* -t / -Q of the listening socket (accepted ones inherit) */
 	int json, stream, quiet;     /* -J (one document at stop), --json-stream, -q */
 	int stamp;                   /* -D */
+	int no_fast;                 /* --no-fast-path: every read through the event loop */
 };
 
 int echo_server_run(const struct echo_server_cfg *cfg);

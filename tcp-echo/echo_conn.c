@@ -22,6 +22,20 @@
  *
  * A closing verdict sends its reply, then shuts down the write side and
  * drains input until EOF or LINGER_NS (so the reply is not lost to a reset).
+ *
+ * The single-session fast path (not with --no-fast-path): a connection
+ * that is the server's only one, with no delay, nothing queued or held,
+ * whose messages come less than FAST_WAIT_NS apart, is read with a blocking
+ * recv() right after its echo is sent, instead of going back to epoll_wait:
+ * one system call fewer per message, as a blocking one-connection server
+ * makes (issue 14). The bytes go through the same conn_input() as the event
+ * loop's reads, so the answers are the same. Accepted sockets are blocking
+ * for that one recv(); every other read and write passes MSG_DONTWAIT. The
+ * recv() ends, and the loop takes over again, on any signal (SO_RCVTIMEO is
+ * set, so even SA_RESTART handlers interrupt it: SIGINT/SIGTERM/SIGQUIT,
+ * and SIGIO, which the listening socket raises when a connection comes), on
+ * FAST_WAIT_NS without data, and after FAST_SLICE_NS in any case (so a
+ * signal that landed just before the recv() waits at most that long).
  */
 #include "echo_conn.h"
 #include "echo_outq.h"
@@ -41,6 +55,8 @@
 
 #define OUT_LIMIT    (1024 * 1024)
 #define LINGER_NS    (2 * PK_NS_PER_S)
+#define FAST_WAIT_NS  (4 * PK_NS_PER_MS)      /* SO_RCVTIMEO: one jiffy at HZ=250 */
+#define FAST_SLICE_NS (4 * PK_NS_PER_MS)
 
 struct echo_conn {
 	struct echo_hub *hub;
@@ -53,10 +69,11 @@ struct echo_conn {
 	struct echo_partial part;
 	struct echo_session sess;
 	int64_t start_ns, last_ns;      /* last complete message or output taken */
+	int64_t rx_ns;                  /* the last read's time (the fast path's gap) */
 	uint64_t source;                /* pk_addr_source_hash of the peer */
 	uint64_t bytes_in;
 	uint64_t close_at;              /* output offset of the closing reply's end */
-	unsigned closing : 1, lingering : 1, paused : 1, peer_eof : 1;
+	unsigned closing : 1, lingering : 1, paused : 1, peer_eof : 1, fast_tmo : 1;
 	enum echo_end end;
 };
 
@@ -378,32 +395,90 @@ static int conn_data(struct echo_conn *c, size_t n, int64_t now)
 	return 0;
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
+/* One read's outcome (n bytes, 0 at EOF, -1 with errno set) answered, the
+ * same for the event loop's reads and the fast path's. 0 when c lives on,
+ * -1 when it was freed. */
+static int conn_input(struct echo_conn *c, ssize_t n, int64_t now)
 {
-	struct echo_conn *c = arg;
-	ssize_t n = read(fd, c->hub->scratch, ECHO_SCRATCH_SIZE);
-	int64_t now = pk_now_ns();
 	int rc;
 
-	(void)what;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
 	if (n < 0) {
 		conn_free(c, ECHO_END_ERROR);
-		return;
+		return -1;
 	}
 	if (c->hub->cfg->plain)
 		c->last_ns = now;       /* no messages: every byte is one */
 	if (c->lingering) {             /* discard until EOF */
-		if (n == 0)
+		if (n == 0) {
 			conn_free(c, c->end);
-		return;
+			return -1;
+		}
+		return 0;
 	}
 	rc = n == 0 ? conn_eof(c, now) : conn_data(c, (size_t)n, now);
-	if (rc < 0)
+	if (rc < 0) {
 		conn_free(c, c->end == ECHO_END_MEMORY ? ECHO_END_MEMORY : ECHO_END_ERROR);
-	else if (rc == 0)
-		conn_flush(c);
+		return -1;
+	}
+	return rc == 0 ? conn_flush(c) : 0;
+}
+
+static int again(ssize_t n)
+{
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
+/* May c's next message be read by the fast path? */
+static int fast_ok(const struct echo_conn *c)
+{
+	const struct echo_hub *h = c->hub;
+
+	return h->fast && h->conns == c && c->next == NULL && !*h->woken && !c->closing &&
+	       !c->lingering && !c->paused && !c->peer_eof && c->sess.setup.delay_ns == 0 &&
+	       !echo_outq_pending(&c->q) && !echo_outq_held(&c->q) &&
+	       echo_heap_top(&h->heap) == NULL;
+}
+
+/* The fast path (see the top of this file): blocking reads of c's messages
+ * until one of its conditions fails, a signal, FAST_WAIT_NS without data or
+ * FAST_SLICE_NS; then the event loop has c again (level-triggered: bytes
+ * that came meanwhile are read there). */
+static void conn_fast(struct echo_conn *c)
+{
+	int64_t until = c->rx_ns + FAST_SLICE_NS;
+
+	if (!c->fast_tmo) {
+		struct timeval tv = { .tv_usec = FAST_WAIT_NS / 1000 };
+		if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+			return;
+		c->fast_tmo = 1;
+	}
+	do {
+		ssize_t n = recv(c->fd, c->hub->scratch, ECHO_SCRATCH_SIZE, 0);
+		int64_t now = pk_now_ns();
+
+		if (again(n))
+			return;
+		c->rx_ns = now;
+		if (conn_input(c, n, now) != 0)
+			return;
+		if (now >= until)
+			return;
+	} while (fast_ok(c));
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct echo_conn *c = arg;
+	ssize_t n = recv(fd, c->hub->scratch, ECHO_SCRATCH_SIZE, MSG_DONTWAIT);
+	int64_t now = pk_now_ns(), gap = now - c->rx_ns;
+
+	(void)what;
+	if (again(n))
+		return;
+	c->rx_ns = now;
+	if (conn_input(c, n, now) == 0 && gap < FAST_WAIT_NS && fast_ok(c))
+		conn_fast(c);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -460,6 +535,7 @@ struct echo_conn *echo_conn_new(struct echo_hub *h, int fd, const struct pk_addr
 	c->source = source;
 	echo_session_init(&c->sess);
 	c->start_ns = c->last_ns = pk_now_ns();
+	c->rx_ns = c->start_ns - FAST_WAIT_NS;  /* no gap measured yet */
 	c->ev_read = event_new(h->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->ev_write = event_new(h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	c->ev_timer = evtimer_new(h->base, on_timer, c);

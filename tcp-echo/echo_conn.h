@@ -9,6 +9,8 @@
 #ifndef ECHO_CONN_H
 #define ECHO_CONN_H
 
+#include <signal.h>
+
 #include "echo.h"
 #include "echo_report.h"
 #include "echo_heap.h"
@@ -32,6 +34,8 @@ struct echo_hub {
 	struct echo_srcmap sources;     /* connections per source (address, /64) */
 	struct echo_conn *conns;
 	struct echo_server_stats st;
+	int fast;                       /* the single-session fast path is on */
+	volatile sig_atomic_t *woken;   /* set by SIGIO: a connection waits on the listener */
 };
 
 /* A connection on accepted socket fd, reading, with its idle timer; it owns

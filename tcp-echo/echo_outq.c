@@ -2,7 +2,10 @@
 #include "echo_outq.h"
 
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #define MARKS_KEEP 64             /* an emptied ring larger than this goes back */
@@ -109,12 +112,38 @@ int echo_outq_reply(struct echo_outq *q, const void *p, size_t n, int64_t now)
 	return rc < 0 ? rc : 0;         /* held behind echoes: armed already */
 }
 
+/* Up to OUT_IOV pieces of the ready range in one sendmsg(); MSG_DONTWAIT:
+ * accepted sockets are blocking (the fast path's recv, see echo_conn.c). */
+#define OUT_IOV 16
+static ssize_t send_ready(struct echo_outq *q, int fd)
+{
+	struct evbuffer_iovec v[OUT_IOV];
+	struct iovec iov[OUT_IOV];
+	size_t left = q->ready - q->sent;
+	int n = evbuffer_peek(q->buf, (ev_ssize_t)left, NULL, v, OUT_IOV);
+	struct msghdr m = { .msg_iov = iov };
+	ssize_t k;
+
+	if (n > OUT_IOV)
+		n = OUT_IOV;
+	for (int i = 0; i < n && left > 0; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+		left -= iov[i].iov_len;
+		m.msg_iovlen++;
+	}
+	k = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (k > 0)
+		evbuffer_drain(q->buf, (size_t)k);
+	return k;
+}
+
 int echo_outq_write(struct echo_outq *q, int fd)
 {
 	int wrote = 0;
 
 	while (q->sent < q->ready) {
-		int n = evbuffer_write_atmost(q->buf, fd, (ev_ssize_t)(q->ready - q->sent));
+		ssize_t n = send_ready(q, fd);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			break;
 		if (n <= 0)

@@ -21,6 +21,7 @@
 #include "pk_sockopt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,36 @@ struct echo_srv {
 	int64_t start_wall_ns;
 	char why[256];          /* a failure, for the -J document */
 };
+
+/* SIGIO: the listening socket has a connection. It interrupts the fast
+ * path's blocking recv() (echo_conn.c), which then leaves the socket to the
+ * loop, where it is accepted. */
+static volatile sig_atomic_t woken;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	woken = 1;
+}
+
+/* The fast path needs SIGIO from the listening socket; without it (or with
+ * --no-fast-path) every read goes through the loop. SA_RESTART: other calls
+ * (a blocking write of the log) go on; a recv() with SO_RCVTIMEO is never
+ * restarted, whatever the flag. */
+static void fast_path_setup(struct echo_srv *s)
+{
+	struct sigaction sa = { .sa_handler = on_sigio, .sa_flags = SA_RESTART };
+	int fl;
+
+	s->hub.woken = &woken;
+	if (s->hub.cfg->no_fast)
+		return;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGIO, &sa, NULL) != 0 || fcntl(s->lfd, F_SETOWN, getpid()) != 0 ||
+	    (fl = fcntl(s->lfd, F_GETFL)) < 0 || fcntl(s->lfd, F_SETFL, fl | O_ASYNC) != 0)
+		return;
+	s->hub.fast = 1;
+}
 
 static void on_quit(void *arg)
 {
@@ -85,10 +116,12 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	struct echo_hub *h = &s->hub;
 
 	(void)what;
+	woken = 0;                      /* accepting what SIGIO told of */
 	for (int i = 0; i < ACCEPT_BURST; i++) {
 		struct pk_addr peer = { .len = sizeof peer.ss };
-		int fd = accept4(lfd, (struct sockaddr *)&peer.ss, &peer.len,
-		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		/* blocking: the fast path blocks in recv() on it (echo_conn.c);
+		 * every other read and write passes MSG_DONTWAIT */
+		int fd = accept4(lfd, (struct sockaddr *)&peer.ss, &peer.len, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				/* out of descriptors: stop accepting for a moment */
@@ -227,6 +260,7 @@ int echo_server_run(const struct echo_server_cfg *cfg)
 	if (h->scratch == NULL || h->base == NULL || h->tfd < 0 || srv_open(&s) != 0 ||
 	    srv_events(&s) != 0)
 		goto out;
+	fast_path_setup(&s);
 	if (event_base_dispatch(h->base) < 0) {
 		echo_report_error("event loop failed");
 		goto out;

@@ -21,7 +21,7 @@ static const char usage_top[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
 	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
 	"                       [--max-conns N] [--max-per-source N] [--max-buffer BYTES]\n"
-	"                       [-t TTL] [-Q TOS] [-D] [-J | --json-stream] [-q]\n"
+	"                       [--no-fast-path] [-t TTL] [-Q TOS] [-D] [-J | --json-stream] [-q]\n"
 	"       tcp-echo client [-p PORT] [-m rtt|ttput] [-s SIZE] [-c COUNT] [-d DELAY]\n"
 	"                       [-W TIMEOUT] [-I ADDR|IFACE] [-t TTL] [-Q TOS] [--window N]\n"
 	"                       [--sweep] [--sizes LIST] [--delays LIST] [--repeat R]\n"
@@ -37,7 +37,7 @@ static const char usage_server[] =
 	"usage: tcp-echo server [-p PORT] [-b ADDR] [-4|-6] [--plain] [--max-size BYTES]\n"
 	"                       [--max-probes N] [--max-delay DUR] [--idle-timeout DUR]\n"
 	"                       [--max-conns N] [--max-per-source N] [--max-buffer BYTES]\n"
-	"                       [-t TTL] [-Q TOS] [-D] [-J | --json-stream] [-q]\n"
+	"                       [--no-fast-path] [-t TTL] [-Q TOS] [-D] [-J | --json-stream] [-q]\n"
 	"Serves the measurement protocol (setup s, probes m, termination t) to every\n"
 	"connection at once on one event loop; each session's delay is its own timer.\n"
 	"  -p, --port PORT        port to serve (default 9900; 0 = any)\n"
@@ -55,6 +55,8 @@ static const char usage_server[] =
 	"      --max-buffer BYTES memory for all connections together: partial lines,\n"
 	"                         queued and delayed echoes (default 256M; at least two\n"
 	"                         longest probes); a line or echo past it gets its 404\n"
+	"      --no-fast-path     serve a lone session through the event loop too (the\n"
+	"                         same answers; one more system call per message)\n"
 	"  -t, --ttl TTL          TTL / hop limit of what it sends (1..255)\n"
 	"  -Q, --tos TOS          ToS / traffic class: 0..255, 0xNN or a DSCP name (ef, af41)\n"
 	"  -D, --timestamps       prefix each log line with [unix seconds.microseconds]\n"
@@ -137,7 +139,7 @@ static const char usage_experiment[] =
 
 enum {
 	OPT_PLAIN = 256, OPT_MAX_SIZE, OPT_MAX_PROBES, OPT_MAX_DELAY, OPT_IDLE, OPT_MAX_CONNS, OPT_MAX_BUFFER,
-	OPT_MAX_SOURCE,
+	OPT_MAX_SOURCE, OPT_NO_FAST,
 	OPT_WINDOW, OPT_SWEEP, OPT_SIZES, OPT_DELAYS, OPT_REPEAT, OPT_CSV, OPT_PLOT, OPT_MESSAGE,
 	OPT_SIZES_RTT, OPT_SIZES_TTPUT, OPT_FORCE, OPT_JSON_STREAM, OPT_CSV_FILE,
 };
@@ -160,6 +162,7 @@ static int server_main(int argc, char **argv)
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
 		{ "max-per-source", required_argument, NULL, OPT_MAX_SOURCE },
+		{ "no-fast-path", no_argument, NULL, OPT_NO_FAST },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "tos", required_argument, NULL, 'Q' },
 		{ "timestamps", no_argument, NULL, 'D' },
@@ -184,6 +187,7 @@ static int server_main(int argc, char **argv)
 		case '4': cfg.family = AF_INET; break;
 		case '6': cfg.family = AF_INET6; break;
 		case OPT_PLAIN: cfg.plain = 1; break;
+		case OPT_NO_FAST: cfg.no_fast = 1; break;
 		case OPT_MAX_SIZE:
 			cfg.lim.max_size = pk_cli_size("max size", optarg, 1, 64 * 1024 * 1024);
 			break;

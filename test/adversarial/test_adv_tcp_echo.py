@@ -43,7 +43,8 @@ def echo():
 class Server:
     def __init__(self, *args, env=None):
         self.proc, self.port = pkutil.start_server(
-            [echo(), "server", "-p", "0", "-b", "127.0.0.1"] + list(args), env=env)
+            [echo(), "server", "-p", "0", "-b", "127.0.0.1"] + list(args) +
+            os.environ.get("PK_ECHO_SERVER_ARGS", "").split(), env=env)   # as test_tcp_echo.py
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:

@@ -33,9 +33,18 @@ def echo():
     return pkutil.prog("tcp-echo")
 
 
+def server_extra():
+    """PK_ECHO_SERVER_ARGS: options every test server gets; CTest runs the
+    server's suites once as they are (a lone session takes the fast path)
+    and once with --no-fast-path (every read through the event loop), so
+    both paths answer the same cases."""
+    return os.environ.get("PK_ECHO_SERVER_ARGS", "").split()
+
+
 class Server:
     def __init__(self, *args, env=None):
-        self.proc, self.port = pkutil.start_server([echo(), "server", "-p", "0"] + list(args),
+        self.proc, self.port = pkutil.start_server([echo(), "server", "-p", "0"] + list(args) +
+                                                   server_extra(),
                                                    env=env)
 
     def stop(self):

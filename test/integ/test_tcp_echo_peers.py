@@ -38,7 +38,8 @@ def conformance(host, port):
 
 
 def test_our_server_conforms():
-    proc, port = pkutil.start_server([echo(), "server", "-p", "0", "-q"])
+    extra = os.environ.get("PK_ECHO_SERVER_ARGS", "").split()   # as test_tcp_echo.py
+    proc, port = pkutil.start_server([echo(), "server", "-p", "0", "-q"] + extra)
     try:
         conformance("127.0.0.1", port)
         conformance("::1", port)
@@ -90,7 +91,8 @@ def test_plain_echo_with_seed_programs():
     check(r.returncode == 0 and "Received: Hello world!" in r.stdout, r.stdout + r.stderr)
     check("Data: b'Hello world!'" in out, out)
     # the seed's client_app.py against our --plain server
-    proc, port = pkutil.start_server([echo(), "server", "-p", "0", "--plain"])
+    extra = os.environ.get("PK_ECHO_SERVER_ARGS", "").split()
+    proc, port = pkutil.start_server([echo(), "server", "-p", "0", "--plain"] + extra)
     try:
         r = pkutil.run([PY, os.path.join(PEERS, "tcp_echo_seed_client_app.py"), "--port",
                         str(port)])
