@@ -1,8 +1,11 @@
 #include "pk_loop.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -38,6 +41,77 @@ int pk_timer_at(struct event *ev, int64_t deadline_ns)
 		tv.tv_usec -= 1000000;
 	}
 	return event_add(ev, &tv);
+}
+
+struct event_base *pk_base_new_untimed(void)
+{
+	return event_base_new();
+}
+
+static void on_tfd(evutil_socket_t fd, short what, void *arg)
+{
+	struct pk_tfd *t = arg;
+
+	(void)fd;
+	t->armed_ns = 0;
+	t->cb(-1, what, t->arg);
+	/* still readable unless re-armed: disarmed, or it fires again */
+	if (t->armed_ns == 0 && t->fd >= 0)
+		(void)pk_tfd_stop(t);
+}
+
+int pk_tfd_new(struct event_base *base, struct pk_tfd *t,
+               void (*cb)(int fd, short what, void *arg), void *arg)
+{
+	t->armed_ns = 0;
+	t->cb = cb;
+	t->arg = arg;
+	t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->fd < 0)
+		return -1;
+	t->ev = event_new(base, t->fd, EV_READ | EV_PERSIST, on_tfd, t);
+	if (t->ev == NULL || event_add(t->ev, NULL) != 0) {
+		pk_tfd_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+int pk_tfd_at(struct pk_tfd *t, int64_t deadline_ns)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	if (deadline_ns < 1)
+		deadline_ns = 1;                 /* 0 would disarm it */
+	its.it_value = pk_ns_to_timespec(deadline_ns);
+	if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		return -errno;
+	t->armed_ns = deadline_ns;
+	return 0;
+}
+
+int pk_tfd_stop(struct pk_tfd *t)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	t->armed_ns = 0;
+	return timerfd_settime(t->fd, 0, &its, NULL) == 0 ? 0 : -errno;
+}
+
+void pk_tfd_fire(struct pk_tfd *t)
+{
+	event_active(t->ev, EV_READ, 0);
+}
+
+void pk_tfd_free(struct pk_tfd *t)
+{
+	if (t->ev != NULL)
+		event_free(t->ev);
+	t->ev = NULL;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	t->armed_ns = 0;
 }
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)

@@ -2,6 +2,11 @@
  *
  *  pk_base_new    a libevent base with precise timers (timerfd on Linux).
  *  pk_timer_at    arms a timer for an absolute CLOCK_MONOTONIC deadline.
+ *  pk_tfd         a timer of its own timerfd, armed at absolute deadlines
+ *                 (ns, TFD_TIMER_ABSTIME); with pk_base_new_untimed, a
+ *                 loop on the hot path of a measurement makes no system
+ *                 call per turn for its timers (libevent's precise timers
+ *                 re-arm their timerfd before every epoll_wait).
  *  pk_stop        SIGINT and SIGTERM end the run, one way for all tools:
  *                 on an event loop the signal becomes an event (the loop
  *                 breaks after an optional callback, e.g. a final report);
@@ -29,6 +34,33 @@ struct event_base *pk_base_new(void);
  * when it is already past; never before the deadline (rounded up to the
  * next microsecond). 0 or -1 (libevent error). */
 int pk_timer_at(struct event *ev, int64_t deadline_ns);
+
+/* New libevent base without precise timers, for a loop whose timers are
+ * all pk_tfd (or that has none, as a server): epoll_wait sleeps with no
+ * timerfd_settime before it. Its own libevent timers would be coarse (ms). */
+struct event_base *pk_base_new_untimed(void);
+
+/* A timer on a timerfd of its own, a read event of `base`: pk_tfd_at arms
+ * it at a monotonic deadline in ns (one timerfd_settime; a deadline already
+ * past fires at once), cb(-1, EV_READ, arg) runs when it fires; a timer the
+ * callback did not re-arm is disarmed after it. armed_ns: the deadline
+ * armed, 0 when none. Zero the struct (PK_TFD_INIT) before pk_tfd_new so
+ * that pk_tfd_free is safe on every path; free it before the base. */
+struct pk_tfd {
+	int fd;
+	struct event *ev;
+	int64_t armed_ns;
+	void (*cb)(int fd, short what, void *arg);
+	void *arg;
+};
+#define PK_TFD_INIT { -1, NULL, 0, NULL, NULL }
+int pk_tfd_new(struct event_base *base, struct pk_tfd *t,
+               void (*cb)(int fd, short what, void *arg), void *arg);   /* 0 or -1 */
+int pk_tfd_at(struct pk_tfd *t, int64_t deadline_ns);                 /* 0 or -errno */
+int pk_tfd_stop(struct pk_tfd *t);                                    /* 0 or -errno */
+/* Runs the callback from the loop's next turn, as a timer already due. */
+void pk_tfd_fire(struct pk_tfd *t);
+void pk_tfd_free(struct pk_tfd *t);
 
 /* Caller-owned; zero it (or use PK_STOP_INIT) before pk_stop_on_signals so
  * that pk_stop_free is safe on every path. */

@@ -68,6 +68,85 @@ static void timer_in_the_past_fires_now(void **st)
 	event_base_free(base);
 }
 
+struct tfd_tick {
+	struct pk_tfd tfd;
+	struct pk_sched sched;
+	struct event_base *base;
+	int fired, stop_after;
+};
+
+static void on_tfd_tick(int fd, short what, void *arg)
+{
+	struct tfd_tick *t = arg;
+	(void)fd; (void)what;
+	assert_true(pk_now_ns() >= pk_sched_next_deadline(&t->sched));   /* never early */
+	assert_int_equal(t->tfd.armed_ns, 0);
+	t->fired++;
+	pk_sched_take(&t->sched);
+	if (t->fired < t->stop_after)
+		assert_int_equal(pk_tfd_at(&t->tfd, pk_sched_next_deadline(&t->sched)), 0);
+}
+
+static void loopexit_later(struct event_base *base, int ms)
+{
+	struct timeval tv = { 0, ms * 1000 };
+	event_base_loopexit(base, &tv);
+}
+
+/* pk_tfd on an untimed base: ns deadlines, never early, no drift; a timer
+ * not re-armed by its callback fires no more (it would spin otherwise). */
+static void tfd_fires_at_deadlines(void **st)
+{
+	struct tfd_tick t;
+	int64_t start;
+	(void)st;
+	memset(&t, 0, sizeof t);
+	t.tfd = (struct pk_tfd)PK_TFD_INIT;
+	t.base = pk_base_new_untimed();
+	assert_non_null(t.base);
+	assert_int_equal(pk_tfd_new(t.base, &t.tfd, on_tfd_tick, &t), 0);
+	t.stop_after = 20;
+	start = pk_now_ns();
+	pk_sched_init(&t.sched, start + 2 * PK_NS_PER_MS, 2 * PK_NS_PER_MS);
+	assert_int_equal(pk_tfd_at(&t.tfd, pk_sched_next_deadline(&t.sched)), 0);
+	loopexit_later(t.base, 200);
+	event_base_dispatch(t.base);
+	assert_int_equal(t.fired, 20);
+	assert_true(pk_now_ns() - start >= 40 * PK_NS_PER_MS);
+	assert_int_equal(t.tfd.armed_ns, 0);
+	pk_tfd_free(&t.tfd);
+	pk_tfd_free(&t.tfd);             /* safe twice */
+	event_base_free(t.base);
+}
+
+static void tfd_past_and_fire(void **st)
+{
+	struct tfd_tick t;
+	(void)st;
+	memset(&t, 0, sizeof t);
+	t.tfd = (struct pk_tfd)PK_TFD_INIT;
+	t.base = pk_base_new_untimed();
+	assert_int_equal(pk_tfd_new(t.base, &t.tfd, on_tfd_tick, &t), 0);
+	t.stop_after = 1;
+	pk_sched_init(&t.sched, pk_now_ns() - PK_NS_PER_S, 1);
+	assert_int_equal(pk_tfd_at(&t.tfd, 0), 0);   /* clamped, not disarmed */
+	loopexit_later(t.base, 50);
+	event_base_dispatch(t.base);
+	assert_int_equal(t.fired, 1);
+	/* fired by hand, re-armed for later, then stopped: one more call only */
+	t.stop_after = 3;
+	pk_tfd_fire(&t.tfd);
+	event_base_loop(t.base, EVLOOP_ONCE);
+	assert_int_equal(t.fired, 2);
+	assert_true(t.tfd.armed_ns > 0);
+	assert_int_equal(pk_tfd_stop(&t.tfd), 0);
+	loopexit_later(t.base, 20);
+	event_base_dispatch(t.base);
+	assert_int_equal(t.fired, 2);
+	pk_tfd_free(&t.tfd);
+	event_base_free(t.base);
+}
+
 static void raise_term(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
@@ -232,6 +311,7 @@ static void quit_flag_interrupts_blocking_calls(void **st)
 
 CM_MAIN(CM_T(sigquit_calls_back_and_goes_on), CM_T(quit_flag_interrupts_blocking_calls),
         CM_T(timer_fires_at_deadlines), CM_T(timer_in_the_past_fires_now),
+        CM_T(tfd_fires_at_deadlines), CM_T(tfd_past_and_fire),
 	CM_T(signals_stop_the_loop), CM_T(signal_callback_runs_first),
 	CM_T(stop_flag_interrupts_blocking_calls),
 	CM_T(loop_free_takes_everything))
