@@ -5,7 +5,12 @@
 # server CPUs, default "0 0": sharing a vCPU, as a ping-pong floor is usually
 # measured; "0 1" adds the ~45 us wake-up of a halted vCPU), PK_BENCH_RUNS
 # (repeats of our and the minimal programs' runs, median shown, default 3),
-# PK_BENCH_SESSIONS (server scale, default 10000), PK_BENCH_SECS (default 10).
+# PK_BENCH_SESSIONS (server scale, default 10000), PK_BENCH_SECS (default 10),
+# PK_BENCH_SECTIONS (which of 1,2,3 to run, default all), and for section 3:
+# PK_BENCH_SCALE_RUNS (runs of each server, alternating, median shown;
+# default PK_BENCH_RUNS), PK_BENCH_RT (a SCHED_FIFO priority for the server
+# and the generator, default none), PK_BENCH_TRACE_DIR (keep each run's
+# per-probe trace, tcp_echo_load's PK_LOAD_TRACE, there).
 # Every load is bounded in count and time and sent to 127.0.0.1 only.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.bash"
@@ -14,7 +19,8 @@ sessions=${PK_BENCH_SESSIONS:-10000}
 secs=${PK_BENCH_SECS:-10}
 bin=$build/tcp-echo/tcp-echo
 bench_need sockperf qperf iperf3
-for c in tcp_echo_min tcp_echo_load; do
+want() { case ",${PK_BENCH_SECTIONS:-1,2,3}," in *",$1,"*) return 0 ;; esac; return 1; }
+for c in tcp_echo_min tcp_echo_load tcp_echo_epoll_min; do
 	gcc -O2 -D_GNU_SOURCE -o "$work/$c" "$root/test/bench/$c.c"
 done
 ulimit -n $((2 * sessions + 256)) 2>/dev/null || true
@@ -46,6 +52,7 @@ echo "median of $runs runs for tcp-echo and the minimal C programs, one run for 
 echo
 
 # 1. RTT of stop-and-wait probes ------------------------------------------
+if want 1; then
 n=50000
 echo "1. RTT, $n stop-and-wait probes (mean, us; sockperf/qperf print one-way latency: x2)"
 for size in 1 1000; do
@@ -78,7 +85,10 @@ for size in 1 1000; do
 done
 echo
 
+fi
+
 # 2. Throughput of 32 KiB probes ------------------------------------------
+if want 2; then
 echo "2. throughput of 32 KiB probes (goodput: echoed payload bits / time, Mbit/s)"
 n=20000
 start_bg "$scpu" "$work/min.log" "$work/tcp_echo_min" server
@@ -102,29 +112,76 @@ if command -v iperf3 >/dev/null; then
 	[ -n "$i" ] && printf '   %-44s %10.0f Mbit/s   (one way, no echo)\n' "iperf3 -l 32K -N" "$i"
 fi
 echo
+fi
 
 # 3. Server scale -----------------------------------------------------------
+# The same generator and pinning against tcp-echo and a floor: a minimal
+# epoll echo server (tcp_echo_epoll_min.c) that answers the generator's
+# setup and termination as tcp-echo does and echoes the rest; what the
+# floor shows is the generator's, the kernel's and the machine's share.
+if want 3; then
 # the load generator gets its own vCPU when there is one
 lcpu=$ccpu
 [ "$lcpu" = "$scpu" ] && [ "$(nproc)" -ge 2 ] && lcpu=$(( (scpu + 1) % $(nproc) ))
+scale_runs=${PK_BENCH_SCALE_RUNS:-$runs}
+rt=()
+[ -n "${PK_BENCH_RT:-}" ] && rt=(chrt -f "$PK_BENCH_RT")
 echo "3. server scale: $sessions sessions, each one 1-byte probe a second for $secs s"
-echo "   (server on CPU $scpu, load generator on CPU $lcpu)"
+echo "   (server on CPU $scpu, load generator on CPU $lcpu${PK_BENCH_RT:+, both SCHED_FIFO $PK_BENCH_RT};"
+echo "   $scale_runs runs of each server, alternating, median of each figure)"
 # every session comes from loopback: lift the per-source cap (issue 10) where there is one
 persrc=$("$bin" server -h | grep -q -- --max-per-source && echo "--max-per-source 0" || true)
-start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
-line=$(taskset -c "$lcpu" "$work/tcp_echo_load" "$port" "$sessions" "$secs" "$spid" || true)
-stop_bg
-python3 - "$line" <<'PY'
-import sys
-kv = dict(x.split("=") for x in sys.argv[1].split())
-if not kv:
-    print("   load generator failed"); sys.exit(0)
-print("   sessions set up in %s s; server RSS %s KiB before, %s KiB with all idle"
-      % (kv["open_s"], kv["rss_before_kb"], kv["rss_idle_kb"]))
-print("   memory per idle session: %s bytes in the server (user space), kernel TCP buffers %s bytes"
-      % (kv["user_bytes_per_session"], kv["kernel_bytes_per_session"]))
-print("   probes %s, answered %s; RTT p50 %s us, p99 %s us, max %s us"
-      % (kv["probes"], kv["answered"], kv["p50_us"], kv["p99_us"], kv["max_us"]))
-print("   answered after 1 ms: %s, after 10 ms: %s, after 100 ms: %s (late = after 10 ms)"
-      % (kv["late_1ms"], kv["late_10ms"], kv["late_100ms"]))
+# scale_one NAME RUN CMD...: one run of the generator against CMD's server
+scale_one() {
+	local name=$1 r=$2 line trace=()
+	shift 2
+	[ -n "${PK_BENCH_TRACE_DIR:-}" ] && trace=(env "PK_LOAD_TRACE=$PK_BENCH_TRACE_DIR/scale-$name-$r.txt")
+	start_bg "$scpu" "$work/srv.log" "${rt[@]}" "$@"
+	line=$(taskset -c "$lcpu" "${trace[@]}" "${rt[@]}" "$work/tcp_echo_load" "$port" "$sessions" "$secs" "$spid" || true)
+	stop_bg
+	echo "name=$name run=$r $line" >>"$work/scale.txt"
+}
+: >"$work/scale.txt"
+for r in $(seq "$scale_runs"); do
+	scale_one floor "$r" "$work/tcp_echo_epoll_min"
+	# shellcheck disable=SC2086
+	scale_one ours "$r" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
+done
+python3 - "$work/scale.txt" <<'PY'
+import statistics, sys
+runs = {"floor": [], "ours": []}
+for line in open(sys.argv[1]):
+    kv = dict(x.split("=", 1) for x in line.split())
+    if "p50_us" in kv:
+        runs[kv["name"]].append(kv)
+    else:
+        print("   %s run %s: load generator failed" % (kv["name"], kv["run"]))
+keys = ["p50_us", "p99_us", "p999_us", "max_us", "late_1ms", "late_10ms", "late_100ms",
+        "other_cpu_ms"]
+def med(name, k):
+    v = [float(kv[k]) for kv in runs[name]]
+    return statistics.median(v) if v else float("nan")
+print("   %-22s %8s %8s %9s %9s %7s %7s %7s %9s" % ("server (median)", "p50 us", "p99 us",
+      "p99.9 us", "max us", ">1ms", ">10ms", ">100ms", "other ms"))
+label = {"floor": "minimal epoll (floor)", "ours": "tcp-echo server"}
+for name in ("floor", "ours"):
+    if runs[name]:
+        print("   %-22s %8.1f %8.1f %9.1f %9.1f %7.0f %7.0f %7.0f %9.0f" % (
+            (label[name],) + tuple(med(name, k) for k in keys)))
+if runs["floor"] and runs["ours"]:
+    f, o = med("floor", "p99_us"), med("ours", "p99_us")
+    print("   tcp-echo p99 / floor p99: %.2fx (goal: 1.5x at most, no probe after 10 ms)" % (o / f))
+print("   each run (p50/p99/p99.9/max us; late >1/>10/>100 ms; answered/probes; generator's"
+      " sends >1 ms behind; other CPU ms):")
+for name in ("floor", "ours"):
+    for kv in runs[name]:
+        print("     %-5s %s/%s/%s/%s; %s/%s/%s; %s/%s; %s; %s" % (name, kv["p50_us"], kv["p99_us"],
+              kv["p999_us"], kv["max_us"], kv["late_1ms"], kv["late_10ms"], kv["late_100ms"],
+              kv["answered"], kv["probes"], kv["send_late_1ms"], kv["other_cpu_ms"]))
+for kv in runs["ours"][-1:]:
+    print("   tcp-echo: sessions set up in %s s; server RSS %s KiB before, %s KiB with all idle"
+          % (kv["open_s"], kv["rss_before_kb"], kv["rss_idle_kb"]))
+    print("   memory per idle session: %s bytes in the server (user space), kernel TCP buffers %s bytes"
+          % (kv["user_bytes_per_session"], kv["kernel_bytes_per_session"]))
 PY
+fi

@@ -6,7 +6,24 @@
  *
  * Measures the server's resident memory (VmRSS) and the kernel's TCP memory
  * (/proc/net/sockstat) before the sessions and with all of them set up and
- * idle, then every probe's RTT. Prints one line of key=value figures. */
+ * idle, then every probe's RTT. Prints one line of key=value figures:
+ * percentiles are nearest rank over the answered probes; send_late_* say
+ * how far behind its schedule the generator itself sent (a probe is sent
+ * only when the session's previous echo is back, so a session owed an echo
+ * skips a second and its seq goes on from the last probe sent).
+ *
+ * CPU during the probes (ms, from /proc): busy_ms on every CPU, the
+ * server's and the generator's own, and other_cpu_ms, the rest (other
+ * processes, and interrupts not charged to either): the work that shared
+ * the machine with the measurement.
+ *
+ * Between sends it sleeps in epoll_pwait2 until the next is due (to the
+ * ns); PK_LOAD_SPIN=1 rounds the wait down to ms as it once did, which
+ * spins whenever sends are under 1 ms apart.
+ *
+ * PK_LOAD_TRACE=FILE writes one line per answered probe: the send time (ns
+ * since the first probe was due), the RTT (ns) and the session index, for
+ * finding when the slow echoes came. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -64,10 +81,49 @@ static long tcp_mem_pages(void)
 	return pages;
 }
 
+/* CPU time in ms: busy time of every CPU (/proc/stat: all but idle and
+ * iowait), or of one process (utime + stime). */
+static double busy_ms(void)
+{
+	unsigned long long v[10] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int k = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+	                   &v[3], &v[4], &v[5], &v[6], &v[7]) : 0;
+	if (f)
+		fclose(f);
+	return k == 8 ? (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * 1000 /
+	                (double)sysconf(_SC_CLK_TCK) : 0;
+}
+
+static double proc_cpu_ms(int pid)
+{
+	char path[64], buf[1024];
+	unsigned long ut = 0, st = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');    /* the name may hold spaces */
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	                        &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) * 1000 / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank, in us, of sorted v[0..n). */
+static double pct(const int64_t *v, long n, double p)
+{
+	long r = (long)(p * (double)n + 0.999999);
+
+	return n ? v[(r < 1 ? 1 : r > n ? n : r) - 1] / 1e3 : 0;
 }
 
 /* Reads one short line (blocking wait up to 5 s via epoll on one fd). */
@@ -144,27 +200,46 @@ int main(int argc, char **argv)
 	long rss1 = rss_kb(pid), mem1 = tcp_mem_pages();
 
 	int64_t start = now_ns() + 100000000LL, stop = start + (int64_t)secs * 1000000000LL;
-	long sent = 0, got = 0, late1 = 0, late10 = 0, late100 = 0;
+	long sent = 0, got = 0, late1 = 0, late10 = 0, late100 = 0, lag1 = 0;
+	int64_t lag_max = 0;
+	const char *trace = getenv("PK_LOAD_TRACE"), *spin_env = getenv("PK_LOAD_SPIN");
+	int spin = spin_env && *spin_env == '1';
+	struct tr { int64_t at, rtt; int sess; } *tr = trace ? calloc((size_t)n * (size_t)(secs + 1), sizeof *tr) : NULL;
 	for (int i = 0; i < n; i++)
 		ss[i].next_due = start + (int64_t)i * 1000000000LL / n;
 	int next = 0;                                 /* sessions are due in index order */
+	double busy0 = busy_ms(), srv0 = proc_cpu_ms(pid), gen0 = proc_cpu_ms(getpid());
 	while (now_ns() < stop + 1000000000LL && (now_ns() < stop || got < sent)) {
 		int64_t now = now_ns();
 		while (now < stop && ss[next].next_due <= now) {
 			struct sess *s = &ss[next];
 			char msg[32];
-			int len = snprintf(msg, sizeof msg, "m x %u\n", ++s->seq);
 			if (s->sent_at == 0) {            /* previous echo came back */
+				int len = snprintf(msg, sizeof msg, "m x %u\n", ++s->seq);
 				s->sent_at = now_ns();
+				int64_t lag = s->sent_at - s->next_due;
+				lag_max = lag > lag_max ? lag : lag_max;
+				lag1 += lag > 1000000;
 				if (send(s->fd, msg, (size_t)len, 0) == len)
 					sent++;
 			}
 			s->next_due += 1000000000LL;
 			next = (next + 1) % n;
 		}
-		int64_t wait = (ss[next].next_due - now_ns()) / 1000000;
+		/* sleep until the next send is due (at most 10 ms), to the ns:
+		 * a wait rounded down to ms is 0 whenever sends are less than
+		 * 1 ms apart (N > 1000), and the generator spun on its vCPU
+		 * (PK_LOAD_SPIN=1 brings that back, for comparison) */
+		int64_t wait = ss[next].next_due - now_ns();
+		wait = wait < 0 ? 0 : wait > 10000000 ? 10000000 : wait;
 		struct epoll_event evs[256];
-		int k = epoll_wait(ep, evs, 256, wait < 0 ? 0 : wait > 10 ? 10 : (int)wait);
+		int k;
+		if (spin) {
+			k = epoll_wait(ep, evs, 256, (int)(wait / 1000000));
+		} else {
+			struct timespec ts = { 0, (long)wait };
+			k = epoll_pwait2(ep, evs, 256, &ts, NULL);
+		}
 		for (int e = 0; e < k; e++) {
 			struct sess *s = &ss[evs[e].data.u32];
 			ssize_t r = recv(s->fd, s->buf + s->len, sizeof s->buf - s->len, MSG_DONTWAIT);
@@ -173,6 +248,8 @@ int main(int argc, char **argv)
 			s->len += (size_t)r;
 			if (memchr(s->buf, '\n', s->len) && s->sent_at) {
 				int64_t d = now_ns() - s->sent_at;
+				if (tr)
+					tr[got] = (struct tr){ s->sent_at - start, d, (int)evs[e].data.u32 };
 				rtt[got++] = d;
 				late1 += d > 1000000;
 				late10 += d > 10000000;
@@ -182,14 +259,26 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	double busy = busy_ms() - busy0, srv = proc_cpu_ms(pid) - srv0;
+	double gen = proc_cpu_ms(getpid()) - gen0;
+	if (tr) {
+		FILE *f = fopen(trace, "w");
+		for (long i = 0; f && i < got; i++)
+			fprintf(f, "%lld %lld %d\n", (long long)tr[i].at, (long long)tr[i].rtt, tr[i].sess);
+		if (f)
+			fclose(f);
+	}
 	qsort(rtt, (size_t)got, sizeof *rtt, cmp);
 	printf("sessions=%d open_s=%.2f rss_before_kb=%ld rss_idle_kb=%ld user_bytes_per_session=%.0f "
 	       "kernel_bytes_per_session=%.0f probes=%ld answered=%ld late_1ms=%ld late_10ms=%ld "
-	       "late_100ms=%ld p50_us=%.1f p99_us=%.1f max_us=%.1f\n",
+	       "late_100ms=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
+	       "send_late_1ms=%ld send_late_max_us=%.1f busy_ms=%.0f server_cpu_ms=%.0f "
+	       "gen_cpu_ms=%.0f other_cpu_ms=%.0f\n",
 	       n, open_s, rss0, rss1, (double)(rss1 - rss0) * 1024 / n,
 	       (double)(mem1 - mem0) * 4096 / n, sent, got, late1, late10, late100,
-	       got ? rtt[got / 2] / 1e3 : 0, got ? rtt[(long)(got * 0.99)] / 1e3 : 0,
-	       got ? rtt[got - 1] / 1e3 : 0);
+	       pct(rtt, got, 0.5), pct(rtt, got, 0.99), pct(rtt, got, 0.999),
+	       got ? rtt[got - 1] / 1e3 : 0, lag1, lag_max / 1e3, busy, srv, gen,
+	       busy - srv - gen);
 	for (int i = 0; i < n; i++)
 		close(ss[i].fd);
 	return got == sent ? 0 : 1;
