@@ -2,13 +2,18 @@
  *
  * Three events drive it: the send timer (deadline start + n * interval, so a
  * slow reply or a late wake-up never shifts the schedule; under -A, armed
- * when the ping in flight is decided: its reply or its timeout), the expiry timer
- * (the oldest undecided ping's deadline: sent + timeout) and the socket.
+ * when the ping in flight is decided: its reply or its timeout), the expiry
+ * timer (never later than the oldest undecided ping's deadline, sent +
+ * timeout) and the socket. Both timers are timerfds armed at absolute ns
+ * deadlines (pk_tfd) on a base without libevent's timers, and the send
+ * timer is re-armed before the send: after a send the loop only goes back
+ * to epoll_wait, so a server sharing our CPU gets it at once.
  * pk_seqtrack decides every ping exactly once (in time, lost, late) and
  * counts duplicates; pk_rtt keeps the figures in fixed memory.
  */
 #include "ping.h"
 #include "ping_proto.h"
+#include "pk_batch.h"
 #include "pk_clock.h"
 #include "pk_loop.h"
 
@@ -27,11 +32,16 @@
 #define RCVBUF_HOLD_NS (50 * PK_NS_PER_MS)
 #define RCVBUF_OVERHEAD 1024
 #define RCVBUF_MAX (64 << 20)
+/* replies read per recvmmsg; at most RX_BATCH * RX_ROUNDS per readable event */
+#define RX_BATCH 16
+#define RX_ROUNDS 16
 
 struct ping_client {
 	const struct ping_client_cfg *cfg;
 	struct event_base *base;
-	struct event *ev_send, *ev_expire, *ev_read;
+	struct pk_tfd t_send, t_expire;
+	struct event *ev_read;
+	struct pk_batch *rx;         /* RX_BATCH replies of PING_MAX_PAYLOAD + 1 */
 	struct pk_stop stop;
 	struct pk_quit quit;         /* SIGQUIT: the interim line */
 	int fd;
@@ -130,8 +140,20 @@ static void expire_due(struct ping_client *c, int64_t now)
 		event_base_loopbreak(c->base);
 		return;
 	}
-	if (pk_seqtrack_next_deadline(&c->track) != INT64_MAX)
-		pk_timer_at(c->ev_expire, pk_seqtrack_next_deadline(&c->track));
+	/* armed no later than the oldest undecided ping's deadline: a reply
+	 * only moves that deadline later, so the timer is left as it is and
+	 * re-armed when it fires (at most once per timeout) */
+	if (pk_seqtrack_next_deadline(&c->track) != INT64_MAX &&
+	    (c->t_expire.armed_ns == 0 || c->t_expire.armed_ns > pk_seqtrack_next_deadline(&c->track)))
+		(void)pk_tfd_at(&c->t_expire, pk_seqtrack_next_deadline(&c->track));
+}
+
+/* Before a send: the expiry timer armed if it is not (at now + timeout, no
+ * later than the deadline of the ping about to leave). */
+static void expire_armed(struct ping_client *c, int64_t now)
+{
+	if (c->t_expire.armed_ns == 0)
+		(void)pk_tfd_at(&c->t_expire, now + c->cfg->timeout_ns);
 }
 
 static void send_one(struct ping_client *c)
@@ -139,11 +161,13 @@ static void send_one(struct ping_client *c)
 	int64_t wall = pk_wall_ns();
 	uint64_t seq = pk_seqtrack_next_seq(&c->track);
 	int len = ping_req_format(c->txbuf, sizeof c->txbuf, seq, wall, c->cfg->size);
-	int64_t now = pk_now_ns();
+	int64_t now;
 
 	c->sent_wall[pk_seqtrack_index(&c->track, seq)] = wall;
-	pk_seqtrack_send(&c->track, now);
 	sample_add(c, seq, wall);
+	/* the send time: read last, right before the send */
+	now = pk_now_ns();
+	pk_seqtrack_send(&c->track, now);
 	c->last_send_ns = now;
 	if (send(c->fd, c->txbuf, (size_t)len, 0) != len) {
 		/* ECONNREFUSED from an earlier ICMP error, or a full buffer:
@@ -158,27 +182,26 @@ static void adaptive_next(struct ping_client *c)
 {
 	int64_t at;
 
-	if (!c->cfg->adaptive || c->all_sent || event_pending(c->ev_send, EV_TIMEOUT, NULL) ||
+	if (!c->cfg->adaptive || c->all_sent || c->t_send.armed_ns != 0 ||
 	    pk_seqtrack_oldest_pending(&c->track) != pk_seqtrack_next_seq(&c->track))
 		return;
 	at = c->last_send_ns + c->cfg->min_gap_ns;
-	pk_timer_at(c->ev_send, at);
+	(void)pk_tfd_at(&c->t_send, at);
 }
 
 static void on_send_adaptive(struct ping_client *c)
 {
+	expire_armed(c, pk_now_ns());
 	send_one(c);
 	if (c->cfg->count && pk_seqtrack_next_seq(&c->track) > c->cfg->count)
 		c->all_sent = 1;
-	if (!event_pending(c->ev_expire, EV_TIMEOUT, NULL))
-		pk_timer_at(c->ev_expire, pk_seqtrack_next_deadline(&c->track));
 }
 
-static void on_send(evutil_socket_t fd, short what, void *arg)
+static void on_send(int fd, short what, void *arg)
 {
 	struct ping_client *c = arg;
 	int64_t now = pk_now_ns();
-	int burst = 0;
+	uint64_t first = pk_sched_index(&c->sched), due = 0;
 
 	(void)fd;
 	(void)what;
@@ -186,18 +209,21 @@ static void on_send(evutil_socket_t fd, short what, void *arg)
 		on_send_adaptive(c);
 		return;
 	}
-	/* every deadline that has passed gets its send: none is skipped */
-	while (!c->all_sent && pk_sched_next_deadline(&c->sched) <= now && burst < 1024) {
+	/* every deadline that has passed gets its send: none is skipped (at
+	 * most 1024 at a time); the timers are armed first, so that nothing
+	 * is left to do after the last send but to sleep */
+	while (due < 1024 && (!c->cfg->count || first + due < c->cfg->count) &&
+	       pk_sched_deadline(&c->sched, first + due) <= now)
+		due++;
+	if (c->cfg->count && first + due >= c->cfg->count)
+		c->all_sent = 1;
+	else
+		(void)pk_tfd_at(&c->t_send, pk_sched_deadline(&c->sched, first + due));
+	expire_armed(c, now);
+	for (uint64_t i = 0; i < due; i++) {
 		send_one(c);
 		pk_sched_take(&c->sched);
-		burst++;
-		if (c->cfg->count && pk_sched_index(&c->sched) >= c->cfg->count)
-			c->all_sent = 1;
 	}
-	if (!c->all_sent)
-		pk_timer_at(c->ev_send, pk_sched_next_deadline(&c->sched));
-	if (!event_pending(c->ev_expire, EV_TIMEOUT, NULL))
-		pk_timer_at(c->ev_expire, pk_seqtrack_next_deadline(&c->track));
 }
 
 /* 1 when the reply is exactly the upper-cased request we sent. */
@@ -270,15 +296,14 @@ static void read_drops(struct ping_client *c)
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ping_client *c = arg;
-	unsigned char buf[PING_MAX_PAYLOAD + 1];
-	struct pk_rx rx;
-	int i;
 
 	(void)what;
-	for (i = 0; i < 256; i++) {
-		ssize_t n = pk_recv_ts(fd, buf, sizeof buf, &rx);
+	/* one recvmmsg per RX_BATCH replies: no extra call to find the
+	 * queue empty when it returns fewer */
+	for (int round = 0; round < RX_ROUNDS; round++) {
+		int n = pk_batch_recv(fd, c->rx);
 
-		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
+		if (n == 0)
 			break;
 		if (n < 0) {
 			/* ICMP port unreachable and the like, reported on a
@@ -286,16 +311,22 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			c->icmp_errors++;
 			continue;
 		}
-		/* the kernel's count of our own buffer's drops, cumulative */
-		if (rx.rxq_drops > (int64_t)c->rcvbuf_drops)
-			c->rcvbuf_drops = (uint64_t)rx.rxq_drops;
-		handle_reply(c, buf, &rx);
+		for (unsigned i = 0; i < (unsigned)n; i++) {
+			const struct pk_rx *rx = pk_batch_rx(c->rx, i);
+
+			/* the kernel's count of our own buffer's drops, cumulative */
+			if (rx->rxq_drops > (int64_t)c->rcvbuf_drops)
+				c->rcvbuf_drops = (uint64_t)rx->rxq_drops;
+			handle_reply(c, pk_batch_buf(c->rx, i), rx);
+		}
+		if (n < RX_BATCH)
+			break;
 	}
 	expire_due(c, pk_now_ns());
 	adaptive_next(c);
 }
 
-static void on_expire(evutil_socket_t fd, short what, void *arg)
+static void on_expire(int fd, short what, void *arg)
 {
 	struct ping_client *c = arg;
 
@@ -402,10 +433,10 @@ static void on_quit(void *arg)
 
 static int client_events(struct ping_client *c)
 {
-	c->ev_send = evtimer_new(c->base, on_send, c);
-	c->ev_expire = evtimer_new(c->base, on_expire, c);
 	c->ev_read = event_new(c->base, c->fd, EV_READ | EV_PERSIST, on_readable, c);
-	if (!c->ev_send || !c->ev_expire || !c->ev_read || event_add(c->ev_read, NULL))
+	if (pk_tfd_new(c->base, &c->t_send, on_send, c) < 0 ||
+	    pk_tfd_new(c->base, &c->t_expire, on_expire, c) < 0 || !c->ev_read ||
+	    event_add(c->ev_read, NULL))
 		return -1;
 	if (pk_quit_on_signal(c->base, &c->quit, on_quit, c) < 0)
 		return -1;
@@ -458,7 +489,10 @@ static void decide_rest(struct ping_client *c)
 static void client_free(struct ping_client *c)
 {
 	pk_quit_free(&c->quit);
-	PK_LOOP_FREE(c->base, &c->stop, c->ev_send, c->ev_expire, c->ev_read);
+	pk_tfd_free(&c->t_send);
+	pk_tfd_free(&c->t_expire);
+	PK_LOOP_FREE(c->base, &c->stop, c->ev_read);
+	pk_batch_free(c->rx);
 	if (c->fd >= 0)
 		close(c->fd);
 	pk_seqtrack_free(&c->track);
@@ -480,10 +514,12 @@ int ping_client_run(const struct ping_client_cfg *cfg)
 		return 2;
 	c->cfg = cfg;
 	c->fd = -1;
+	c->t_send = c->t_expire = (struct pk_tfd)PK_TFD_INIT;
 	c->rtt = malloc(sizeof *c->rtt);
+	c->rx = pk_batch_new(RX_BATCH, PING_MAX_PAYLOAD + 1);
 	c->sent_wall = calloc(window, sizeof *c->sent_wall);
 	pk_samples_init(&c->samples, sizeof(struct ping_sample), PING_MAX_SAMPLES);
-	if (c->rtt == NULL || c->sent_wall == NULL ||
+	if (c->rtt == NULL || c->sent_wall == NULL || c->rx == NULL ||
 	    pk_seqtrack_init(&c->track, window, 1, cfg->timeout_ns) < 0) {
 		ping_report_error("out of memory");
 		goto out;
@@ -492,7 +528,7 @@ int ping_client_run(const struct ping_client_cfg *cfg)
 	pk_timer_slack_min();
 	if (client_open(c) < 0)
 		goto out;
-	c->base = pk_base_new();
+	c->base = pk_base_new_untimed();
 	if (c->base == NULL || client_events(c) < 0) {
 		ping_report_error("event loop set-up failed");
 		goto out;
@@ -501,7 +537,7 @@ int ping_client_run(const struct ping_client_cfg *cfg)
 	ping_report_client_start(cfg, &c->peer, c->start_wall);
 	c->start_ns = pk_now_ns();
 	pk_sched_init(&c->sched, c->start_ns, cfg->interval_ns);
-	event_active(c->ev_send, EV_TIMEOUT, 0);
+	pk_tfd_fire(&c->t_send);
 	event_base_dispatch(c->base);
 	decide_rest(c);
 	client_result(c);

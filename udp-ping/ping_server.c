@@ -264,7 +264,8 @@ int ping_server_run(const struct ping_server_cfg *cfg)
 			ping_report_server_doc(cfg, NULL, start_wall, seed, &s.totals, NULL, err);
 		goto out;
 	}
-	base = pk_base_new();
+	/* no timers: no timerfd to re-arm before every epoll_wait */
+	base = pk_base_new_untimed();
 	if (base == NULL)
 		goto out;
 	(void)pk_self_init(&s.self, &local, cfg->allow_low_ports);

@@ -1,7 +1,8 @@
 /* The floor for udp-ping's paced RTT: the least a client can do.
  * Sends "Ping <seq> <t>" at absolute deadlines with clock_nanosleep, waits
- * for each echo with a blocking recv (timeout 1 s), prints the median and
- * p99 RTT in microseconds.  usage: udp_floor_client HOST PORT COUNT INTERVAL_US */
+ * for each echo with a blocking recv (timeout 1 s), prints the median,
+ * p90, p99, p99.9 and max RTT in microseconds.
+ * usage: udp_floor_client HOST PORT COUNT INTERVAL_US */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdint.h>
@@ -55,7 +56,9 @@ int main(int argc, char **argv)
 	qsort(rtt, (size_t)got, sizeof *rtt, cmp);
 	if (got == 0)
 		return 1;
-	printf("floor: %d/%d replies, median %.1f us, p99 %.1f us\n", got, n,
-	       rtt[got / 2] / 1e3, rtt[(int)(got * 0.99)] / 1e3);
+	printf("floor: %d/%d replies, median %.1f us, p90 %.1f us, p99 %.1f us, "
+	       "p99.9 %.1f us, max %.1f us\n", got, n, rtt[got / 2] / 1e3,
+	       rtt[(int)(got * 0.9)] / 1e3, rtt[(int)(got * 0.99)] / 1e3,
+	       rtt[(int)(got * 0.999)] / 1e3, rtt[got - 1] / 1e3);
 	return 0;
 }
