@@ -171,13 +171,14 @@ for name in ("floor", "ours"):
 if runs["floor"] and runs["ours"]:
     f, o = med("floor", "p99_us"), med("ours", "p99_us")
     print("   tcp-echo p99 / floor p99: %.2fx (goal: 1.5x at most, no probe after 10 ms)" % (o / f))
-print("   each run (p50/p99/p99.9/max us; late >1/>10/>100 ms; answered/probes; generator's"
-      " sends >1 ms behind; other CPU ms):")
+print("   each run: p50/p99/p99.9/max us; late >1/>10/>100 ms; answered/probes; generator's sends")
+print("   >1 ms behind; CPU ms during the probes: server/generator/other processes/steal")
 for name in ("floor", "ours"):
     for kv in runs[name]:
-        print("     %-5s %s/%s/%s/%s; %s/%s/%s; %s/%s; %s; %s" % (name, kv["p50_us"], kv["p99_us"],
-              kv["p999_us"], kv["max_us"], kv["late_1ms"], kv["late_10ms"], kv["late_100ms"],
-              kv["answered"], kv["probes"], kv["send_late_1ms"], kv["other_cpu_ms"]))
+        print("     %-5s %s/%s/%s/%s; %s/%s/%s; %s/%s; %s; %s/%s/%s/%s" % (name, kv["p50_us"],
+              kv["p99_us"], kv["p999_us"], kv["max_us"], kv["late_1ms"], kv["late_10ms"],
+              kv["late_100ms"], kv["answered"], kv["probes"], kv["send_late_1ms"],
+              kv["server_cpu_ms"], kv["gen_cpu_ms"], kv["other_cpu_ms"], kv["steal_ms"]))
 for kv in runs["ours"][-1:]:
     print("   tcp-echo: sessions set up in %s s; server RSS %s KiB before, %s KiB with all idle"
           % (kv["open_s"], kv["rss_before_kb"], kv["rss_idle_kb"]))

@@ -12,18 +12,20 @@
  * only when the session's previous echo is back, so a session owed an echo
  * skips a second and its seq goes on from the last probe sent).
  *
- * CPU during the probes (ms, from /proc): busy_ms on every CPU, the
+ * CPU during the probes (ms, from /proc): busy_ms on every CPU (wall
+ * time x CPUs - idle), the
  * server's and the generator's own, and other_cpu_ms, the rest (other
  * processes, and interrupts not charged to either): the work that shared
- * the machine with the measurement.
+ * the machine with the measurement; steal_ms, the time the hypervisor
+ * took our vCPUs for something else.
  *
  * Between sends it sleeps in epoll_pwait2 until the next is due (to the
  * ns); PK_LOAD_SPIN=1 rounds the wait down to ms as it once did, which
  * spins whenever sends are under 1 ms apart.
  *
- * PK_LOAD_TRACE=FILE writes one line per answered probe: the send time (ns
- * since the first probe was due), the RTT (ns) and the session index, for
- * finding when the slow echoes came. */
+ * PK_LOAD_TRACE=FILE writes one line per answered probe: the send time
+ * (CLOCK_MONOTONIC ns, the clock of perf record -k CLOCK_MONOTONIC), the
+ * RTT (ns) and the session index, for finding when the slow echoes came. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -81,20 +83,24 @@ static long tcp_mem_pages(void)
 	return pages;
 }
 
-/* CPU time in ms: busy time of every CPU (/proc/stat: all but idle and
- * iowait), or of one process (utime + stime). */
-static double busy_ms(void)
+/* Idle time of every CPU in ms (/proc/stat: idle + iowait, which the
+ * kernel measures exactly on a tickless idle CPU; the busy fields are
+ * sampled at the tick and miss short runs), and steal time (the
+ * hypervisor ran something else on our vCPUs). */
+static double idle_ms(double *steal)
 {
-	unsigned long long v[10] = { 0 };
+	unsigned long long v[8] = { 0 };
 	FILE *f = fopen("/proc/stat", "r");
 	int k = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
 	                   &v[3], &v[4], &v[5], &v[6], &v[7]) : 0;
+	double tck = (double)sysconf(_SC_CLK_TCK);
 	if (f)
 		fclose(f);
-	return k == 8 ? (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * 1000 /
-	                (double)sysconf(_SC_CLK_TCK) : 0;
+	*steal = k == 8 ? (double)v[7] * 1000 / tck : 0;
+	return k == 8 ? (double)(v[3] + v[4]) * 1000 / tck : 0;
 }
 
+/* CPU time of a process in ms (utime + stime). */
 static double proc_cpu_ms(int pid)
 {
 	char path[64], buf[1024];
@@ -208,7 +214,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		ss[i].next_due = start + (int64_t)i * 1000000000LL / n;
 	int next = 0;                                 /* sessions are due in index order */
-	double busy0 = busy_ms(), srv0 = proc_cpu_ms(pid), gen0 = proc_cpu_ms(getpid());
+	double steal0, steal1, idle0 = idle_ms(&steal0), srv0 = proc_cpu_ms(pid), gen0 = proc_cpu_ms(getpid());
+	int64_t wall0 = now_ns();
 	while (now_ns() < stop + 1000000000LL && (now_ns() < stop || got < sent)) {
 		int64_t now = now_ns();
 		while (now < stop && ss[next].next_due <= now) {
@@ -249,7 +256,7 @@ int main(int argc, char **argv)
 			if (memchr(s->buf, '\n', s->len) && s->sent_at) {
 				int64_t d = now_ns() - s->sent_at;
 				if (tr)
-					tr[got] = (struct tr){ s->sent_at - start, d, (int)evs[e].data.u32 };
+					tr[got] = (struct tr){ s->sent_at, d, (int)evs[e].data.u32 };
 				rtt[got++] = d;
 				late1 += d > 1000000;
 				late10 += d > 10000000;
@@ -259,7 +266,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	double busy = busy_ms() - busy0, srv = proc_cpu_ms(pid) - srv0;
+	double busy = (double)(now_ns() - wall0) / 1e6 * (double)sysconf(_SC_NPROCESSORS_ONLN) -
+	              (idle_ms(&steal1) - idle0), srv = proc_cpu_ms(pid) - srv0;
 	double gen = proc_cpu_ms(getpid()) - gen0;
 	if (tr) {
 		FILE *f = fopen(trace, "w");
@@ -273,12 +281,12 @@ int main(int argc, char **argv)
 	       "kernel_bytes_per_session=%.0f probes=%ld answered=%ld late_1ms=%ld late_10ms=%ld "
 	       "late_100ms=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
 	       "send_late_1ms=%ld send_late_max_us=%.1f busy_ms=%.0f server_cpu_ms=%.0f "
-	       "gen_cpu_ms=%.0f other_cpu_ms=%.0f\n",
+	       "gen_cpu_ms=%.0f other_cpu_ms=%.0f steal_ms=%.0f\n",
 	       n, open_s, rss0, rss1, (double)(rss1 - rss0) * 1024 / n,
 	       (double)(mem1 - mem0) * 4096 / n, sent, got, late1, late10, late100,
 	       pct(rtt, got, 0.5), pct(rtt, got, 0.99), pct(rtt, got, 0.999),
 	       got ? rtt[got - 1] / 1e3 : 0, lag1, lag_max / 1e3, busy, srv, gen,
-	       busy - srv - gen);
+	       busy - srv - gen, steal1 - steal0);
 	for (int i = 0; i < n; i++)
 		close(ss[i].fd);
 	return got == sent ? 0 : 1;
