@@ -74,6 +74,7 @@ struct echo_conn {
 	uint64_t bytes_in;
 	uint64_t close_at;              /* output offset of the closing reply's end */
 	unsigned closing : 1, lingering : 1, paused : 1, peer_eof : 1, fast_tmo : 1;
+	unsigned writing : 1;           /* ev_write is added */
 	enum echo_end end;
 };
 
@@ -125,6 +126,7 @@ static void conn_linger(struct echo_conn *c)
 	shutdown(c->fd, SHUT_WR);
 	c->lingering = 1;
 	event_del(c->ev_write);
+	c->writing = 0;
 	event_add(c->ev_read, NULL);
 	pk_timer_at(c->ev_timer, pk_now_ns() + LINGER_NS);
 }
@@ -141,10 +143,14 @@ static int conn_flush(struct echo_conn *c)
 		if (w > 0)
 			c->last_ns = pk_now_ns();
 	}
-	if (echo_outq_pending(&c->q))
+	/* the flag spares an event_del() (locks, a lookup) on every echo */
+	if (echo_outq_pending(&c->q) && !c->writing) {
 		event_add(c->ev_write, NULL);
-	else
+		c->writing = 1;
+	} else if (!echo_outq_pending(&c->q) && c->writing) {
 		event_del(c->ev_write);
+		c->writing = 0;
+	}
 	if (c->paused && !c->peer_eof && echo_outq_charged(&c->q) < OUT_LIMIT / 2) {
 		c->paused = 0;
 		event_add(c->ev_read, NULL);
