@@ -45,7 +45,17 @@ int pk_timer_at(struct event *ev, int64_t deadline_ns)
 
 struct event_base *pk_base_new_untimed(void)
 {
-	return event_base_new();
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	/* libevent's EVENT_NO* variables are not read: each read is four
+	 * system calls (its set-uid check), sixteen before a first send */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }
 
 static void on_tfd(evutil_socket_t fd, short what, void *arg)

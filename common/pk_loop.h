@@ -37,7 +37,8 @@ int pk_timer_at(struct event *ev, int64_t deadline_ns);
 
 /* New libevent base without precise timers, for a loop whose timers are
  * all pk_tfd (or that has none, as a server): epoll_wait sleeps with no
- * timerfd_settime before it. Its own libevent timers would be coarse (ms). */
+ * timerfd_settime before it. Its own libevent timers would be coarse (ms).
+ * libevent's EVENT_NO* environment variables are ignored. */
 struct event_base *pk_base_new_untimed(void);
 
 /* A timer on a timerfd of its own, a read event of `base`: pk_tfd_at arms
