@@ -8,7 +8,8 @@
 # PK_BENCH_SESSIONS (server scale, default 10000), PK_BENCH_SECS (default 10),
 # PK_BENCH_SECTIONS (which of 1,2,3 to run, default all), and for section 3:
 # PK_BENCH_SCALE_RUNS (runs of each server, alternating, median shown;
-# default PK_BENCH_RUNS), PK_BENCH_RT (a SCHED_FIFO priority for the server
+# default PK_BENCH_RUNS), PK_BENCH_PAIRED_RUNS (runs of both servers side by
+# side, default the same), PK_BENCH_RT (a SCHED_FIFO priority for the server
 # and the generator, default none), PK_BENCH_TRACE_DIR (keep each run's
 # per-probe trace, tcp_echo_load's PK_LOAD_TRACE, there).
 # Every load is bounded in count and time and sent to 127.0.0.1 only.
@@ -141,15 +142,33 @@ scale_one() {
 	stop_bg
 	echo "name=$name run=$r $line" >>"$work/scale.txt"
 }
+# scale_pair RUN: both servers at once on the server's CPU, the generator's
+# sessions shared between them (tcp_echo_load's paired mode): the stalls of
+# a shared VM hit both alike
+scale_pair() {
+	local r=$1 p1 s1 line trace=()
+	[ -n "${PK_BENCH_TRACE_DIR:-}" ] && trace=(env "PK_LOAD_TRACE=$PK_BENCH_TRACE_DIR/scale-pair-$r.txt")
+	start_bg "$scpu" "$work/min.log" "${rt[@]}" "$work/tcp_echo_epoll_min"
+	p1=$port s1=$spid
+	# shellcheck disable=SC2086
+	start_bg "$scpu" "$work/srv.log" "${rt[@]}" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
+	line=$(taskset -c "$lcpu" "${trace[@]}" "${rt[@]}" "$work/tcp_echo_load" "$p1,$port" "$sessions" "$secs" "$s1,$spid" || true)
+	stop_bg
+	stop_bg
+	printf '%s\n' "$line" | sed "s/^server=1 /name=pfloor run=$r /; s/^server=2 /name=pours run=$r /" >>"$work/scale.txt"
+}
 : >"$work/scale.txt"
 for r in $(seq "$scale_runs"); do
 	scale_one floor "$r" "$work/tcp_echo_epoll_min"
 	# shellcheck disable=SC2086
 	scale_one ours "$r" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
 done
+for r in $(seq "${PK_BENCH_PAIRED_RUNS:-$scale_runs}"); do
+	scale_pair "$r"
+done
 python3 - "$work/scale.txt" <<'PY'
 import statistics, sys
-runs = {"floor": [], "ours": []}
+runs = {"floor": [], "ours": [], "pfloor": [], "pours": []}
 for line in open(sys.argv[1]):
     kv = dict(x.split("=", 1) for x in line.split())
     if "p50_us" in kv:
@@ -163,19 +182,24 @@ def med(name, k):
     return statistics.median(v) if v else float("nan")
 print("   %-22s %8s %8s %9s %9s %7s %7s %7s %9s" % ("server (median)", "p50 us", "p99 us",
       "p99.9 us", "max us", ">1ms", ">10ms", ">100ms", "other ms"))
-label = {"floor": "minimal epoll (floor)", "ours": "tcp-echo server"}
-for name in ("floor", "ours"):
+label = {"floor": "minimal epoll (floor)", "ours": "tcp-echo server",
+         "pfloor": "  floor, paired", "pours": "  tcp-echo, paired"}
+for name in ("floor", "ours", "pfloor", "pours"):
+    if name == "pfloor" and runs[name]:
+        print("   side by side: both servers at once, %s sessions each, the same stalls:"
+              % runs[name][0]["sessions"])
     if runs[name]:
         print("   %-22s %8.1f %8.1f %9.1f %9.1f %7.0f %7.0f %7.0f %9.0f" % (
             (label[name],) + tuple(med(name, k) for k in keys)))
-if runs["floor"] and runs["ours"]:
-    f, o = med("floor", "p99_us"), med("ours", "p99_us")
-    print("   tcp-echo p99 / floor p99: %.2fx (goal: 1.5x at most, no probe after 10 ms)" % (o / f))
+for f, o, how in (("floor", "ours", "one at a time"), ("pfloor", "pours", "side by side")):
+    if runs[f] and runs[o]:
+        print("   tcp-echo p99 / floor p99, %s: %.2fx (goal: 1.5x at most, no probe after 10 ms)"
+              % (how, med(o, "p99_us") / med(f, "p99_us")))
 print("   each run: p50/p99/p99.9/max us; late >1/>10/>100 ms; answered/probes; generator's sends")
 print("   >1 ms behind; CPU ms during the probes: server/generator/other processes/steal")
-for name in ("floor", "ours"):
+for name in ("floor", "ours", "pfloor", "pours"):
     for kv in runs[name]:
-        print("     %-5s %s/%s/%s/%s; %s/%s/%s; %s/%s; %s; %s/%s/%s/%s" % (name, kv["p50_us"],
+        print("     %-6s %s/%s/%s/%s; %s/%s/%s; %s/%s; %s; %s/%s/%s/%s" % (name, kv["p50_us"],
               kv["p99_us"], kv["p999_us"], kv["max_us"], kv["late_1ms"], kv["late_10ms"],
               kv["late_100ms"], kv["answered"], kv["probes"], kv["send_late_1ms"],
               kv["server_cpu_ms"], kv["gen_cpu_ms"], kv["other_cpu_ms"], kv["steal_ms"]))

@@ -3,6 +3,11 @@
  * against 127.0.0.1 only; bounded in count and time.
  *
  *   tcp_echo_load PORT N SECS SERVER_PID
+ *   tcp_echo_load PORT1,PORT2 N SECS PID1,PID2   (paired: two servers side
+ *       by side, even sessions to the first, odd ones to the second, each
+ *       server's figures on a line of its own that starts "server=1|2"; both
+ *       live through the same stalls of the machine, so their difference is
+ *       the servers')
  *
  * Measures the server's resident memory (VmRSS) and the kernel's TCP memory
  * (/proc/net/sockstat) before the sessions and with all of them set up and
@@ -154,15 +159,16 @@ static int read_reply(struct sess *s, int ep)
 	return -1;
 }
 
-static int open_all(struct sess *ss, int n, int port, int secs)
+static int open_all(struct sess *ss, int n, const int *port, int nsrv, int secs)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char setup[64];
 	int one = 1, len = snprintf(setup, sizeof setup, "s RTT 1 %d 0\n", secs + 2);
 	int ep = epoll_create1(0);
 
 	for (int i = 0; i < n; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET,
+		                         .sin_port = htons((uint16_t)port[i % nsrv]),
+		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 		ss[i].fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (ss[i].fd < 0 || connect(ss[i].fd, (struct sockaddr *)&a, sizeof a) != 0) {
 			fprintf(stderr, "session %d: %s\n", i, strerror(errno));
@@ -189,24 +195,50 @@ static int open_all(struct sess *ss, int n, int port, int secs)
 	return ep;
 }
 
+/* One server's figures (k of nsrv). */
+struct srv_fig {
+	int port, pid;
+	long rss0, rss1, sent, got, late1, late10, late100;
+	double cpu0, cpu;
+	int64_t *rtt;
+};
+
 int main(int argc, char **argv)
 {
+	struct srv_fig f[2] = { { 0 } };
+	int nsrv = 0, ports[2];
+
 	if (argc != 5)
 		return 2;
-	int port = atoi(argv[1]), n = atoi(argv[2]), secs = atoi(argv[3]), pid = atoi(argv[4]);
+	int n = atoi(argv[2]), secs = atoi(argv[3]);
+	/* PORT[,PORT2] and SERVER_PID[,PID2]: two servers share the sessions
+	 * (even ones to the first, odd ones to the second) */
+	for (char *p = argv[1], *q = argv[4]; nsrv < 2 && p && q; nsrv++) {
+		f[nsrv].port = ports[nsrv] = atoi(p);
+		f[nsrv].pid = atoi(q);
+		p = strchr(p, ',');
+		q = strchr(q, ',');
+		p = p ? p + 1 : NULL;
+		q = q ? q + 1 : NULL;
+	}
 	struct sess *ss = calloc((size_t)n, sizeof *ss);
-	int64_t *rtt = calloc((size_t)n * (size_t)(secs + 1), sizeof *rtt);
-	long rss0 = rss_kb(pid), mem0 = tcp_mem_pages();
+	for (int k = 0; k < nsrv; k++) {
+		f[k].rtt = calloc((size_t)n * (size_t)(secs + 1), sizeof *f[k].rtt);
+		f[k].rss0 = rss_kb(f[k].pid);
+	}
+	long mem0 = tcp_mem_pages();
 	int64_t t_open = now_ns();
-	int ep = open_all(ss, n, port, secs);
+	int ep = open_all(ss, n, ports, nsrv, secs);
 	if (ep < 0)
 		return 1;
 	double open_s = (double)(now_ns() - t_open) / 1e9;
 	usleep(500000);                               /* all sessions idle */
-	long rss1 = rss_kb(pid), mem1 = tcp_mem_pages();
+	for (int k = 0; k < nsrv; k++)
+		f[k].rss1 = rss_kb(f[k].pid);
+	long mem1 = tcp_mem_pages();
 
 	int64_t start = now_ns() + 100000000LL, stop = start + (int64_t)secs * 1000000000LL;
-	long sent = 0, got = 0, late1 = 0, late10 = 0, late100 = 0, lag1 = 0;
+	long sent = 0, got = 0, lag1 = 0;
 	int64_t lag_max = 0;
 	const char *trace = getenv("PK_LOAD_TRACE"), *spin_env = getenv("PK_LOAD_SPIN");
 	int spin = spin_env && *spin_env == '1';
@@ -214,7 +246,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		ss[i].next_due = start + (int64_t)i * 1000000000LL / n;
 	int next = 0;                                 /* sessions are due in index order */
-	double steal0, steal1, idle0 = idle_ms(&steal0), srv0 = proc_cpu_ms(pid), gen0 = proc_cpu_ms(getpid());
+	double steal0, steal1, idle0 = idle_ms(&steal0), gen0 = proc_cpu_ms(getpid());
+	for (int k = 0; k < nsrv; k++)
+		f[k].cpu0 = proc_cpu_ms(f[k].pid);
 	int64_t wall0 = now_ns();
 	while (now_ns() < stop + 1000000000LL && (now_ns() < stop || got < sent)) {
 		int64_t now = now_ns();
@@ -227,8 +261,10 @@ int main(int argc, char **argv)
 				int64_t lag = s->sent_at - s->next_due;
 				lag_max = lag > lag_max ? lag : lag_max;
 				lag1 += lag > 1000000;
-				if (send(s->fd, msg, (size_t)len, 0) == len)
+				if (send(s->fd, msg, (size_t)len, 0) == len) {
 					sent++;
+					f[next % nsrv].sent++;
+				}
 			}
 			s->next_due += 1000000000LL;
 			next = (next + 1) % n;
@@ -255,38 +291,48 @@ int main(int argc, char **argv)
 			s->len += (size_t)r;
 			if (memchr(s->buf, '\n', s->len) && s->sent_at) {
 				int64_t d = now_ns() - s->sent_at;
+				struct srv_fig *g = &f[evs[e].data.u32 % (uint32_t)nsrv];
 				if (tr)
 					tr[got] = (struct tr){ s->sent_at, d, (int)evs[e].data.u32 };
-				rtt[got++] = d;
-				late1 += d > 1000000;
-				late10 += d > 10000000;
-				late100 += d > 100000000;
+				got++;
+				g->rtt[g->got++] = d;
+				g->late1 += d > 1000000;
+				g->late10 += d > 10000000;
+				g->late100 += d > 100000000;
 				s->sent_at = 0;
 				s->len = 0;
 			}
 		}
 	}
 	double busy = (double)(now_ns() - wall0) / 1e6 * (double)sysconf(_SC_NPROCESSORS_ONLN) -
-	              (idle_ms(&steal1) - idle0), srv = proc_cpu_ms(pid) - srv0;
+	              (idle_ms(&steal1) - idle0), other = busy;
 	double gen = proc_cpu_ms(getpid()) - gen0;
+	for (int k = 0; k < nsrv; k++)
+		other -= (f[k].cpu = proc_cpu_ms(f[k].pid) - f[k].cpu0);
 	if (tr) {
-		FILE *f = fopen(trace, "w");
-		for (long i = 0; f && i < got; i++)
-			fprintf(f, "%lld %lld %d\n", (long long)tr[i].at, (long long)tr[i].rtt, tr[i].sess);
-		if (f)
-			fclose(f);
+		FILE *o = fopen(trace, "w");
+		for (long i = 0; o && i < got; i++)
+			fprintf(o, "%lld %lld %d\n", (long long)tr[i].at, (long long)tr[i].rtt, tr[i].sess);
+		if (o)
+			fclose(o);
 	}
-	qsort(rtt, (size_t)got, sizeof *rtt, cmp);
-	printf("sessions=%d open_s=%.2f rss_before_kb=%ld rss_idle_kb=%ld user_bytes_per_session=%.0f "
-	       "kernel_bytes_per_session=%.0f probes=%ld answered=%ld late_1ms=%ld late_10ms=%ld "
-	       "late_100ms=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
-	       "send_late_1ms=%ld send_late_max_us=%.1f busy_ms=%.0f server_cpu_ms=%.0f "
-	       "gen_cpu_ms=%.0f other_cpu_ms=%.0f steal_ms=%.0f\n",
-	       n, open_s, rss0, rss1, (double)(rss1 - rss0) * 1024 / n,
-	       (double)(mem1 - mem0) * 4096 / n, sent, got, late1, late10, late100,
-	       pct(rtt, got, 0.5), pct(rtt, got, 0.99), pct(rtt, got, 0.999),
-	       got ? rtt[got - 1] / 1e3 : 0, lag1, lag_max / 1e3, busy, srv, gen,
-	       busy - srv - gen, steal1 - steal0);
+	for (int k = 0; k < nsrv; k++) {
+		struct srv_fig *g = &f[k];
+		int ns = nsrv == 1 ? n : (n - k + 1) / 2;  /* this server's sessions */
+		qsort(g->rtt, (size_t)g->got, sizeof *g->rtt, cmp);
+		if (nsrv > 1)
+			printf("server=%d ", k + 1);
+		printf("sessions=%d open_s=%.2f rss_before_kb=%ld rss_idle_kb=%ld user_bytes_per_session=%.0f "
+		       "kernel_bytes_per_session=%.0f probes=%ld answered=%ld late_1ms=%ld late_10ms=%ld "
+		       "late_100ms=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
+		       "send_late_1ms=%ld send_late_max_us=%.1f busy_ms=%.0f server_cpu_ms=%.0f "
+		       "gen_cpu_ms=%.0f other_cpu_ms=%.0f steal_ms=%.0f\n",
+		       ns, open_s, g->rss0, g->rss1, (double)(g->rss1 - g->rss0) * 1024 / ns,
+		       (double)(mem1 - mem0) * 4096 / n, g->sent, g->got, g->late1, g->late10,
+		       g->late100, pct(g->rtt, g->got, 0.5), pct(g->rtt, g->got, 0.99),
+		       pct(g->rtt, g->got, 0.999), g->got ? g->rtt[g->got - 1] / 1e3 : 0, lag1,
+		       lag_max / 1e3, busy, g->cpu, gen, other - gen, steal1 - steal0);
+	}
 	for (int i = 0; i < n; i++)
 		close(ss[i].fd);
 	return got == sent ? 0 : 1;
