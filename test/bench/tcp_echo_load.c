@@ -250,9 +250,11 @@ int main(int argc, char **argv)
 	for (int k = 0; k < nsrv; k++)
 		f[k].cpu0 = proc_cpu_ms(f[k].pid);
 	int64_t wall0 = now_ns();
-	while (now_ns() < stop + 1000000000LL && (now_ns() < stop || got < sent)) {
+	/* every probe due before stop is sent, however late the generator
+	 * runs (it once dropped those it reached after stop) */
+	while (now_ns() < stop + 1000000000LL && (ss[next].next_due < stop || got < sent)) {
 		int64_t now = now_ns();
-		while (now < stop && ss[next].next_due <= now) {
+		while (ss[next].next_due < stop && ss[next].next_due <= now) {
 			struct sess *s = &ss[next];
 			char msg[32];
 			if (s->sent_at == 0) {            /* previous echo came back */
