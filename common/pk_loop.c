@@ -61,12 +61,14 @@ struct event_base *pk_base_new_untimed(void)
 static void on_tfd(evutil_socket_t fd, short what, void *arg)
 {
 	struct pk_tfd *t = arg;
+	int64_t was = t->armed_ns;
 
 	(void)fd;
 	t->armed_ns = 0;
 	t->cb(-1, what, t->arg);
-	/* still readable unless re-armed: disarmed, or it fires again */
-	if (t->armed_ns == 0 && t->fd >= 0)
+	/* an expired timer stays readable unless re-armed: disarmed, or it
+	 * fires again (one never armed, run by pk_tfd_fire, needs nothing) */
+	if (was != 0 && t->armed_ns == 0 && t->fd >= 0)
 		(void)pk_tfd_stop(t);
 }
 
