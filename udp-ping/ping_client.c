@@ -35,6 +35,8 @@
 /* replies read per recvmmsg; at most RX_BATCH * RX_ROUNDS per readable event */
 #define RX_BATCH 16
 #define RX_ROUNDS 16
+/* room for the bare request text, "Ping <seq> <sec>.<usec>" (at most 52) */
+#define TXBUF_MIN 64
 
 struct ping_client {
 	const struct ping_client_cfg *cfg;
@@ -56,7 +58,8 @@ struct ping_client {
 	int rcvbuf_bytes;
 	int64_t start_ns, start_wall, last_send_ns;
 	int all_sent, draining;
-	char txbuf[PING_MAX_PAYLOAD];
+	char *txbuf;                 /* a request: max(-s, TXBUF_MIN) bytes, not */
+	size_t txcap;                /* zeroed (64 KiB zeroed were 16 page faults) */
 };
 
 static int want_samples(const struct ping_client *c)
@@ -160,7 +163,7 @@ static void send_one(struct ping_client *c)
 {
 	int64_t wall = pk_wall_ns();
 	uint64_t seq = pk_seqtrack_next_seq(&c->track);
-	int len = ping_req_format(c->txbuf, sizeof c->txbuf, seq, wall, c->cfg->size);
+	int len = ping_req_format(c->txbuf, c->txcap, seq, wall, c->cfg->size);
 	int64_t now;
 
 	c->sent_wall[pk_seqtrack_index(&c->track, seq)] = wall;
@@ -234,7 +237,7 @@ static int echo_intact(struct ping_client *c, uint64_t seq, const void *buf, siz
 
 	if (s == NULL)
 		return 1;
-	n = ping_req_format(c->txbuf, sizeof c->txbuf, seq,
+	n = ping_req_format(c->txbuf, c->txcap, seq,
 	                    c->sent_wall[pk_seqtrack_index(&c->track, seq)], c->cfg->size);
 	ping_echo(c->txbuf, (size_t)n);
 	return (size_t)n == len && memcmp(c->txbuf, buf, len) == 0;
@@ -493,6 +496,7 @@ static void client_free(struct ping_client *c)
 	pk_tfd_free(&c->t_expire);
 	PK_LOOP_FREE(c->base, &c->stop, c->ev_read);
 	pk_batch_free(c->rx);
+	free(c->txbuf);
 	if (c->fd >= 0)
 		close(c->fd);
 	pk_seqtrack_free(&c->track);
@@ -512,20 +516,24 @@ int ping_client_run(const struct ping_client_cfg *cfg)
 
 	if (c == NULL)
 		return 2;
+	/* -c N sends seqs 1..N: N slots hold every one (fewer pages to zero) */
+	if (cfg->count > 0 && window > cfg->count)
+		window = (size_t)cfg->count;
 	c->cfg = cfg;
 	c->fd = -1;
 	c->t_send = c->t_expire = (struct pk_tfd)PK_TFD_INIT;
 	c->rtt = malloc(sizeof *c->rtt);
 	c->rx = pk_batch_new(RX_BATCH, PING_MAX_PAYLOAD + 1);
+	c->txcap = cfg->size > TXBUF_MIN ? cfg->size : TXBUF_MIN;
+	c->txbuf = malloc(c->txcap);
 	c->sent_wall = calloc(window, sizeof *c->sent_wall);
 	pk_samples_init(&c->samples, sizeof(struct ping_sample), PING_MAX_SAMPLES);
-	if (c->rtt == NULL || c->sent_wall == NULL || c->rx == NULL ||
+	if (c->rtt == NULL || c->sent_wall == NULL || c->rx == NULL || c->txbuf == NULL ||
 	    pk_seqtrack_init(&c->track, window, 1, cfg->timeout_ns) < 0) {
 		ping_report_error("out of memory");
 		goto out;
 	}
 	pk_rtt_init(c->rtt);
-	pk_timer_slack_min();
 	if (client_open(c) < 0)
 		goto out;
 	c->base = pk_base_new_untimed();
