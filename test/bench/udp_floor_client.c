@@ -2,7 +2,8 @@
  * Sends "Ping <seq> <t>" at absolute deadlines with clock_nanosleep, waits
  * for each echo with a blocking recv (timeout 1 s), prints the median,
  * p90, p99, p99.9 and max RTT in microseconds.
- * usage: udp_floor_client HOST PORT COUNT INTERVAL_US */
+ * usage: udp_floor_client HOST PORT COUNT INTERVAL_US [RAW_FILE]
+ * RAW_FILE, when given, gets every RTT in ns, one a line, in send order. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdint.h>
@@ -31,7 +32,7 @@ int main(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
 	struct timeval tv = { 1, 0 };
-	if (argc != 5 || getaddrinfo(argv[1], argv[2], &hints, &ai) != 0)
+	if ((argc != 5 && argc != 6) || getaddrinfo(argv[1], argv[2], &hints, &ai) != 0)
 		return 2;
 	int n = atoi(argv[3]);
 	int64_t iv = atoll(argv[4]) * 1000LL, start;
@@ -52,6 +53,15 @@ int main(int argc, char **argv)
 		send(fd, buf, (size_t)len, 0);
 		if (recv(fd, rx, sizeof rx, 0) > 0)
 			rtt[got++] = now_ns() - t0;
+	}
+	if (argc == 6) {
+		FILE *f = fopen(argv[5], "w");
+
+		if (f == NULL)
+			return 2;
+		for (int i = 0; i < got; i++)
+			fprintf(f, "%lld\n", (long long)rtt[i]);
+		fclose(f);
 	}
 	qsort(rtt, (size_t)got, sizeof *rtt, cmp);
 	if (got == 0)

@@ -3,7 +3,9 @@
 #   bash test/bench/udp_ping_bench.sh            (or: env/run.sh bench)
 # Environment: PK_BUILD_DIR (build dir), PK_BENCH_CPUS="C S" (client and
 # server CPUs, default "0 0": sharing a vCPU; "0 1" shows the cost of waking
-# a halted vCPU), PK_BENCH_SECS (schedule test length, default 10).
+# a halted vCPU), PK_BENCH_SECS (schedule test length, default 10),
+# PK_BENCH_SEGS (segments of the paced test, default 6), PK_BENCH_ROUNDS
+# (hyperfine rounds of the start-up test, default 5).
 # Every load is bounded in count and time and sent to 127.0.0.1 only.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.bash"
@@ -13,26 +15,64 @@ bench_need irtt fping hyperfine
 for c in udp_floor_client udp_min_server udp_loadgen; do
 	gcc -O2 -D_GNU_SOURCE -o "$work/$c" "$root/test/bench/$c.c"
 done
+# the start-up floor: static, numeric address, no stdio
+gcc -O2 -static -D_GNU_SOURCE -o "$work/udp_oneshot_min" "$root/test/bench/udp_oneshot_min.c"
+# an empty main, static and dynamic with udp-ping's shared libraries: the
+# dynamic loader's share of a start
+echo 'int main(void) { return 0; }' >"$work/empty.c"
+gcc -O2 -static -o "$work/empty_static" "$work/empty.c"
+# shellcheck disable=SC2046
+gcc -O2 -o "$work/empty_dynamic" "$work/empty.c" -Wl,--no-as-needed \
+	$(ldd "$bin" | awk '/=>/ && $1 !~ /^(libc|ld-linux)/ { sub(/\.so.*/, "", $1); sub(/^lib/, "-l", $1); print $1 }')
 
 jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 echo "udp-ping benchmark on $(nproc) vCPUs, $(uname -r); client on CPU $ccpu, server on CPU $scpu"
 echo
 
-# 1. Paced accuracy at 1 ms
+# 1. Paced accuracy at 1 ms: udp-ping and the floor against the same server,
+# in alternating segments (ours first, then the floor first, ...) so that a
+# noisy neighbour on a shared VM falls on both; the first 2 pings of each
+# segment (a cold start) are left out of both.
 start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q --loss 0 --rate-limit 0
 n=3000
-taskset -c "$ccpu" "$bin" client -J -c $n -i 1ms -p "$port" 127.0.0.1 >"$work/ours.json"
-ours_p50=$(jget "$work/ours.json" 'd["summary"]["rtt_ms"]["p50"]*1000')
-ours_p99=$(jget "$work/ours.json" 'd["summary"]["rtt_ms"]["p99"]*1000')
-floor=$(taskset -c "$ccpu" "$work/udp_floor_client" 127.0.0.1 "$port" $n 1000)
-floor_p50=$(sed -n 's/.*median \([0-9.]*\) us.*/\1/p' <<<"$floor")
-floor_p99=$(sed -n 's/.*p99 \([0-9.]*\) us.*/\1/p' <<<"$floor")
+segs=${PK_BENCH_SEGS:-6}
+per=$((n / segs))
+for s in $(seq "$segs"); do
+	order="ours floor"
+	[ $((s % 2)) -eq 0 ] && order="floor ours"
+	for who in $order; do
+		if [ "$who" = ours ]; then
+			taskset -c "$ccpu" "$bin" client -J -c "$per" -i 1ms -p "$port" 127.0.0.1 \
+				>"$work/ours.$s.json" 2>>"$work/ours.err"
+		else
+			taskset -c "$ccpu" "$work/udp_floor_client" 127.0.0.1 "$port" "$per" 1000 \
+				"$work/floor.$s.txt" >/dev/null
+		fi
+	done
+done
 stop_bg
-echo "1. paced RTT, $n pings at 1 ms on 127.0.0.1"
-printf '   %-34s median %8.1f us   p99 %8.1f us\n' "floor (C, clock_nanosleep)" "$floor_p50" "$floor_p99"
-printf '   %-34s median %8.1f us   p99 %8.1f us   median %s of floor\n' "udp-ping client" \
-	"$ours_p50" "$ours_p99" "$(ratio "$ours_p50" "$floor_p50")"
+echo "1. paced RTT, $n pings at 1 ms on 127.0.0.1 ($segs alternating segments)"
+read -r floor_p50 ours_p50 < <(python3 - "$work" "$segs" <<'PY'
+import json, sys
+work, segs = sys.argv[1], int(sys.argv[2])
+ours, floor = [], []
+for s in range(1, segs + 1):
+    d = json.load(open("%s/ours.%d.json" % (work, s)))
+    ours += [x["rtt_ms"] * 1e3 for x in d["samples"] if x["status"] == "ok" and x["seq"] > 2]
+    floor += [int(l) / 1e3 for l in open("%s/floor.%d.txt" % (work, s)).read().split()[2:]]
+def dist(v):
+    v = sorted(v)
+    n = len(v)
+    return [v[n // 2], v[int(n * .9)], v[int(n * .99)], v[int(n * .999)], v[-1]]
+f, o = dist(floor), dist(ours)
+fmt = "   %-27s %5d  p50 %7.1f  p90 %7.1f  p99 %7.1f  p99.9 %7.1f  max %8.1f us"
+sys.stderr.write(fmt % (("floor (C, clock_nanosleep)", len(floor)) + tuple(f)) + "\n")
+sys.stderr.write(fmt % (("udp-ping client", len(ours)) + tuple(o)) + "\n")
+sys.stderr.write("   udp-ping / floor: p50 %.2fx, p99 %.2fx\n" % (o[0] / f[0], o[2] / f[2]))
+print(f[0], o[0])
+PY
+)
 if command -v irtt >/dev/null; then
 	# irtt's server refuses intervals under 10 ms unless told (-i 0)
 	start_bg "$scpu" "$work/irtt-srv.log" irtt server -b 127.0.0.1:0 -i 0
@@ -84,21 +124,46 @@ printf '   %-34s %10s echoes/s\n' "minimal recvmmsg/sendmmsg server" "$mini"
 printf '   %-34s %10s echoes/s   %s of minimal\n' "udp-ping server -q" "$ours" "$(ratio "$ours" "$mini")"
 echo
 
-# 4. Start, one ping, exit
-echo "4. start, one ping, exit (hyperfine, 500 runs each, mean)"
+# 4. Start, one ping, exit: udp-ping against the least program that does it
+# (static, numeric address), hyperfine pinned as a whole (its children
+# inherit the CPU: no taskset in the measured command), in rounds that
+# alternate the order; the median of the rounds' means. The split: the
+# dynamic loader (an empty main linked with udp-ping's shared libraries
+# against a static one) and the resolver (localhost against 127.0.0.1).
+echo "4. start, one ping, exit (hyperfine, ${PK_BENCH_ROUNDS:-5} rounds of 100 runs each)"
 start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q --loss 0 --rate-limit 0
-if command -v hyperfine >/dev/null && command -v fping >/dev/null; then
-	hyperfine -N --warmup 50 -r 500 --export-json "$work/hf.json" \
-		"taskset -c $ccpu $bin client -q -c 1 -p $port 127.0.0.1" \
-		"taskset -c $ccpu fping -q -c 1 127.0.0.1" >/dev/null 2>&1
-	python3 - "$work/hf.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-ours, fp = r[0]["mean"] * 1e3, r[1]["mean"] * 1e3
-print("   %-34s mean %.3f ms (sd %.3f)" % ("udp-ping client -c 1", ours, r[0]["stddev"] * 1e3))
-print("   %-34s mean %.3f ms (sd %.3f)   udp-ping %.2fx of fping" % ("fping -c 1", fp, r[1]["stddev"] * 1e3, ours / fp))
+if command -v hyperfine >/dev/null; then
+	cmds=("$work/udp_oneshot_min 127.0.0.1 $port" "$bin client -q -c 1 -p $port 127.0.0.1"
+	      "$bin client -q -c 1 -p $port localhost" "$work/empty_static" "$work/empty_dynamic")
+	command -v fping >/dev/null && cmds+=("$(command -v fping) -q -c 1 127.0.0.1")
+	for r in $(seq "${PK_BENCH_ROUNDS:-5}"); do
+		if [ $((r % 2)) -eq 0 ]; then
+			ordered=(); for ((k = ${#cmds[@]} - 1; k >= 0; k--)); do ordered+=("${cmds[k]}"); done
+		else
+			ordered=("${cmds[@]}")
+		fi
+		taskset -c "$ccpu" hyperfine -N --warmup 20 -r 100 --export-json "$work/hf.$r.json" \
+			"${ordered[@]}" >/dev/null 2>&1
+	done
+	python3 - "$work" "${PK_BENCH_ROUNDS:-5}" "${cmds[@]}" <<'PY'
+import json, statistics, sys
+work, rounds, cmds = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+means = {c: [] for c in cmds}
+for r in range(1, rounds + 1):
+    for x in json.load(open("%s/hf.%d.json" % (work, r)))["results"]:
+        means[x["command"]].append(x["mean"] * 1e3)
+m = [statistics.median(means[c]) for c in cmds]
+names = ["floor: static one-shot client", "udp-ping client -c 1 127.0.0.1",
+         "udp-ping client -c 1 localhost", "empty main, static", "empty main, udp-ping's libs",
+         "fping -c 1 (reference)"]
+for name, v, c in zip(names, m, cmds):
+    print("   %-34s %.3f ms (rounds %s)" % (name, v, " ".join("%.3f" % x for x in means[c])))
+print("   udp-ping %.2fx of the floor; dynamic loader %.3f ms, resolver (localhost) %.3f ms,"
+      % (m[1] / m[0], m[4] - m[3], m[2] - m[1]))
+print("   the rest (set-up, first send, reply, exit) %.3f ms against the floor's %.3f ms"
+      % (m[1] - m[4], m[0] - m[3]))
 PY
 else
-	echo "   (hyperfine or fping missing: skipped)"
+	echo "   (hyperfine missing: skipped)"
 fi
 stop_bg
