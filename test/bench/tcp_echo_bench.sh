@@ -9,8 +9,9 @@
 # PK_BENCH_SECTIONS (which of 1,2,3 to run, default all), and for section 3:
 # PK_BENCH_SCALE_RUNS (runs of each server, alternating, median shown;
 # default PK_BENCH_RUNS), PK_BENCH_PAIRED_RUNS (runs of both servers side by
-# side, default the same), PK_BENCH_RT (a SCHED_FIFO priority for the server
-# and the generator, default none), PK_BENCH_TRACE_DIR (keep each run's
+# side, default the same), PK_BENCH_RT (the SCHED_FIFO priority of the server
+# and the generator when root, default 20; 0: ordinary scheduling),
+# PK_BENCH_TRACE_DIR (keep each run's
 # per-probe trace, tcp_echo_load's PK_LOAD_TRACE, there).
 # Every load is bounded in count and time and sent to 127.0.0.1 only.
 set -euo pipefail
@@ -125,10 +126,22 @@ if want 3; then
 lcpu=$ccpu
 [ "$lcpu" = "$scpu" ] && [ "$(nproc)" -ge 2 ] && lcpu=$(( (scpu + 1) % $(nproc) ))
 scale_runs=${PK_BENCH_SCALE_RUNS:-$runs}
+# SCHED_FIFO for the server and the generator (as root): on a VM shared with
+# other work, a CFS server or generator waits behind other processes for
+# 1-2 ms at a time, a measurement of them rather than of the servers (a
+# FIFO canary on each vCPU saw none of 122 such stalls); PK_BENCH_RT=0 for
+# the ordinary scheduler. What FIFO cannot remove is the vCPU itself
+# stalling (steal, others' non-preemptible kernel work): see RESULTS.md.
+rtprio=${PK_BENCH_RT-20}
+if [ "$(id -u)" -ne 0 ] || ! command -v chrt >/dev/null; then rtprio=0; fi
 rt=()
-[ -n "${PK_BENCH_RT:-}" ] && rt=(chrt -f "$PK_BENCH_RT")
+sched="ordinary scheduling"
+if [ "${rtprio:-0}" != 0 ]; then
+	rt=(chrt -f "$rtprio")
+	sched="both SCHED_FIFO $rtprio"
+fi
 echo "3. server scale: $sessions sessions, each one 1-byte probe a second for $secs s"
-echo "   (server on CPU $scpu, load generator on CPU $lcpu${PK_BENCH_RT:+, both SCHED_FIFO $PK_BENCH_RT};"
+echo "   (server on CPU $scpu, load generator on CPU $lcpu, $sched;"
 echo "   $scale_runs runs of each server, alternating, median of each figure)"
 # every session comes from loopback: lift the per-source cap (issue 10) where there is one
 persrc=$("$bin" server -h | grep -q -- --max-per-source && echo "--max-per-source 0" || true)
