@@ -3,6 +3,10 @@
 The session's lines, summary and JSON, --window pipelining, the exit codes
 (404, refused, -W timeout, early close, usage, -V), a sweep that adds up
 (JSON, CSV, table and fit), the plot file, and the summary after SIGINT.
+Against a scripted server: echoes in pieces or run together, a byte
+changed, a wrong seq, a 404 or a close mid-session, a line too many (the
+client compares an echo as it reads it and judges anything else as a line:
+both ways must say the same).
 The server and the raw-socket helpers are test_tcp_echo.py's.
 """
 import csv
@@ -20,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pkutil  # noqa: E402
 from pkutil import check  # noqa: E402
-from test_tcp_echo import HOSTS, READY, Server, echo  # noqa: E402
+from test_tcp_echo import BAD_PROBE, CLOSING, HOSTS, READY, Server, echo  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="tcp_echo_test_")
 
@@ -194,6 +198,121 @@ def test_sigint_prints_summary():
         check("tcp-echo RTT statistics" in out and "rtt min/avg/max/mdev" in out, out)
 
 
+class Scripted:
+    """A server on 127.0.0.1 for one client: answers the setup, then hands
+    each probe line (seq from 1) to reply(seq, line) -> (bytes, close: then
+    it closes, after reading what the client still sends);
+    with hold=True the replies of all probes go out together at the last.
+    Each reply is sent in pieces of `piece` bytes, 5 ms apart."""
+
+    def __init__(self, reply, probes, piece=None, hold=False):
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(1)
+        self.ls.settimeout(10)
+        self.port = self.ls.getsockname()[1]
+        self.reply, self.probes, self.piece, self.hold = reply, probes, piece, hold
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def send(self, c, data):
+        step = self.piece or len(data) or 1
+        for i in range(0, len(data), step):
+            c.sendall(data[i:i + step])
+            if self.piece:
+                time.sleep(0.005)
+
+    def run(self):
+        try:
+            c, _ = self.ls.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(10)
+            f = c.makefile("rb")
+            try:
+                f.readline()
+                c.sendall(READY)
+                held = b""
+                for seq in range(1, self.probes + 1):
+                    data, close = self.reply(seq, f.readline())
+                    held += data
+                    if not self.hold or close or seq == self.probes:
+                        self.send(c, held)
+                        held = b""
+                    if close:               # no reset: what it sent is read
+                        c.shutdown(socket.SHUT_WR)
+                        while c.recv(65536):
+                            pass
+                        return
+                if f.readline() == b"t\n":
+                    c.sendall(CLOSING)
+            except OSError:
+                pass
+
+    def close(self):
+        self.ls.close()
+        self.t.join(10)
+
+
+def run_scripted(reply, window, probes=4, size=10000, piece=None, hold=False):
+    """The client's exit code, its stdout with the port and figures taken out, stderr."""
+    srv = Scripted(reply, probes, piece, hold)
+    try:
+        r = pkutil.run([echo(), "client", "-p", str(srv.port), "-n", str(probes), "-s", str(size),
+                        "-W", "5s", "--window", str(window), "127.0.0.1"], timeout=30)
+    finally:
+        srv.close()
+    out = re.sub(r"port \d+", "port P", r.stdout)
+    out = re.sub(r"time \d+(\.\d+)?m?s", "time T", out)
+    return r.returncode, re.sub(r"(?<![\d.])\d+\.\d+(?![\d.])", "N", out), r.stderr
+
+
+def changed(line, at):
+    return line[:at] + (b"Z" if line[at:at + 1] != b"Z" else b"Y") + line[at + 1:]
+
+
+# (name, reply(seq, line) -> (bytes, close), exit code, echoes printed, words in stderr or stdout)
+SCRIPTS = [
+    ("echo", lambda q, l: (l, False), 0, 4, "4 probes of 10000 bytes sent, 4 echoed"),
+    ("payload byte", lambda q, l: (changed(l, 6000) if q == 3 else l, False), 1, 2,
+     'unexpected reply from 127.0.0.1: "m abcdefghij'),
+    ("first byte", lambda q, l: (changed(l, 0) if q == 2 else l, False), 1, 1,
+     'unexpected reply from 127.0.0.1: "Z abcdefghij'),
+    ("seq", lambda q, l: (l.replace(b" 2\n", b" 3\n") if q == 2 else l, False), 1, 1,
+     "unexpected reply from 127.0.0.1"),
+    ("newline late", lambda q, l: (l[:-1] + b" 1\n" if q == 1 else l, False), 1, 0,
+     "unexpected reply from 127.0.0.1"),
+    ("newline early", lambda q, l: (l[:5000] + b"\n" if q == 4 else l, False), 1, 3,
+     "unexpected reply from 127.0.0.1"),
+    ("404", lambda q, l: (BAD_PROBE if q == 3 else l, q == 3), 1, 2,
+     "404 ERROR: Invalid Measurement Message"),
+    ("a line too many", lambda q, l: (l + b"m abc 5\n" if q == 4 else l, False), 1, 4,
+     'unexpected reply from 127.0.0.1: "m abc 5"'),
+    ("cut off", lambda q, l: (l[:7000] if q == 2 else l, q == 2), 1, 1,
+     "closed the connection after 1 of 4 probes"),
+]
+
+
+def test_echo_read_as_it_comes():
+    """Each scripted answer, whole, in pieces of 1000 bytes and (pipelined)
+    all echoes run together: the same exit code, echoes and message, the
+    same output however the bytes were cut."""
+    for name, reply, rc, echoes, words in SCRIPTS:
+        for window, piece, hold in ((1, None, False), (1, 1000, False), (4, None, False),
+                                    (4, 3333, True)):
+            what = "%s, window %d, pieces %s%s" % (name, window, piece, ", held" if hold else "")
+            got = run_scripted(reply, window, piece=piece, hold=hold)
+            check(got[0] == rc, "%s: exit %d, want %d: %r" % (what, got[0], rc, got[2]))
+            check(got[1].count("bytes from") == echoes, "%s: %r" % (what, got[1]))
+            check(words in got[1] + got[2], "%s: %r not in %r" % (what, words, got[1] + got[2]))
+            if piece is None and not hold:
+                first = got
+            else:
+                check(got[0] == first[0] and got[2] == first[2] and
+                      (window > 1 or got[1] == first[1]), "%s: %r != %r" % (what, got, first))
+
+
 pkutil.main([
     test_client_session_output,
     test_window_pipelines,
@@ -201,4 +320,5 @@ pkutil.main([
     test_sweep_adds_up,
     test_plot_file_made,
     test_sigint_prints_summary,
+    test_echo_read_as_it_comes,
 ])
