@@ -545,7 +545,9 @@ int ping_client_run(const struct ping_client_cfg *cfg)
 	ping_report_client_start(cfg, &c->peer, c->start_wall);
 	c->start_ns = pk_now_ns();
 	pk_sched_init(&c->sched, c->start_ns, cfg->interval_ns);
-	pk_tfd_fire(&c->t_send);
+	/* the first send now, not from a first turn of the loop (an
+	 * epoll_wait with no wait) */
+	on_send(-1, EV_READ, c);
 	event_base_dispatch(c->base);
 	decide_rest(c);
 	client_result(c);
