@@ -99,6 +99,12 @@ struct ping_result {
 
 int ping_server_run(const struct ping_server_cfg *cfg);
 int ping_client_run(const struct ping_client_cfg *cfg);
+/* ping_client_sock.c: the client's socket to cfg->host, connected (peer: its
+ * address), receive timestamps on, the receive buffer sized for the send
+ * rate (*rcvbuf_bytes: as the kernel set it). The fd, or -1 when it failed,
+ * said on stderr (and under -J / --json-stream in the document). */
+int ping_client_socket(const struct ping_client_cfg *cfg, struct pk_addr *peer,
+                       int *rcvbuf_bytes);
 
 /* ping_report.c: every line udp-ping prints. */
 #define ping_report_error(...) pk_report_error("udp-ping", __VA_ARGS__)

@@ -17,8 +17,6 @@
 #include "pk_clock.h"
 #include "pk_loop.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,12 +24,6 @@
 
 #include <event2/event.h>
 
-/* Replies the receive buffer holds: RCVBUF_HOLD_NS of them at the send
- * rate, each costing its bytes and about RCVBUF_OVERHEAD of the kernel's
- * (sk_buff truesize), between the kernel's default and RCVBUF_MAX. */
-#define RCVBUF_HOLD_NS (50 * PK_NS_PER_MS)
-#define RCVBUF_OVERHEAD 1024
-#define RCVBUF_MAX (64 << 20)
 /* replies read per recvmmsg; at most RX_BATCH * RX_ROUNDS per readable event */
 #define RX_BATCH 16
 #define RX_ROUNDS 16
@@ -339,88 +331,6 @@ static void on_expire(int fd, short what, void *arg)
 	adaptive_next(c);
 }
 
-/* A receive buffer for the send rate (replies of RCVBUF_HOLD_NS), never
- * smaller than the kernel's default; SO_RCVBUFFORCE past rmem_max when
- * allowed (CAP_NET_ADMIN). SO_RXQ_OVFL: each datagram tells how many the
- * buffer dropped, so that our own overflow is never taken for loss. */
-static void size_rcvbuf(struct ping_client *c)
-{
-	const struct ping_client_cfg *cfg = c->cfg;
-	size_t per = (cfg->size > 64 ? cfg->size : 64) + RCVBUF_OVERHEAD;
-	double want = (double)RCVBUF_HOLD_NS / (double)cfg->interval_ns * (double)per;
-	int have = 0;
-	socklen_t len = sizeof have;
-
-	(void)pk_sock_count_drops(c->fd);
-	if (want > RCVBUF_MAX)
-		want = RCVBUF_MAX;
-	(void)getsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &have, &len);
-	/* the kernel reports twice what was asked (its bookkeeping) */
-	if (have / 2 < (int)want) {
-		int bytes = (int)want;
-
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-		len = sizeof have;
-		(void)getsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &have, &len);
-		if (have / 2 < bytes)
-			(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
-		len = sizeof have;
-		(void)getsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &have, &len);
-	}
-	c->rcvbuf_bytes = have;
-}
-
-/* A run-time error: the line on stderr, and under -J / --json-stream the
- * document with "error". */
-static int open_failed(struct ping_client *c, const struct pk_addr *peer, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int open_failed(struct ping_client *c, const struct pk_addr *peer, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	ping_report_error("%s", msg);
-	ping_report_client_error_doc(c->cfg, peer, pk_wall_ns(), msg);
-	return -1;
-}
-
-/* The socket: created, -I/-t/-Q applied (pk_sockopt_apply), connected. */
-static int client_open(struct ping_client *c)
-{
-	const struct ping_client_cfg *cfg = c->cfg;
-	int family = cfg->family;
-	const char *why = NULL;
-	int rc;
-
-	/* -I with an address: the target in its family */
-	if (family == AF_UNSPEC && cfg->so.have_src)
-		family = cfg->so.src.ss.ss_family;
-	rc = pk_resolve(cfg->host, cfg->port, family, SOCK_DGRAM, 0, &c->peer);
-	if (rc < 0)
-		return open_failed(c, NULL, "%s: %s", cfg->host, pk_sock_strerror(rc));
-	c->fd = pk_socket(c->peer.ss.ss_family, SOCK_DGRAM);
-	if (c->fd < 0)
-		return open_failed(c, &c->peer, "%s: %s", cfg->host, pk_sock_strerror(c->fd));
-	rc = pk_sockopt_apply(c->fd, c->peer.ss.ss_family, &cfg->so, &why);
-	if (rc < 0) {
-		if (cfg->iface_arg && (rc == -ENODEV || rc == -EAFNOSUPPORT ||
-		                       rc == -EADDRNOTAVAIL || rc == -EPERM))
-			return open_failed(c, &c->peer, "-I %s: %s", cfg->iface_arg,
-			                   why ? why : pk_sock_strerror(rc));
-		return open_failed(c, &c->peer, "%s: %s", cfg->host, why ? why : pk_sock_strerror(rc));
-	}
-	if (connect(c->fd, (const struct sockaddr *)&c->peer.ss, c->peer.len) != 0)
-		return open_failed(c, &c->peer, "%s: %s", cfg->host, pk_sock_strerror(-errno));
-	pk_sock_rx_timestamps(c->fd);
-	if (cfg->verbose)
-		(void)pk_sock_rx_ttl_tos(c->fd, c->peer.ss.ss_family);
-	size_rcvbuf(c);
-	return 0;
-}
-
 /* SIGQUIT: the figures so far on stderr; the run goes on. */
 static void on_quit(void *arg)
 {
@@ -534,7 +444,8 @@ int ping_client_run(const struct ping_client_cfg *cfg)
 		goto out;
 	}
 	pk_rtt_init(c->rtt);
-	if (client_open(c) < 0)
+	c->fd = ping_client_socket(cfg, &c->peer, &c->rcvbuf_bytes);
+	if (c->fd < 0)
 		goto out;
 	c->base = pk_base_new_untimed();
 	if (c->base == NULL || client_events(c) < 0) {
