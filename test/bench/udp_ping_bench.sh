@@ -127,10 +127,10 @@ echo
 # 4. Start, one ping, exit: udp-ping against the least program that does it
 # (static, numeric address), hyperfine pinned as a whole (its children
 # inherit the CPU: no taskset in the measured command), in rounds that
-# alternate the order; the median of the rounds' means. The split: the
+# alternate the order; the median of the rounds' medians. The split: the
 # dynamic loader (an empty main linked with udp-ping's shared libraries
 # against a static one) and the resolver (localhost against 127.0.0.1).
-echo "4. start, one ping, exit (hyperfine, ${PK_BENCH_ROUNDS:-5} rounds of 100 runs each)"
+echo "4. start, one ping, exit (hyperfine, ${PK_BENCH_ROUNDS:-5} rounds of 100 runs each, median)"
 start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q --loss 0 --rate-limit 0
 if command -v hyperfine >/dev/null; then
 	cmds=("$work/udp_oneshot_min 127.0.0.1 $port" "$bin client -q -c 1 -p $port 127.0.0.1"
@@ -148,16 +148,16 @@ if command -v hyperfine >/dev/null; then
 	python3 - "$work" "${PK_BENCH_ROUNDS:-5}" "${cmds[@]}" <<'PY'
 import json, statistics, sys
 work, rounds, cmds = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-means = {c: [] for c in cmds}
+meds = {c: [] for c in cmds}
 for r in range(1, rounds + 1):
     for x in json.load(open("%s/hf.%d.json" % (work, r)))["results"]:
-        means[x["command"]].append(x["mean"] * 1e3)
-m = [statistics.median(means[c]) for c in cmds]
+        meds[x["command"]].append(x["median"] * 1e3)
+m = [statistics.median(meds[c]) for c in cmds]
 names = ["floor: static one-shot client", "udp-ping client -c 1 127.0.0.1",
          "udp-ping client -c 1 localhost", "empty main, static", "empty main, udp-ping's libs",
          "fping -c 1 (reference)"]
 for name, v, c in zip(names, m, cmds):
-    print("   %-34s %.3f ms (rounds %s)" % (name, v, " ".join("%.3f" % x for x in means[c])))
+    print("   %-34s %.3f ms (rounds %s)" % (name, v, " ".join("%.3f" % x for x in meds[c])))
 print("   udp-ping %.2fx of the floor; dynamic loader %.3f ms, resolver (localhost) %.3f ms,"
       % (m[1] / m[0], m[4] - m[3], m[2] - m[1]))
 print("   the rest (set-up, first send, reply, exit) %.3f ms against the floor's %.3f ms"
