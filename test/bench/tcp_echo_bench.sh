@@ -142,7 +142,7 @@ if [ "${rtprio:-0}" != 0 ]; then
 fi
 echo "3. server scale: $sessions sessions, each one 1-byte probe a second for $secs s"
 echo "   (server on CPU $scpu, load generator on CPU $lcpu, $sched;"
-echo "   $scale_runs runs of each server, alternating, median of each figure)"
+echo "   $scale_runs runs of each server, alternating (the floor first in odd runs), median of each figure)"
 # every session comes from loopback: lift the per-source cap (issue 10) where there is one
 persrc=$("$bin" server -h | grep -q -- --max-per-source && echo "--max-per-source 0" || true)
 # scale_one NAME RUN CMD...: one run of the generator against CMD's server
@@ -171,10 +171,15 @@ scale_pair() {
 	printf '%s\n' "$line" | sed "s/^server=1 /name=pfloor run=$r /; s/^server=2 /name=pours run=$r /" >>"$work/scale.txt"
 }
 : >"$work/scale.txt"
-for r in $(seq "$scale_runs"); do
-	scale_one floor "$r" "$work/tcp_echo_epoll_min"
+# alternating, the floor first in odd runs and tcp-echo first in even ones
+scale_ours() {
 	# shellcheck disable=SC2086
-	scale_one ours "$r" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
+	scale_one ours "$1" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
+}
+for r in $(seq "$scale_runs"); do
+	if [ $((r % 2)) -eq 0 ]; then scale_ours "$r"; fi
+	scale_one floor "$r" "$work/tcp_echo_epoll_min"
+	if [ $((r % 2)) -eq 1 ]; then scale_ours "$r"; fi
 done
 for r in $(seq "${PK_BENCH_PAIRED_RUNS:-$scale_runs}"); do
 	scale_pair "$r"
