@@ -11,8 +11,8 @@
 # default PK_BENCH_RUNS), PK_BENCH_PAIRED_RUNS (runs of both servers side by
 # side, default the same), PK_BENCH_RT (the SCHED_FIFO priority of the server
 # and the generator when root, default 20; 0: ordinary scheduling),
-# PK_BENCH_TRACE_DIR (keep each run's
-# per-probe trace, tcp_echo_load's PK_LOAD_TRACE, there).
+# PK_BENCH_TRACE_DIR (keep each run's per-probe trace, tcp_echo_load's
+# PK_LOAD_TRACE, there).
 # Every load is bounded in count and time and sent to 127.0.0.1 only.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.bash"
@@ -128,10 +128,11 @@ lcpu=$ccpu
 scale_runs=${PK_BENCH_SCALE_RUNS:-$runs}
 # SCHED_FIFO for the server and the generator (as root): on a VM shared with
 # other work, a CFS server or generator waits behind other processes for
-# 1-2 ms at a time, a measurement of them rather than of the servers (a
-# FIFO canary on each vCPU saw none of 122 such stalls); PK_BENCH_RT=0 for
-# the ordinary scheduler. What FIFO cannot remove is the vCPU itself
-# stalling (steal, others' non-preemptible kernel work): see RESULTS.md.
+# 1-2 ms at a time, a measurement of them rather than of the servers (in one
+# CFS run, 122 of 242 stalls came with neither steal nor a late wake-up of a
+# SCHED_FIFO canary on either vCPU); PK_BENCH_RT=0 for the ordinary
+# scheduler. What FIFO cannot remove is the vCPU itself stalling (steal,
+# others' kernel work on a PREEMPT_NONE kernel): see RESULTS.md.
 rtprio=${PK_BENCH_RT-20}
 if [ "$(id -u)" -ne 0 ] || ! command -v chrt >/dev/null; then rtprio=0; fi
 rt=()
