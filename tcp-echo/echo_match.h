@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ECHO_MATCH_REF 4096   /* most payload bytes compared against */
+#define ECHO_MATCH_REF 1024   /* most payload bytes compared against */
 
 struct echo_match {
 	const char *payload;

@@ -39,7 +39,7 @@ static void agree(const char *payload, size_t size, uint64_t seq, int every_byte
 	assert_true(m.ref >= 1 && (m.ref == size || m.ref <= ECHO_MATCH_REF));
 	for (size_t i = 0; i < size; i++)
 		assert_int_equal(payload[i], payload[i % m.ref]);
-	static const size_t steps[] = { 1, 2, 3, 7, 35, 36, 37, 1000, 4095, 4096, 4097, 65536 };
+	static const size_t steps[] = { 1, 2, 3, 7, 35, 36, 37, 1000, 1008, 1009, 4096, 65536 };
 	for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
 		assert_true(feed(&m, line, (size_t)len, steps[k]));
 	for (size_t i = 0; i < (size_t)len; i += every_byte ? 1 : 97) {
@@ -56,8 +56,8 @@ static void agree(const char *payload, size_t size, uint64_t seq, int every_byte
 
 static void repeating_payloads(void **st)
 {
-	static const size_t sizes[] = { 1, 2, 35, 36, 37, 100, 1000, 4095, 4096, 4097, 4104,
-	                                8191, 32768, 100000 };
+	static const size_t sizes[] = { 1, 2, 35, 36, 37, 100, 1000, 1007, 1008, 1009, 1023,
+	                                1024, 1025, 2017, 4096, 8191, 32768, 100000 };
 	static const uint64_t seqs[] = { 1, 9, 10, 99, 12345, 1000000, UINT64_MAX };
 	(void)st;
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -65,13 +65,14 @@ static void repeating_payloads(void **st)
 		assert_non_null(p);
 		echo_fill_payload(p, sizes[i]);
 		for (size_t j = 0; j < sizeof seqs / sizeof seqs[0]; j++)
-			agree(p, sizes[i], seqs[j], sizes[i] <= 1000);
+			agree(p, sizes[i], seqs[j], sizes[i] <= 1100);
 		free(p);
 	}
 }
 
-/* The fill pattern repeats every 36 bytes: a large payload is compared
- * against its first 113 periods (4068 bytes), a small one whole. */
+/* The fill pattern repeats every 36 bytes: a payload over ECHO_MATCH_REF
+ * (1024) is compared against its first 28 periods (1008 bytes), a small
+ * one whole. */
 static void reference_block(void **st)
 {
 	struct echo_match m;
@@ -80,10 +81,12 @@ static void reference_block(void **st)
 	assert_non_null(p);
 	echo_fill_payload(p, 32768);
 	echo_match_init(&m, p, 32768);
-	assert_int_equal(m.ref, 4068);
+	assert_int_equal(m.ref, 1008);
 	assert_true(m.usable);
-	echo_match_init(&m, p, 4096);
-	assert_int_equal(m.ref, 4096);
+	echo_match_init(&m, p, 1025);
+	assert_int_equal(m.ref, 1008);
+	echo_match_init(&m, p, 1024);
+	assert_int_equal(m.ref, 1024);
 	free(p);
 }
 
