@@ -12,7 +12,8 @@
 # side, default the same), PK_BENCH_RT (the SCHED_FIFO priority of the server
 # and the generator when root, default 20; 0: ordinary scheduling),
 # PK_BENCH_TRACE_DIR (keep each run's per-probe trace, tcp_echo_load's
-# PK_LOAD_TRACE, there).
+# PK_LOAD_TRACE, there), PK_BENCH_CANARY=1 (count the machine's stalls in
+# each run: tcp_echo_load's PK_LOAD_CANARY).
 # Every load is bounded in count and time and sent to 127.0.0.1 only.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bench_lib.bash"
@@ -146,6 +147,10 @@ echo "   (server on CPU $scpu, load generator on CPU $lcpu, $sched;"
 echo "   $scale_runs runs of each server, alternating (the floor first in odd runs), median of each figure)"
 # every session comes from loopback: lift the per-source cap (issue 10) where there is one
 persrc=$("$bin" server -h | grep -q -- --max-per-source && echo "--max-per-source 0" || true)
+# PK_BENCH_CANARY=1: the generator's canaries (a SCHED_FIFO thread on each
+# vCPU, tcp_echo_load's PK_LOAD_CANARY) count the stalls of the machine in
+# each run
+export PK_LOAD_CANARY=${PK_BENCH_CANARY:-0}
 # scale_one NAME RUN CMD...: one run of the generator against CMD's server
 scale_one() {
 	local name=$1 r=$2 line trace=()
@@ -222,6 +227,9 @@ for name in ("floor", "ours", "pfloor", "pours"):
               kv["p99_us"], kv["p999_us"], kv["max_us"], kv["late_1ms"], kv["late_10ms"],
               kv["late_100ms"], kv["answered"], kv["probes"], kv["send_late_1ms"],
               kv["server_cpu_ms"], kv["gen_cpu_ms"], kv["other_cpu_ms"], kv["steal_ms"]))
+        if "canary_late_1ms" in kv:
+            print("            canary: stalls over 1 ms %s, over 10 ms %s, worst %.1f ms" % (
+                  kv["canary_late_1ms"], kv["canary_late_10ms"], float(kv["canary_max_us"]) / 1000))
 for kv in runs["ours"][-1:]:
     print("   tcp-echo: sessions set up in %s s; server RSS %s KiB before, %s KiB with all idle"
           % (kv["open_s"], kv["rss_before_kb"], kv["rss_idle_kb"]))

@@ -28,11 +28,16 @@
  * ns); PK_LOAD_SPIN=1 rounds the wait down to ms as it once did, which
  * spins whenever sends are under 1 ms apart.
  *
+ * PK_LOAD_CANARY=1 adds a canary on each CPU (see canary_run):
+ * canary_late_1ms / _10ms count the stalls it saw, canary_max_us the worst.
+ *
  * PK_LOAD_TRACE=FILE writes one line per answered probe: the send time
  * (CLOCK_MONOTONIC ns, the clock of perf record -k CLOCK_MONOTONIC), the
  * RTT (ns) and the session index, for finding when the slow echoes came. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -127,6 +132,51 @@ static int cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+/* PK_LOAD_CANARY=1: a thread on each CPU, SCHED_FIFO above the server and
+ * the generator when it may be, wakes every 1 ms during the probes and
+ * counts its own late wake-ups: a vCPU that the hypervisor took, or kernel
+ * work that nothing preempts, holds it off as it holds off the servers. */
+#define CANARY_MAX 8
+struct canary {
+	pthread_t th;
+	int cpu, started;
+	long late1, late10;
+	int64_t worst;
+};
+static volatile int canary_on, canary_stop;
+
+static void *canary_run(void *arg)
+{
+	struct canary *c = arg;
+	cpu_set_t set;
+	struct sched_param sp = { .sched_priority = 30 };
+	struct timespec t;
+
+	CPU_ZERO(&set);
+	CPU_SET(c->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+	pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);    /* if we may */
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	while (!canary_stop) {
+		t.tv_nsec += 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_nsec -= 1000000000;
+			t.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+		int64_t late = now_ns() - ((int64_t)t.tv_sec * 1000000000LL + t.tv_nsec);
+		if (!canary_on)
+			continue;
+		c->late1 += late > 1000000;
+		c->late10 += late > 10000000;
+		c->worst = late > c->worst ? late : c->worst;
+		if (late > 1000000) {           /* catch up: one count per stall */
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		}
+	}
+	return NULL;
 }
 
 /* Nearest rank, in us, of sorted v[0..n). */
@@ -250,6 +300,15 @@ int main(int argc, char **argv)
 	for (int k = 0; k < nsrv; k++)
 		f[k].cpu0 = proc_cpu_ms(f[k].pid);
 	int64_t wall0 = now_ns();
+	const char *canary_env = getenv("PK_LOAD_CANARY");
+	struct canary can[CANARY_MAX] = { { 0 } };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int ncan = canary_env && *canary_env == '1' ? (int)(ncpu < CANARY_MAX ? ncpu : CANARY_MAX) : 0;
+	for (int c = 0; c < ncan; c++) {
+		can[c].cpu = c;
+		can[c].started = pthread_create(&can[c].th, NULL, canary_run, &can[c]) == 0;
+	}
+	canary_on = 1;
 	/* every probe due before stop is sent, however late the generator
 	 * runs (it once dropped those it reached after stop) */
 	while (now_ns() < stop + 1000000000LL && (ss[next].next_due < stop || got < sent)) {
@@ -308,6 +367,17 @@ int main(int argc, char **argv)
 	}
 	double busy = (double)(now_ns() - wall0) / 1e6 * (double)sysconf(_SC_NPROCESSORS_ONLN) -
 	              (idle_ms(&steal1) - idle0), other = busy;
+	canary_on = 0;
+	canary_stop = 1;
+	long can1 = 0, can10 = 0;
+	int64_t can_worst = 0;
+	for (int c = 0; c < ncan; c++) {
+		if (can[c].started)
+			pthread_join(can[c].th, NULL);
+		can1 += can[c].late1;
+		can10 += can[c].late10;
+		can_worst = can[c].worst > can_worst ? can[c].worst : can_worst;
+	}
 	double gen = proc_cpu_ms(getpid()) - gen0;
 	for (int k = 0; k < nsrv; k++)
 		other -= (f[k].cpu = proc_cpu_ms(f[k].pid) - f[k].cpu0);
@@ -328,12 +398,16 @@ int main(int argc, char **argv)
 		       "kernel_bytes_per_session=%.0f probes=%ld answered=%ld late_1ms=%ld late_10ms=%ld "
 		       "late_100ms=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
 		       "send_late_1ms=%ld send_late_max_us=%.1f busy_ms=%.0f server_cpu_ms=%.0f "
-		       "gen_cpu_ms=%.0f other_cpu_ms=%.0f steal_ms=%.0f\n",
+		       "gen_cpu_ms=%.0f other_cpu_ms=%.0f steal_ms=%.0f",
 		       ns, open_s, g->rss0, g->rss1, (double)(g->rss1 - g->rss0) * 1024 / ns,
 		       (double)(mem1 - mem0) * 4096 / n, g->sent, g->got, g->late1, g->late10,
 		       g->late100, pct(g->rtt, g->got, 0.5), pct(g->rtt, g->got, 0.99),
 		       pct(g->rtt, g->got, 0.999), g->got ? g->rtt[g->got - 1] / 1e3 : 0, lag1,
 		       lag_max / 1e3, busy, g->cpu, gen, other - gen, steal1 - steal0);
+		if (ncan > 0)
+			printf(" canary_late_1ms=%ld canary_late_10ms=%ld canary_max_us=%.1f", can1, can10,
+			       can_worst / 1e3);
+		printf("\n");
 	}
 	for (int i = 0; i < n; i++)
 		close(ss[i].fd);
