@@ -163,10 +163,16 @@ names = ["floor: static one-shot client", "udp-ping client -c 1 127.0.0.1",
          "fping -c 1 (reference)"]
 for name, v, c in zip(names, m, cmds):
     print("   %-34s %.3f ms (rounds %.3f..%.3f)" % (name, v, min(meds[c]), max(meds[c])))
-print("   udp-ping %.2fx of the floor; dynamic loader %.3f ms, resolver (localhost) %.3f ms,"
-      % (m[1] / m[0], m[4] - m[3], m[2] - m[1]))
+# the VM has fast and slow periods: ratios and differences within a round,
+# then their median over the rounds
+def per_round(f):
+    return statistics.median(f(*[meds[c][r] for c in cmds[:5]]) for r in range(rounds))
+print("   per round, median: udp-ping %.2fx of the floor; dynamic loader %.3f ms, resolver"
+      " (localhost) %.3f ms," % (per_round(lambda fl, o, ol, st, dy: o / fl),
+                                 per_round(lambda fl, o, ol, st, dy: dy - st),
+                                 per_round(lambda fl, o, ol, st, dy: ol - o)))
 print("   the rest (set-up, first send, reply, exit) %.3f ms against the floor's %.3f ms"
-      % (m[1] - m[4], m[0] - m[3]))
+      % (per_round(lambda fl, o, ol, st, dy: o - dy), per_round(lambda fl, o, ol, st, dy: fl - st)))
 PY
 else
 	echo "   (hyperfine missing: skipped)"
