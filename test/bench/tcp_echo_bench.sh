@@ -156,7 +156,9 @@ scale_one() {
 	local name=$1 r=$2 line trace=()
 	shift 2
 	[ -n "${PK_BENCH_TRACE_DIR:-}" ] && trace=(env "PK_LOAD_TRACE=$PK_BENCH_TRACE_DIR/scale-$name-$r.txt")
-	start_bg "$scpu" "$work/srv.log" "${rt[@]}" "$@"
+	# a log of its own: start_bg may read the log before the new server's
+	# shell has truncated it, and take the last server's port from it
+	start_bg "$scpu" "$work/scale-$name-$r.log" "${rt[@]}" "$@"
 	line=$(taskset -c "$lcpu" "${trace[@]}" "${rt[@]}" "$work/tcp_echo_load" "$port" "$sessions" "$secs" "$spid" || true)
 	stop_bg
 	echo "name=$name run=$r $line" >>"$work/scale.txt"
@@ -167,10 +169,10 @@ scale_one() {
 scale_pair() {
 	local r=$1 p1 s1 line trace=()
 	[ -n "${PK_BENCH_TRACE_DIR:-}" ] && trace=(env "PK_LOAD_TRACE=$PK_BENCH_TRACE_DIR/scale-pair-$r.txt")
-	start_bg "$scpu" "$work/min.log" "${rt[@]}" "$work/tcp_echo_epoll_min"
+	start_bg "$scpu" "$work/pair-floor-$r.log" "${rt[@]}" "$work/tcp_echo_epoll_min"
 	p1=$port s1=$spid
 	# shellcheck disable=SC2086
-	start_bg "$scpu" "$work/srv.log" "${rt[@]}" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
+	start_bg "$scpu" "$work/pair-ours-$r.log" "${rt[@]}" "$bin" server -p 0 -q --max-conns $((sessions + 16)) $persrc
 	line=$(taskset -c "$lcpu" "${trace[@]}" "${rt[@]}" "$work/tcp_echo_load" "$p1,$port" "$sessions" "$secs" "$s1,$spid" || true)
 	stop_bg
 	stop_bg
