@@ -28,6 +28,7 @@ bench_need() {
 start_bg() {
 	local cpu=$1 log=$2
 	shift 2
+	: >"$log"       # not the previous server's line (the redirection below runs in the child)
 	taskset -c "$cpu" "$@" >"$log" 2>&1 &
 	spid=$!
 	pids+=("$spid")
