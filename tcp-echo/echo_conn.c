@@ -1,8 +1,8 @@
 /* echo_conn: one server connection (see echo_conn.h).
  *
- * Each read lands in the hub's scratch buffer; echo_frame() finds the lines
- * in it (a partial line is kept by echo_lines, no longer than the longest
- * valid line of the phase) and each goes to echo_session_line(). Replies and
+ * Each read lands in the hub's scratch buffer; echo_conn_lines.c frames the
+ * lines in it (a partial line is kept by echo_lines, no longer than the
+ * longest valid line of the phase) and answers each. Replies and
  * echoes go to the connection's output queue (echo_outq) in order. Output
  * beyond OUT_LIMIT pauses reading.
  *
@@ -37,8 +37,7 @@
  * FAST_WAIT_NS without data, and after FAST_SLICE_NS in any case (so a
  * signal that landed just before the recv() waits at most that long).
  */
-#include "echo_conn.h"
-#include "echo_outq.h"
+#include "echo_conn_int.h"
 #include "pk_clock.h"
 #include "pk_loop.h"
 
@@ -53,30 +52,10 @@
 
 #include <event2/event.h>
 
-#define OUT_LIMIT    (1024 * 1024)
 #define LINGER_NS    (2 * PK_NS_PER_S)
 #define FAST_WAIT_NS  (4 * PK_NS_PER_MS)      /* SO_RCVTIMEO: one jiffy at HZ=250 */
 #define FAST_SLICE_NS (4 * PK_NS_PER_MS)
 
-struct echo_conn {
-	struct echo_hub *hub;
-	struct echo_conn *prev, *next;
-	int fd;
-	struct pk_addr peer;
-	struct event *ev_read, *ev_write, *ev_timer;
-	size_t hpos;                    /* in hub->heap, keyed by the first held echo's due */
-	struct echo_outq q;
-	struct echo_partial part;
-	struct echo_session sess;
-	int64_t start_ns, last_ns;      /* last complete message or output taken */
-	int64_t rx_ns;                  /* the last read's time (the fast path's gap) */
-	uint64_t source;                /* pk_addr_source_hash of the peer */
-	uint64_t bytes_in;
-	uint64_t close_at;              /* output offset of the closing reply's end */
-	unsigned closing : 1, lingering : 1, paused : 1, peer_eof : 1, fast_tmo : 1;
-	unsigned writing : 1;           /* ev_write is added */
-	enum echo_end end;
-};
 
 static void conn_free(struct echo_conn *c, enum echo_end why)
 {
@@ -186,8 +165,7 @@ static int conn_schedule(struct echo_conn *c, int64_t due)
 	return 0;
 }
 
-/* Queues an echo to go out at `due`. 0, -ENOBUFS or -ENOMEM. */
-static int conn_queue(struct echo_conn *c, const void *p, size_t n, int64_t due, int64_t now)
+int echo_conn_queue(struct echo_conn *c, const void *p, size_t n, int64_t due, int64_t now)
 {
 	int rc = echo_outq_add(&c->q, p, n, due, now);
 
@@ -212,154 +190,13 @@ void echo_hub_due(struct echo_hub *h)
 	hub_arm(h);
 }
 
-static enum echo_end end_of(enum echo_verdict v)
-{
-	switch (v) {
-	case ECHO_V_BAD_SETUP: return ECHO_END_BAD_SETUP;
-	case ECHO_V_BAD_PROBE: return ECHO_END_BAD_PROBE;
-	case ECHO_V_BAD_TERM: return ECHO_END_BAD_TERM;
-	default: return ECHO_END_TERM;
-	}
-}
-
-/* Queues the reply of a verdict; a closing one closes. 0 or -ENOMEM. */
-static int conn_reply(struct echo_conn *c, enum echo_verdict v, int64_t now)
-{
-	size_t rlen;
-	const char *reply = echo_verdict_reply(v, &rlen);
-
-	if (echo_outq_reply(&c->q, reply, rlen, now) != 0)
-		return -ENOMEM;
-	if (echo_verdict_closes(v)) {
-		c->closing = 1;
-		c->close_at = c->q.queued;
-		c->end = end_of(v);
-	}
-	return 0;
-}
-
-/* The memory budget is full: the 404 of the phase (as for a message the
- * server cannot take), and the end is logged as the budget's. 0 or -ENOMEM. */
-static int conn_over_budget(struct echo_conn *c, int first_byte, int64_t now)
-{
-	enum echo_verdict v = echo_session_broken(&c->sess, first_byte);
-
-	echo_partial_drop(&c->part);
-	if (conn_reply(c, v, now) != 0)
-		return -ENOMEM;
-	c->end = ECHO_END_MEMORY;
-	return 0;
-}
-
-/* Acts on a verdict; line[len] is its "\n", in the read buffer when
- * `stable`. 0 or -ENOMEM. */
-static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *line,
-                        size_t len, int stable, int64_t now)
-{
-	c->last_ns = now;               /* a complete message (or a broken one) */
-	if (v == ECHO_V_ECHO) {
-		int rc = c->sess.setup.delay_ns == 0
-		         ? echo_outq_now(&c->q, line, len + 1, stable, now)
-		         : conn_queue(c, line, len + 1, now + c->sess.setup.delay_ns, now);
-		if (rc == -ENOBUFS) {
-			c->sess.echoed--;       /* counted by the session, never echoed */
-			return conn_over_budget(c, 'm', now);
-		}
-		if (rc == 0)
-			c->hub->st.probes++;
-		return rc;
-	}
-	if (v == ECHO_V_READY)
-		echo_report_setup(&c->hub->rep, &c->peer, &c->sess.setup);
-	return conn_reply(c, v, now);
-}
-
-/* The kept partial line is cut off (EOF, idle) or too long: answered as a
- * broken message. 0 or -ENOMEM. */
-static int conn_broken(struct echo_conn *c, int64_t now)
-{
-	enum echo_verdict v = echo_session_broken(&c->sess, echo_partial_first(&c->part));
-
-	echo_partial_drop(&c->part);
-	return conn_verdict(c, v, NULL, 0, 0, now);
-}
-
-/* An error of echo_lines: over the budget, the line is refused with the
- * 404 of its phase (0); out of memory ends the connection (-1). */
-static int lines_failed(struct echo_conn *c, int rc, int first_byte, int64_t now)
-{
-	if (rc == -ENOBUFS && conn_over_budget(c, first_byte, now) == 0)
-		return 0;
-	return -1;
-}
-
-/* Completes a partial line with the start of p; returns bytes used or -1
- * (out of memory or over the budget). */
-static ssize_t feed_partial(struct echo_conn *c, const char *p, size_t n, size_t max,
-                            int64_t now)
-{
-	struct echo_hub *h = c->hub;
-	size_t used;
-	int rc = echo_partial_feed(&c->part, &h->budget, p, n, max, &used);
-
-	if (rc < 0)
-		return lines_failed(c, rc, echo_partial_first(&c->part), now) == 0 ? (ssize_t)n : -1;
-	if (rc == ECHO_PART_LONG && conn_broken(c, now) != 0)
-		return -1;
-	if (rc == ECHO_PART_LINE) {
-		const char *line = c->part.buf;
-		size_t len = c->part.len - 1;
-		enum echo_verdict v = echo_session_line(&c->sess, &h->cfg->lim, line, len);
-		echo_partial_lend(&c->part, &h->budget);    /* its echo may take its place */
-		rc = conn_verdict(c, v, line, len, 0, now);
-		echo_partial_done(&c->part, &h->budget);
-		if (rc != 0)
-			return -1;
-	}
-	return (ssize_t)used;
-}
-
-/* Frames and answers every line in p[0..n). 0 or -1 (out of memory or
- * over the budget). */
-static int conn_feed(struct echo_conn *c, const char *p, size_t n, int64_t now)
-{
-	while (n > 0 && c->sess.phase != ECHO_PH_DONE && !c->closing) {
-		size_t max = echo_session_max_line(&c->sess), ll;
-		ssize_t r;
-		enum echo_verdict v;
-
-		if (echo_partial_any(&c->part)) {
-			if ((r = feed_partial(c, p, n, max, now)) < 0)
-				return -1;
-			p += r;
-			n -= (size_t)r;
-			continue;
-		}
-		r = echo_frame(p, n, max, &ll);
-		if (r == ECHO_PARTIAL) {
-			int rc = echo_partial_keep(&c->part, &c->hub->budget, p, n, max);
-			return rc == 0 ? 0 : lines_failed(c, rc, (unsigned char)p[0], now);
-		}
-		if (r == ECHO_BAD) {
-			v = echo_session_broken(&c->sess, (unsigned char)p[0]);
-			return conn_verdict(c, v, NULL, 0, 0, now);
-		}
-		v = echo_session_line(&c->sess, &c->hub->cfg->lim, p, ll);
-		if (conn_verdict(c, v, p, ll, 1, now) != 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* The peer closed its side: a cut-off line is an incomplete message. */
 static int conn_eof(struct echo_conn *c, int64_t now)
 {
 	c->peer_eof = 1;
 	event_del(c->ev_read);
 	if (!c->hub->cfg->plain && echo_partial_any(&c->part) && c->sess.phase != ECHO_PH_DONE &&
-	    conn_broken(c, now) != 0)
+	    echo_conn_broken(c, now) != 0)
 		return -1;
 	if (echo_outq_spill(&c->q) != 0)
 		return -1;
@@ -389,7 +226,7 @@ static int conn_data(struct echo_conn *c, size_t n, int64_t now)
 			c->end = ECHO_END_MEMORY;   /* no protocol, no 404: closed */
 		if (rc != 0)
 			return -1;
-	} else if (conn_feed(c, h->scratch, n, now) != 0) {
+	} else if (echo_conn_feed(c, h->scratch, n, now) != 0) {
 		return -1;
 	}
 	if (echo_outq_write_direct(&c->q, c->fd) != 0)
@@ -513,7 +350,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!c->closing && !c->hub->cfg->plain && echo_partial_any(&c->part)) {
 		/* a message cut off mid-line is incomplete: answer it */
-		if (conn_broken(c, now) != 0) {
+		if (echo_conn_broken(c, now) != 0) {
 			conn_free(c, ECHO_END_ERROR);
 			return;
 		}
