@@ -168,7 +168,9 @@ done
 # into the extracted root (only that path prefix changes, checked below),
 # against the host's own units, and with MANPATH on the extracted man pages
 # (their Documentation=man:... lines). verify exits 0 on unknown keys and
-# bad values, printing them: any output fails the test.
+# bad values, printing them: any output fails the test, except lines about
+# the host's own unit files (a host's irtt.service warns "Special user nobody
+# configured" whenever verify loads it: not ours to judge).
 mkdir "$tmp/units"
 for f in "$r"/usr/lib/systemd/system/*.service; do
 	b=$(basename "$f")
@@ -187,7 +189,8 @@ for f in "$r"/usr/lib/systemd/system/*.service; do
 		PrivateTmp=yes CapabilityBoundingSet= 'RestrictAddressFamilies=AF_INET AF_INET6'; do
 		grep -q "^$k" "$f" || fail "$b: no $k"
 	done
-	if MANPATH=$r/usr/share/man systemd-analyze verify "$tmp/units/$b" >"$tmp/verify.out" 2>&1 &&
+	if MANPATH=$r/usr/share/man systemd-analyze verify "$tmp/units/$b" >"$tmp/verify.all" 2>&1 &&
+		{ grep -v -E '^/(usr/lib|lib|etc|run)/systemd/' "$tmp/verify.all" >"$tmp/verify.out" || true; } &&
 		[ ! -s "$tmp/verify.out" ]; then
 		ok "$b: systemd-analyze verify"
 	else
