@@ -5,7 +5,10 @@
 # server CPUs, default "0 0": sharing a vCPU, as a ping-pong floor is usually
 # measured; "0 1" adds the ~45 us wake-up of a halted vCPU), PK_BENCH_RUNS
 # (repeats of our and the minimal programs' runs, median shown, default 3),
-# PK_BENCH_SESSIONS (server scale, default 10000), PK_BENCH_SECS (default 10),
+# PK_BENCH_ROUNDS (sections 1 and 2: rounds of the minimal program and ours,
+# each against a fresh server, the order alternating, default 7; the ratio
+# shown is the median of the rounds' ratios, so a neighbour's burst falls on
+# both), PK_BENCH_SESSIONS (server scale, default 10000), PK_BENCH_SECS (default 10),
 # PK_BENCH_SECTIONS (which of 1,2,3 to run, default all), and for section 3:
 # PK_BENCH_SCALE_RUNS (runs of each server, alternating, median shown;
 # default PK_BENCH_RUNS), PK_BENCH_PAIRED_RUNS (runs of both servers side by
@@ -22,6 +25,7 @@ sessions=${PK_BENCH_SESSIONS:-10000}
 secs=${PK_BENCH_SECS:-10}
 bin=$build/tcp-echo/tcp-echo
 bench_need sockperf qperf iperf3
+rounds_n=${PK_BENCH_ROUNDS:-7}
 want() { case ",${PK_BENCH_SECTIONS:-1,2,3}," in *",$1,"*) return 0 ;; esac; return 1; }
 for c in tcp_echo_min tcp_echo_load tcp_echo_epoll_min; do
 	gcc -O2 -D_GNU_SOURCE -o "$work/$c" "$root/test/bench/$c.c"
@@ -51,22 +55,59 @@ ours_goodput() { sed -n 's/.*goodput \([0-9.]*\) Mbit.*/\1/p'; }
 to_us() { awk '{v=$1; u=$2; if (u=="ns") v/=1000; else if (u=="ms") v*=1000; else if (u=="sec"||u=="s") v*=1e6; print v}'; }
 
 echo "tcp-echo benchmark on $(nproc) vCPUs, $(uname -r); client on CPU $ccpu, server on CPU $scpu;"
-echo "median of $runs runs for tcp-echo and the minimal C programs, one run for the others"
+echo "sections 1-2: $rounds_n rounds of the minimal C program and tcp-echo (order alternating),"
+echo "medians and the median of the rounds' ratios; one run for the others"
 echo
+
+# Sections 1 and 2 compare like with like: the minimal server's socket is
+# IPv4 on 127.0.0.1, so tcp-echo's server is bound there too (-b 127.0.0.1;
+# its default [::] socket serves IPv4 as v4-mapped, within the noise here).
+# run_min MODE SIZE N [WIN] / run_ours MODE SIZE N [WIN]: one run against a
+# fresh server of its own; prints the figure (mean RTT in us, or goodput
+# in Mbit/s).
+run_min() {
+	start_bg "$scpu" "$work/min.log" "$work/tcp_echo_min" server
+	case $1 in
+	rtt) taskset -c "$ccpu" "$work/tcp_echo_min" pingpong 127.0.0.1 "$port" "$2" "$3" | awk '{print $1}' ;;
+	ttput) taskset -c "$ccpu" "$work/tcp_echo_min" pingpong 127.0.0.1 "$port" "$2" "$3" | awk '{print $4}' ;;
+	pipe) taskset -c "$ccpu" "$work/tcp_echo_min" pipe 127.0.0.1 "$port" "$2" "$3" "$4" ;;
+	esac
+	stop_bg
+}
+run_ours() {
+	start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -b 127.0.0.1 -q
+	case $1 in
+	rtt) taskset -c "$ccpu" "$bin" client -J -n "$3" -s "$2" -p "$port" 127.0.0.1 | ours_rtt_us ;;
+	ttput) taskset -c "$ccpu" "$bin" client -q -m ttput -s "$2" -n "$3" -p "$port" 127.0.0.1 | ours_goodput ;;
+	pipe) taskset -c "$ccpu" "$bin" client -q -m ttput -s "$2" -n "$3" --window "$4" -p "$port" 127.0.0.1 | ours_goodput ;;
+	esac
+	stop_bg
+}
+# rounds ARGS...: $rounds_n rounds of run_min ARGS and run_ours ARGS, the
+# order alternating; prints "minimal_median ours_median median_of_ratios"
+rounds() {
+	local r a b
+	for r in $(seq "$rounds_n"); do
+		if [ $((r % 2)) -eq 1 ]; then
+			a=$(run_min "$@"); b=$(run_ours "$@")
+		else
+			b=$(run_ours "$@"); a=$(run_min "$@")
+		fi
+		echo "$a $b"
+	done | python3 -c 'import sys, statistics as st
+r = [list(map(float, l.split())) for l in sys.stdin if len(l.split()) == 2]
+print("%.3f %.3f %.3f" % (st.median(x[0] for x in r), st.median(x[1] for x in r),
+                          st.median(x[1] / x[0] for x in r)))'
+}
 
 # 1. RTT of stop-and-wait probes ------------------------------------------
 if want 1; then
 n=50000
 echo "1. RTT, $n stop-and-wait probes (mean, us; sockperf/qperf print one-way latency: x2)"
 for size in 1 1000; do
-	start_bg "$scpu" "$work/min.log" "$work/tcp_echo_min" server
-	m=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$work/tcp_echo_min" pingpong 127.0.0.1 "$port" "$size" $n | awk '{print $1}'; done | median)
-	stop_bg
-	start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q
-	o=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$bin" client -J -n $n -s "$size" -p "$port" 127.0.0.1 | ours_rtt_us; done | median)
-	stop_bg
+	read -r m o rr < <(rounds rtt "$size" $n)
 	printf '   %5s B  %-36s %8.2f us\n' "$size" "minimal C ping-pong" "$m"
-	printf '   %5s B  %-36s %8.2f us   %s of minimal\n' "$size" "tcp-echo client/server" "$o" "$(ratio "$o" "$m")"
+	printf '   %5s B  %-36s %8.2f us   %.2fx of minimal (rounds)\n' "$size" "tcp-echo client/server" "$o" "$rr"
 	if command -v sockperf >/dev/null; then
 		p=$(free_port)
 		start_fixed "$scpu" "$p" sockperf sr --tcp -i 127.0.0.1 -p "$p"
@@ -94,18 +135,12 @@ fi
 if want 2; then
 echo "2. throughput of 32 KiB probes (goodput: echoed payload bits / time, Mbit/s)"
 n=20000
-start_bg "$scpu" "$work/min.log" "$work/tcp_echo_min" server
-m=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$work/tcp_echo_min" pingpong 127.0.0.1 "$port" 32768 $n | awk '{print $4}'; done | median)
-mp=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$work/tcp_echo_min" pipe 127.0.0.1 "$port" 32768 $((10 * n)) 16; done | median)
-stop_bg
-start_bg "$scpu" "$work/srv.log" "$bin" server -p 0 -q
-o=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$bin" client -q -m ttput -s 32K -n $n -p "$port" 127.0.0.1 | ours_goodput; done | median)
-op=$(for _ in $(seq "$runs"); do taskset -c "$ccpu" "$bin" client -q -m ttput -s 32K -n $((10 * n)) --window 16 -p "$port" 127.0.0.1 | ours_goodput; done | median)
-stop_bg
+read -r m o rr < <(rounds ttput 32768 $n)
+read -r mp op rp < <(rounds pipe 32768 $((10 * n)) 16)
 printf '   %-44s %10.0f Mbit/s\n' "minimal C stop-and-wait echo" "$m"
-printf '   %-44s %10.0f Mbit/s   %s of minimal\n' "tcp-echo stop-and-wait (--window 1)" "$o" "$(ratio "$o" "$m")"
+printf '   %-44s %10.0f Mbit/s   %.2fx of minimal (rounds)\n' "tcp-echo stop-and-wait (--window 1)" "$o" "$rr"
 printf '   %-44s %10.0f Mbit/s\n' "minimal C pipelined echo, 16 in flight" "$mp"
-printf '   %-44s %10.0f Mbit/s   %s of minimal\n' "tcp-echo --window 16" "$op" "$(ratio "$op" "$mp")"
+printf '   %-44s %10.0f Mbit/s   %.2fx of minimal (rounds)\n' "tcp-echo --window 16" "$op" "$rp"
 if command -v iperf3 >/dev/null; then
 	p=$(free_port)
 	start_fixed "$scpu" "$p" iperf3 -s -p "$p" -1
@@ -146,7 +181,8 @@ echo "3. server scale: $sessions sessions, each one 1-byte probe a second for $s
 echo "   (server on CPU $scpu, load generator on CPU $lcpu, $sched;"
 echo "   $scale_runs runs of each server, alternating (the floor first in odd runs), median of each figure)"
 # every session comes from loopback: lift the per-source cap (issue 10) where there is one
-persrc=$("$bin" server -h | grep -q -- --max-per-source && echo "--max-per-source 0" || true)
+persrc=
+if "$bin" server -h | grep -q -- --max-per-source; then persrc="--max-per-source 0"; fi
 # PK_BENCH_CANARY=1: the generator's canaries (a SCHED_FIFO thread on each
 # vCPU, tcp_echo_load's PK_LOAD_CANARY) count the stalls of the machine in
 # each run
