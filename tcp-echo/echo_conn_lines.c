@@ -55,7 +55,8 @@ static int conn_verdict(struct echo_conn *c, enum echo_verdict v, const char *li
 	c->last_ns = now;               /* a complete message (or a broken one) */
 	if (v == ECHO_V_ECHO) {
 		int rc = c->sess.setup.delay_ns == 0
-		         ? echo_outq_now(&c->q, line, len + 1, stable, now)
+		         ? (stable ? echo_outq_now(&c->q, line, len + 1, 1, now)
+		                   : echo_outq_now_send(&c->q, c->fd, line, len + 1, now))
 		         : echo_conn_queue(c, line, len + 1, now + c->sess.setup.delay_ns, now);
 		if (rc == -ENOBUFS) {
 			c->sess.echoed--;       /* counted by the session, never echoed */

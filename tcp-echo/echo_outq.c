@@ -112,6 +112,22 @@ int echo_outq_reply(struct echo_outq *q, const void *p, size_t n, int64_t now)
 	return rc < 0 ? rc : 0;         /* held behind echoes: armed already */
 }
 
+int echo_outq_now_send(struct echo_outq *q, int fd, const char *p, size_t n, int64_t now)
+{
+	ssize_t k;
+
+	if (q->dn > 0 || q->mcount > 0 || q->sent != q->queued)
+		return echo_outq_now(q, p, n, 0, now);
+	if (echo_budget_over(q->b, n))
+		return -ENOBUFS;
+	k = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (k <= 0)
+		return echo_outq_add(q, p, n, now, now);
+	q->queued += (uint64_t)k;
+	q->sent = q->ready = q->queued;
+	return (size_t)k == n ? 0 : echo_outq_add(q, p + k, n - (size_t)k, now, now);
+}
+
 /* Up to OUT_IOV pieces of the ready range in one sendmsg(); MSG_DONTWAIT:
  * accepted sockets are blocking (the fast path's recv, see echo_conn.c). */
 #define OUT_IOV 16

@@ -110,6 +110,14 @@ static inline int echo_outq_now(struct echo_outq *q, const char *p, size_t n, in
 	return echo_outq_add(q, p, n, now, now);   /* never ECHO_OUTQ_ARM: due now */
 }
 
+/* Bytes due now from a buffer that does not outlive the call (a line
+ * completed in echo_lines' buffer): when nothing is queued or held before
+ * them they are sent at once (MSG_DONTWAIT) and only what the socket does
+ * not take is copied; otherwise as echo_outq_now. The same budget check and
+ * order as echo_outq_now; a socket error shows at the next write. 0,
+ * -ENOBUFS or -ENOMEM. */
+int echo_outq_now_send(struct echo_outq *q, int fd, const char *p, size_t n, int64_t now);
+
 /* Writes the direct range at the end of a read; what the socket does not
  * take is copied. 0, or -1 on a socket error (or out of memory). */
 static inline int echo_outq_write_direct(struct echo_outq *q, int fd)

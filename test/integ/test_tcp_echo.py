@@ -365,6 +365,46 @@ def test_reader_that_never_reads():
         s.close()
 
 
+def test_large_lines_to_a_slow_reader():
+    """Lines that span many reads (600 KB probes) are echoed from the
+    partial-line buffer: sent at once when the socket takes them, the rest
+    queued (issue 14). A peer that reads nothing for a while (the socket
+    fills, part of an echo waits in the queue) then reads everything gets
+    every echo byte for byte, in order."""
+    import threading
+    size, count = 600000, 10
+    alpha = b"abcdefghijklmnopqrstuvwxyz0123456789"
+    pattern = alpha * (size // len(alpha) + 2)
+
+    def probe(seq):     # a payload that differs at every offset and per probe
+        off = seq % len(alpha)
+        return b"m " + pattern[off:off + size] + b" %d\n" % seq
+    with Server("-q") as srv:
+        s = connect("127.0.0.1", srv.port, timeout=20)
+        s.sendall(b"s TTPUT %d %d 0\n" % (size, count))
+        check(read_exact(s, len(READY)) == READY, "setup answered")
+        errors = []
+
+        def send_all():
+            try:
+                for seq in range(1, count + 1):
+                    s.sendall(probe(seq))
+                s.sendall(b"t\n")
+            except OSError as e:
+                errors.append(e)
+        t = threading.Thread(target=send_all)
+        t.start()
+        time.sleep(0.5)                 # not reading: the server's output backs up
+        for seq in range(1, count + 1):
+            want = probe(seq)
+            got = read_exact(s, len(want), timeout=20)
+            check(got == want, "echo %d differs (%d bytes, want %d)" % (seq, len(got), len(want)))
+        check(read_exact(s, len(CLOSING), timeout=20) == CLOSING, "closing reply")
+        t.join(20)
+        check(not errors and not t.is_alive(), "sender: %r" % errors)
+        s.close()
+
+
 def test_connection_cap():
     with Server("--max-conns", "2") as srv:
         a, b = connect("127.0.0.1", srv.port), connect("127.0.0.1", srv.port)
@@ -502,6 +542,7 @@ if __name__ == "__main__":
         test_limits,
         test_partial_line_budget,
         test_reader_that_never_reads,
+        test_large_lines_to_a_slow_reader,
         test_connection_cap,
         test_idle_timeout,
         test_address_families,
