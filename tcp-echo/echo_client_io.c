@@ -209,6 +209,22 @@ int echo_buffered_line(struct echo_conn_c *c, const char **line, size_t *len)
 	return 1;
 }
 
+/* One blocking recv() into the buffer's tail (its socket timeout bounds
+ * it), stamped c->rx_ns. ECHO_C_OK or the status of the failure. */
+static int recv_more(struct echo_conn_c *c)
+{
+	ssize_t n;
+
+	while ((n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0)) < 0 &&
+	       errno == EINTR && !stopped())
+		;
+	c->rx_ns = pk_now_ns();
+	if (n <= 0)
+		return echo_io_status(c, n);
+	c->rlen += (size_t)n;
+	return ECHO_C_OK;
+}
+
 /* Reads one line of at most max bytes, complete by `deadline`. *t_ns: the
  * time just after the recv() that completed it. The line stays valid until
  * the next read. */
@@ -227,16 +243,9 @@ int echo_read_line(struct echo_conn_c *c, size_t max, const char **line, size_t 
 			return ECHO_C_UNEXPECTED;   /* longer than any valid reply */
 		if (echo_reserve(c, max + 1) != 0)
 			return c->err = -ENOMEM, ECHO_C_SYS;
-		if ((rc = before_io(c, POLLIN, deadline)) != ECHO_C_OK)
+		if ((rc = before_io(c, POLLIN, deadline)) != ECHO_C_OK ||
+		    (rc = recv_more(c)) != ECHO_C_OK)
 			return rc;
-		ssize_t n;
-		while ((n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0)) < 0 &&
-		       errno == EINTR && !stopped())
-			;
-		c->rx_ns = pk_now_ns();
-		if (n <= 0)
-			return echo_io_status(c, n);
-		c->rlen += (size_t)n;
 	}
 }
 
@@ -275,7 +284,6 @@ int echo_read_echo(struct echo_conn_c *c, const struct echo_match *m, size_t max
 	*line = NULL;
 	while (m->usable) {
 		size_t have = c->rlen - c->roff, upto = have < m->len ? have : m->len;
-		ssize_t n;
 		int rc;
 
 		if (upto > ok) {
@@ -297,13 +305,8 @@ int echo_read_echo(struct echo_conn_c *c, const struct echo_match *m, size_t max
 		if (!fresh && (rc = before_io(c, POLLIN, deadline)) != ECHO_C_OK)
 			return rc;
 		fresh = 0;
-		while ((n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0)) < 0 &&
-		       errno == EINTR && !stopped())
-			;
-		c->rx_ns = pk_now_ns();
-		if (n <= 0)
-			return echo_io_status(c, n);
-		c->rlen += (size_t)n;
+		if ((rc = recv_more(c)) != ECHO_C_OK)
+			return rc;
 	}
 	return echo_read_line(c, max, line, len, t_ns, deadline);
 }
