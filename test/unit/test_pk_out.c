@@ -1,6 +1,7 @@
 /* pk_out: the -D prefix, and a closed stdout pipe ending the program with
  * SIGPIPE (141 in the shell) even though SIGPIPE is ignored. */
 #include "cm.h"
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -82,16 +83,19 @@ static void head_one(void **st)
 }
 
 /* A server (pk_out_keep_serving): the reader goes, the child goes on, says
- * it once on stderr, and its later lines fail no more. */
+ * it once on stderr, and its later lines fail no more. The child writes
+ * only after the reader is gone (`go` reaches EOF then): 1000 short lines
+ * fit in a pipe, so a child that ran first would see no failure at all. */
 static void server_keeps_serving(void **st)
 {
-	int p[2], e[2], status;
-	char buf[256];
+	int p[2], e[2], go[2], status;
+	char buf[256], c;
 	ssize_t n, got = 0;
 	pid_t pid;
 	(void)st;
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(pipe(e), 0);
+	assert_int_equal(pipe(go), 0);
 	fflush(stdout);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -101,6 +105,10 @@ static void server_keeps_serving(void **st)
 		signal(SIGPIPE, SIG_IGN);
 		close(p[0]);
 		close(e[0]);
+		close(go[1]);
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;               /* EOF: the parent closed the reader */
+		close(go[0]);
 		dup2(p[1], 1);
 		dup2(e[1], 2);
 		close(p[1]);
@@ -113,7 +121,9 @@ static void server_keeps_serving(void **st)
 	}
 	close(p[1]);
 	close(e[1]);
-	close(p[0]);       /* the reader goes away at once */
+	close(go[0]);
+	close(p[0]);       /* the reader goes away before the first line */
+	close(go[1]);      /* the child may write now */
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 7);
