@@ -131,9 +131,17 @@ def test_unread_answers_do_not_delay_heartbeats():
     # heartbeats for the whole --metrics-timeout (20 s) and lose them
     spread = max(pct(base1, 0.9) - pct(base1, 0.1), pct(base2, 0.9) - pct(base2, 0.1),
                  abs(pct(base1, 0.5) - pct(base2, 0.5)), abs(pct(base1, 0.9) - pct(base2, 0.9)))
+    # The p90 of a 1-s window also takes the VM's stalls (its vCPUs stop for
+    # 10-150 ms at times: test/bench/RESULTS.md, issue 14 B), which a quiet
+    # baseline does not show in its spread; so its bound is never below the
+    # smaller of the two baselines' own worst round trips, the stall this
+    # machine showed in this test without any hostile client.
+    stall = min(base1[-1], base2[-1])
     figures = {}
     for q in (0.5, 0.9):
         bound = max(pct(base1, q), pct(base2, q)) + 3 * spread
+        if q == 0.9:
+            bound = max(bound, stall)
         figures[q] = (pct(base1, q), pct(held, q), pct(base2, q), bound)
         check(pct(held, q) <= bound, "p%d rtt %.3f ms held vs baselines %.3f / %.3f ms "
               "(bound %.3f)" % ((q * 100,) + (figures[q][1], figures[q][0], figures[q][2], bound)))
