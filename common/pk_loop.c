@@ -11,17 +11,23 @@
 
 #include "pk_clock.h"
 
-struct event_base *pk_base_new(void)
+/* A base with one libevent flag. */
+static struct event_base *base_with(int flag)
 {
 	struct event_config *cfg = event_config_new();
 	struct event_base *base;
 
 	if (cfg == NULL)
 		return NULL;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	event_config_set_flag(cfg, flag);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	return base;
+}
+
+struct event_base *pk_base_new(void)
+{
+	return base_with(EVENT_BASE_FLAG_PRECISE_TIMER);
 }
 
 /* libevent timers are relative; computing the delay from an absolute deadline
@@ -45,17 +51,9 @@ int pk_timer_at(struct event *ev, int64_t deadline_ns)
 
 struct event_base *pk_base_new_untimed(void)
 {
-	struct event_config *cfg = event_config_new();
-	struct event_base *base;
-
-	if (cfg == NULL)
-		return NULL;
 	/* libevent's EVENT_NO* variables are not read: each read is four
 	 * system calls (its set-uid check), sixteen before a first send */
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV);
-	base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	return base;
+	return base_with(EVENT_BASE_FLAG_IGNORE_ENV);
 }
 
 static void on_tfd(evutil_socket_t fd, short what, void *arg)
